@@ -1,0 +1,29 @@
+//! vouch-core: the formats vouch signs and reads, wire-compatible with cosign and sigstore.
+//!
+//! - [`keys`]: ECDSA P-256 keys in cosign's encrypted key format (`ENCRYPTED SIGSTORE PRIVATE KEY`),
+//!   PKIX public keys, signing.
+//! - [`digest`]: SHA-256 digests and streaming hashing.
+//! - [`payload`]: cosign simple signing, in-toto Statements, DSSE envelopes and their PAE.
+//! - [`bundle`]: sigstore bundles (v0.1–v0.3) as written by `sign-blob --bundle`.
+//! - [`limits`]: caps on every piece of untrusted input.
+//!
+//! ```
+//! use vouch_core::keys::SigningKey;
+//! use vouch_core::digest::Sha256Digest;
+//!
+//! let key = SigningKey::generate().unwrap();
+//! let digest = Sha256Digest::of(b"hello");
+//! let sig = key.sign_digest(&digest);
+//! assert!(key.public_key().verify_digest(&digest, sig.as_der()).is_ok());
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod digest;
+pub mod error;
+pub mod gojson;
+pub mod keys;
+pub mod limits;
+pub mod payload;
+
+pub use error::{Classify, ErrorClass};

@@ -1,0 +1,220 @@
+//! DSSE envelopes (github.com/secure-systems-lab/dsse, `protocol.md`, `envelope.md`).
+//!
+//! The signature covers PAE(payloadType, payload) =
+//! `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in ASCII decimal.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::{Deserialize, Serialize};
+
+use super::{PayloadError, json_err};
+use crate::limits::{Limits, TooLarge, check_size};
+
+/// The OCI layer media type of a DSSE envelope (cosign `.att` layers).
+pub const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+
+const WHAT: &str = "DSSE envelope";
+
+/// The pre-authentication encoding that DSSE signatures cover.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload_type.len() + payload.len() + 32);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A DSSE envelope. The payload is kept as the exact decoded bytes that were signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// `payloadType`, e.g. `application/vnd.in-toto+json`.
+    pub payload_type: String,
+    /// The decoded payload bytes.
+    pub payload: Vec<u8>,
+    /// The signatures, each over [`pae`] of the above.
+    pub signatures: Vec<EnvelopeSignature>,
+}
+
+/// One signature in an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeSignature {
+    /// `keyid` (often empty; never trusted for anything but a hint).
+    pub keyid: String,
+    /// The decoded signature bytes (ASN.1 DER for ECDSA).
+    pub sig: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    #[serde(rename = "payloadType")]
+    payload_type: String,
+    payload: String,
+    signatures: Vec<WireSignature>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireSignature {
+    #[serde(default)]
+    keyid: String,
+    sig: String,
+}
+
+/// DSSE readers must accept standard and URL-safe base64, padded or not.
+fn decode_b64(field: &'static str, s: &str) -> Result<Vec<u8>, PayloadError> {
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let std = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    let url = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+    std.decode(s)
+        .or_else(|_| url.decode(s))
+        .map_err(|e| PayloadError::Field {
+            what: WHAT,
+            field,
+            reason: format!("not base64: {e}"),
+        })
+}
+
+impl Envelope {
+    /// A new envelope with one signature.
+    pub fn new(payload_type: &str, payload: Vec<u8>, sig: Vec<u8>) -> Self {
+        Self {
+            payload_type: payload_type.into(),
+            payload,
+            signatures: vec![EnvelopeSignature {
+                keyid: String::new(),
+                sig,
+            }],
+        }
+    }
+
+    /// The bytes the signatures cover.
+    pub fn pae(&self) -> Vec<u8> {
+        pae(&self.payload_type, &self.payload)
+    }
+
+    /// The envelope as cosign writes it: compact JSON, standard base64.
+    pub fn to_json(&self) -> Vec<u8> {
+        let wire = Wire {
+            payload_type: self.payload_type.clone(),
+            payload: STANDARD.encode(&self.payload),
+            signatures: self
+                .signatures
+                .iter()
+                .map(|s| WireSignature {
+                    keyid: s.keyid.clone(),
+                    sig: STANDARD.encode(&s.sig),
+                })
+                .collect(),
+        };
+        match serde_json::to_vec(&wire) {
+            Ok(v) => v,
+            Err(_) => unreachable!("serializing strings cannot fail"),
+        }
+    }
+
+    /// Parses an untrusted envelope.
+    pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, PayloadError> {
+        check_size(WHAT, bytes.len(), limits.envelope)?;
+        let wire: Wire = serde_json::from_slice(bytes).map_err(json_err(WHAT))?;
+        Self::from_wire(wire, limits)
+    }
+
+    /// Parses an envelope already parsed as JSON (e.g. inside a sigstore bundle).
+    pub fn from_value(value: serde_json::Value, limits: &Limits) -> Result<Self, PayloadError> {
+        let wire: Wire = serde_json::from_value(value).map_err(json_err(WHAT))?;
+        Self::from_wire(wire, limits)
+    }
+
+    fn from_wire(wire: Wire, limits: &Limits) -> Result<Self, PayloadError> {
+        if wire.signatures.is_empty() {
+            return Err(PayloadError::Field {
+                what: WHAT,
+                field: "signatures",
+                reason: "an envelope needs at least one signature".into(),
+            });
+        }
+        if wire.signatures.len() > limits.envelope_signatures {
+            return Err(TooLarge {
+                what: "the envelope's signature list (count)",
+                found: wire.signatures.len(),
+                limit: limits.envelope_signatures,
+            }
+            .into());
+        }
+        let payload = decode_b64("payload", &wire.payload)?;
+        let signatures = wire
+            .signatures
+            .into_iter()
+            .map(|s| {
+                Ok(EnvelopeSignature {
+                    keyid: s.keyid,
+                    sig: decode_b64("signatures.sig", &s.sig)?,
+                })
+            })
+            .collect::<Result<_, PayloadError>>()?;
+        Ok(Self {
+            payload_type: wire.payload_type,
+            payload,
+            signatures,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pae_spec_vector() {
+        // DSSE protocol.md, "Test vector".
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
+        assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+    }
+
+    #[test]
+    fn round_trip_and_lenient_base64() {
+        let env = Envelope::new("application/vnd.in-toto+json", b"{\"a\":1}?>".to_vec(), vec![1, 2, 255]);
+        let json = env.to_json();
+        assert_eq!(
+            std::str::from_utf8(&json).unwrap(),
+            r#"{"payloadType":"application/vnd.in-toto+json","payload":"eyJhIjoxfT8+","signatures":[{"keyid":"","sig":"AQL/"}]}"#
+        );
+        assert_eq!(Envelope::parse(&json, &Limits::DEFAULT).unwrap(), env);
+        // URL-safe, unpadded.
+        let url = br#"{"payloadType":"t","payload":"eyJhIjoxfT8-","signatures":[{"sig":"AQL_"}]}"#;
+        let parsed = Envelope::parse(url, &Limits::DEFAULT).unwrap();
+        assert_eq!(parsed.payload, b"{\"a\":1}?>".to_vec());
+        assert_eq!(parsed.signatures[0].sig, vec![1, 2, 255]);
+    }
+
+    #[test]
+    fn rejects_bad_envelopes() {
+        let none = br#"{"payloadType":"t","payload":"","signatures":[]}"#;
+        assert!(matches!(
+            Envelope::parse(none, &Limits::DEFAULT),
+            Err(PayloadError::Field { field: "signatures", .. })
+        ));
+        let bad = br#"{"payloadType":"t","payload":"%%%","signatures":[{"sig":""}]}"#;
+        assert!(matches!(
+            Envelope::parse(bad, &Limits::DEFAULT),
+            Err(PayloadError::Field { field: "payload", .. })
+        ));
+        let many = format!(
+            r#"{{"payloadType":"t","payload":"","signatures":[{}]}}"#,
+            vec![r#"{"sig":""}"#; 17].join(",")
+        );
+        assert!(matches!(
+            Envelope::parse(many.as_bytes(), &Limits::DEFAULT),
+            Err(PayloadError::TooLarge(_))
+        ));
+    }
+}
