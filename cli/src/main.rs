@@ -1,1 +1,74 @@
-fn main() {}
+//! vouch: sign, attest and verify container images and files, wire-compatible with cosign.
+//!
+//! This binary only parses arguments, calls `vouch-core` / `vouch-verify` and prints.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod exit;
+mod password;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  verification or policy failure (a signature, digest or policy check did not pass)
+  2  usage or input error (bad flags, unreadable or malformed files, wrong password)
+  3  registry or network error
+
+Passwords for private keys come from VOUCH_PASSWORD, else COSIGN_PASSWORD, else a prompt on
+the terminal. Set the variable to \"\" to use an empty password.";
+
+#[derive(Parser)]
+#[command(
+    name = "vouch",
+    version,
+    about = "Sign, attest and verify container images and files; cosign-compatible",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate an ECDSA P-256 key pair in cosign's format (PREFIX.key, PREFIX.pub).
+    GenerateKeyPair(commands::keys::GenerateArgs),
+    /// Encrypt an existing unencrypted P-256 private key (PKCS#8 or SEC1 PEM) into cosign's format.
+    ImportKeyPair(commands::keys::ImportArgs),
+    /// Print the public key of an encrypted private key.
+    PublicKey(commands::keys::PublicKeyArgs),
+    /// Sign a file (streamed) with a private key.
+    SignBlob(commands::blob::SignArgs),
+    /// Verify a file's signature or sigstore bundle against a public key.
+    VerifyBlob(commands::blob::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::GenerateKeyPair(args) => commands::keys::generate(args),
+        Command::ImportKeyPair(args) => commands::keys::import(args),
+        Command::PublicKey(args) => commands::keys::public_key(args),
+        Command::SignBlob(args) => commands::blob::sign(args),
+        Command::VerifyBlob(args) => commands::blob::verify(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => exit::report(&e),
+    }
+}

@@ -108,20 +108,28 @@ impl Bundle {
         digest: &Sha256Digest,
         signature: &Signature,
     ) -> Vec<u8> {
-        let doc = json!({
-            "mediaType": BUNDLE_V03_MEDIA_TYPE,
-            "verificationMaterial": {
+        // Field order as protobuf-JSON writers (cosign, sigstore-go) emit it.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Out<'a> {
+            media_type: &'a str,
+            verification_material: Value,
+            message_signature: Value,
+        }
+        let doc = Out {
+            media_type: BUNDLE_V03_MEDIA_TYPE,
+            verification_material: json!({
                 "publicKey": { "hint": key.hint() },
                 "tlogEntries": [],
-            },
-            "messageSignature": {
+            }),
+            message_signature: json!({
                 "messageDigest": {
                     "algorithm": "SHA2_256",
                     "digest": B64.encode(digest.as_bytes()),
                 },
                 "signature": signature.to_base64(),
-            },
-        });
+            }),
+        };
         let mut out = match serde_json::to_vec_pretty(&doc) {
             Ok(v) => v,
             Err(_) => unreachable!("serializing a JSON value cannot fail"),

@@ -72,7 +72,7 @@ fn reads_real_cosign_keys() {
     assert_eq!(k.decrypt(b"1234").unwrap_err(), KeyError::WrongPassword);
 
     // sigstore-rs key_pair_import. shared/vectors' MANIFEST says these files hold one key pair;
-    // they hold three different keys. The expected hint of the decrypted key was computed
+    // they hold different keys. The expected hint of the decrypted key was computed
     // independently with Python's hashlib.scrypt + pynacl + cryptography.
     let k = EncryptedKey::parse(
         &artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_ENCRYPTED_PRIVATE_PEM.key"),
@@ -88,11 +88,10 @@ fn reads_real_cosign_keys() {
     .unwrap();
     let der = artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PRIVATE_DER.key");
     SigningKey::from_pkcs8_der(&der).unwrap();
-    let public =
-        PublicKey::from_pem(&artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PUBLIC_PEM.pub"))
-            .unwrap();
+    PublicKey::from_pem(&artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PUBLIC_PEM.pub"))
+        .unwrap();
     let public_der = artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PUBLIC_DER.pub");
-    assert_eq!(PublicKey::from_spki_der(&public_der).unwrap(), public);
+    PublicKey::from_spki_der(&public_der).unwrap();
 
     // cosign's keys_test.go pemcosignkey (password hello).
     EncryptedKey::parse(&artifact("cosign/keys_test_go/pemcosignkey.key"), &Limits::DEFAULT)

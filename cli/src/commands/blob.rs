@@ -1,0 +1,156 @@
+//! `sign-blob` and `verify-blob`.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{ArgGroup, Args, ValueEnum};
+use vouch_core::bundle::Bundle;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::keys::files::{self, KeyFileError, Overwrite, ReadError};
+use vouch_core::limits::Limits;
+use vouch_verify::blob::{self as verify_blob, SignatureForm};
+
+use crate::exit::UsageError;
+use crate::password::{Purpose, password};
+
+/// Output format for results.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// Human text on stderr.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Args)]
+pub(crate) struct SignArgs {
+    /// Encrypted private key (cosign's format).
+    #[arg(long, short = 'k', value_name = "KEY")]
+    key: PathBuf,
+    /// Write the base64 signature here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output_signature: Option<PathBuf>,
+    /// Also write a sigstore bundle (v0.3) here.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// The file to sign (`-` for stdin). It is hashed as a stream.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("sig").required(true).args(["signature", "bundle"])))]
+pub(crate) struct VerifyArgs {
+    /// Public key (PEM `PUBLIC KEY`).
+    #[arg(long, short = 'k', value_name = "PUB")]
+    key: PathBuf,
+    /// Detached signature (base64, as `sign-blob` writes it).
+    #[arg(long, value_name = "FILE")]
+    signature: Option<PathBuf>,
+    /// Sigstore bundle (v0.1–v0.3) with a message signature or a DSSE envelope.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// Result format.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    /// The signed file (`-` for stdin).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+fn open_input(path: &Path) -> Result<Box<dyn Read>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(io::stdin().lock()));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(UsageError(format!("{} is a directory, expected a file", path.display())).into());
+    }
+    Ok(Box::new(file))
+}
+
+fn hash_input(path: &Path) -> Result<Sha256Digest> {
+    let (digest, _) = Sha256Digest::of_reader(open_input(path)?)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(digest)
+}
+
+pub(crate) fn sign(args: SignArgs) -> Result<()> {
+    let encrypted = files::read_encrypted_key(&args.key, &Limits::DEFAULT)?;
+    let pw = password(Purpose::Decrypt(&args.key))?;
+    let key = encrypted.decrypt(&pw).map_err(|kind| KeyFileError::Key {
+        path: args.key.clone(),
+        kind,
+    })?;
+    drop(pw);
+    let digest = hash_input(&args.file)?;
+    let sig = key.sign_digest(&digest);
+    if let Some(path) = &args.bundle {
+        let bundle = Bundle::message_signature_v03(&key.public_key(), &digest, &sig);
+        files::write_atomic(path, &bundle, 0o644, Overwrite::Replace)?;
+        eprintln!("Wrote bundle to {}", path.display());
+    }
+    match &args.output_signature {
+        Some(path) => {
+            files::write_atomic(path, sig.to_base64().as_bytes(), 0o644, Overwrite::Replace)?;
+            eprintln!("Wrote signature to {}", path.display());
+        }
+        None => writeln!(io::stdout(), "{}", sig.to_base64())?,
+    }
+    Ok(())
+}
+
+fn read_small(path: &Path, what: &'static str, limit: usize) -> Result<Vec<u8>> {
+    files::read_bounded(path, what, limit).map_err(|e| match e {
+        ReadError::Io(e) => {
+            anyhow::Error::new(e).context(format!("cannot read {what} {}", path.display()))
+        }
+        ReadError::TooLarge(t) => UsageError(format!("{}: {t}", path.display())).into(),
+    })
+}
+
+pub(crate) fn verify(args: VerifyArgs) -> Result<()> {
+    let limits = Limits::DEFAULT;
+    let key = files::load_public_key(&args.key, &limits)?;
+    let artifact = open_input(&args.file)?;
+    let verified = match (&args.signature, &args.bundle) {
+        (Some(sig_path), None) => {
+            let sig = read_small(sig_path, "the signature", limits.signature_file)?;
+            verify_blob::verify_detached(&key, &sig, artifact, &limits)
+        }
+        (None, Some(bundle_path)) => {
+            let bundle = read_small(bundle_path, "the bundle", limits.envelope)?;
+            verify_blob::verify_bundle(&key, &bundle, artifact, &limits)
+        }
+        _ => return Err(UsageError("give exactly one of --signature and --bundle".into()).into()),
+    }
+    .with_context(|| format!("{}", args.file.display()))?;
+    match args.output {
+        Output::Text => eprintln!(
+            "Verified OK: {} ({}, {} bytes)",
+            args.file.display(),
+            verified.digest(),
+            verified.size()
+        ),
+        Output::Json => {
+            let form = match verified.form() {
+                SignatureForm::Detached => "detached-signature",
+                SignatureForm::BundleMessageSignature => "bundle-message-signature",
+                SignatureForm::BundleDsse => "bundle-dsse",
+            };
+            let doc = serde_json::json!({
+                "schema": "vouch/verify-blob/v1",
+                "verified": true,
+                "file": args.file.display().to_string(),
+                "digest": verified.digest().to_string(),
+                "size": verified.size(),
+                "keyHint": verified.key_hint(),
+                "signatureForm": form,
+            });
+            writeln!(io::stdout(), "{doc}")?;
+        }
+    }
+    Ok(())
+}

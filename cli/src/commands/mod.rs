@@ -1,0 +1,4 @@
+//! One module per group of subcommands: `XArgs` (clap) and a function that runs it.
+
+pub(crate) mod blob;
+pub(crate) mod keys;

@@ -1,0 +1,65 @@
+//! Errors to exit codes and messages, the same for every command.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use vouch_core::keys::files::KeyFileError;
+use vouch_core::keys::{KeyError, SignatureError};
+use vouch_core::payload::PayloadError;
+use vouch_core::{Classify, ErrorClass};
+use vouch_verify::VerifyError;
+
+/// Verification or policy failure.
+pub(crate) const VERIFICATION: u8 = 1;
+/// Usage or input error.
+pub(crate) const USAGE: u8 = 2;
+/// Registry or network error.
+pub(crate) const REGISTRY: u8 = 3;
+
+/// A usage error found by the CLI itself (flags that parse but do not fit together, etc.).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
+    err.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<VerifyError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<KeyFileError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<KeyError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<PayloadError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<SignatureError>() {
+            Some(e.class())
+        } else if cause.downcast_ref::<UsageError>().is_some() {
+            Some(ErrorClass::Input)
+        } else {
+            None
+        }
+    })
+}
+
+/// Prints `vouch: <error chain>` to stderr and returns the exit code for it. A closed stdout
+/// (`vouch … | head`) exits quietly.
+pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(io) = err.downcast_ref::<io::Error>()
+        && io.kind() == io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
+    }
+    let code = match class_of(err) {
+        Some(ErrorClass::Verification) => VERIFICATION,
+        Some(ErrorClass::Registry) => REGISTRY,
+        // Unclassified errors are local I/O on the user's files: input errors.
+        Some(ErrorClass::Input) | Some(_) | None => USAGE,
+    };
+    let prefix = if code == VERIFICATION {
+        "verification failed: "
+    } else {
+        ""
+    };
+    let _ = writeln!(io::stderr(), "vouch: {prefix}{err:#}");
+    ExitCode::from(code)
+}
