@@ -48,8 +48,7 @@ pub(crate) fn password(purpose: Purpose<'_>) -> Result<Zeroizing<Vec<u8>>> {
     let first = Zeroizing::new(rpassword::prompt_password(prompt).map_err(no_tty)?);
     if matches!(purpose, Purpose::Encrypt) {
         let again = Zeroizing::new(
-            rpassword::prompt_password("Enter password for private key again: ")
-                .map_err(no_tty)?,
+            rpassword::prompt_password("Enter password for private key again: ").map_err(no_tty)?,
         );
         if *first != *again {
             return Err(UsageError("the two passwords differ; nothing was written".into()).into());

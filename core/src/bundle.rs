@@ -232,7 +232,10 @@ mod tests {
         let doc = br#"{"mediaType":"application/json","verificationMaterial":{},"messageSignature":{"signature":""}}"#;
         assert!(matches!(
             Bundle::parse(doc, &Limits::DEFAULT),
-            Err(PayloadError::Field { field: "mediaType", .. })
+            Err(PayloadError::Field {
+                field: "mediaType",
+                ..
+            })
         ));
     }
 }

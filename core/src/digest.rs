@@ -45,9 +45,9 @@ impl Sha256Digest {
 
     /// Parses raw digest bytes of any length, checking it is 32.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, DigestError> {
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| DigestError::Length {
-            found: bytes.len(),
-        })?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| DigestError::Length { found: bytes.len() })?;
         Ok(Self(arr))
     }
 
@@ -83,7 +83,13 @@ impl FromStr for Sha256Digest {
         let hex_part = s
             .strip_prefix("sha256:")
             .ok_or_else(|| DigestError::Algorithm {
-                found: s.split(':').next().unwrap_or_default().chars().take(32).collect(),
+                found: s
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(32)
+                    .collect(),
             })?;
         if hex_part.len() != 64
             || !hex_part
@@ -136,7 +142,9 @@ mod tests {
 
     #[test]
     fn stream_equals_one_shot() {
-        let data: Vec<u8> = (0..3 * STREAM_BUFFER + 17).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..3 * STREAM_BUFFER + 17)
+            .map(|i| (i % 251) as u8)
+            .collect();
         let (d, n) = Sha256Digest::of_reader(&data[..]).unwrap();
         assert_eq!(n, data.len() as u64);
         assert_eq!(d, Sha256Digest::of(&data));

@@ -94,7 +94,6 @@ impl Formatter for GoFormatter {
         }
         writer.write_all(&fragment.as_bytes()[start..])
     }
-
 }
 
 #[cfg(test)]

@@ -230,7 +230,9 @@ pub enum KeyError {
         found: String,
     },
     /// The password does not decrypt the key.
-    #[error("wrong password: the key could not be decrypted (check VOUCH_PASSWORD or COSIGN_PASSWORD)")]
+    #[error(
+        "wrong password: the key could not be decrypted (check VOUCH_PASSWORD or COSIGN_PASSWORD)"
+    )]
     WrongPassword,
     /// A field of the encrypted key file is missing or malformed.
     #[error("malformed encrypted key: {field}: {reason}")]

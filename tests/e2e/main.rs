@@ -1,0 +1,18 @@
+//! End-to-end tests: the `vouch` binary against real files, a real registry (Debian's
+//! docker-registry) and an independent implementation of cosign's formats (Python).
+//!
+//! Run them with the README's test command (`scripts/test`), which installs what they need.
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod support;
+
+mod blob;
+mod interop_python;
+mod keys;
+mod registry_smoke;

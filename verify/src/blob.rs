@@ -197,16 +197,31 @@ mod tests {
     fn detached_ok_tampered_and_wrong_key() {
         let key = SigningKey::generate().unwrap();
         let sig = key.sign(b"content").to_base64();
-        let v = verify_detached(&key.public_key(), sig.as_bytes(), &b"content"[..], &Limits::DEFAULT)
-            .unwrap();
+        let v = verify_detached(
+            &key.public_key(),
+            sig.as_bytes(),
+            &b"content"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap();
         assert_eq!(v.digest(), &Sha256Digest::of(b"content"));
         assert_eq!(v.form(), SignatureForm::Detached);
-        let err = verify_detached(&key.public_key(), sig.as_bytes(), &b"c0ntent"[..], &Limits::DEFAULT)
-            .unwrap_err();
+        let err = verify_detached(
+            &key.public_key(),
+            sig.as_bytes(),
+            &b"c0ntent"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap_err();
         assert!(matches!(err, VerifyError::Signature(_)));
         let other = SigningKey::generate().unwrap();
-        let err = verify_detached(&other.public_key(), sig.as_bytes(), &b"content"[..], &Limits::DEFAULT)
-            .unwrap_err();
+        let err = verify_detached(
+            &other.public_key(),
+            sig.as_bytes(),
+            &b"content"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap_err();
         assert_eq!(err.class(), vouch_core::ErrorClass::Verification);
         let err = verify_detached(&key.public_key(), b"!!!", &b"content"[..], &Limits::DEFAULT)
             .unwrap_err();
@@ -218,9 +233,15 @@ mod tests {
         let key = SigningKey::generate().unwrap();
         let d = Sha256Digest::of(b"content");
         let bundle = Bundle::message_signature_v03(&key.public_key(), &d, &key.sign_digest(&d));
-        verify_bundle(&key.public_key(), &bundle, &b"content"[..], &Limits::DEFAULT).unwrap();
-        let err = verify_bundle(&key.public_key(), &bundle, &b"other"[..], &Limits::DEFAULT)
-            .unwrap_err();
+        verify_bundle(
+            &key.public_key(),
+            &bundle,
+            &b"content"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap();
+        let err =
+            verify_bundle(&key.public_key(), &bundle, &b"other"[..], &Limits::DEFAULT).unwrap_err();
         assert!(matches!(err, VerifyError::DigestMismatch { .. }), "{err}");
     }
 
@@ -240,11 +261,21 @@ mod tests {
             r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":""}}}},"dsseEnvelope":{}}}"#,
             String::from_utf8(env.to_json()).unwrap()
         );
-        let v = verify_bundle(&key.public_key(), doc.as_bytes(), &b"content"[..], &Limits::DEFAULT)
-            .unwrap();
+        let v = verify_bundle(
+            &key.public_key(),
+            doc.as_bytes(),
+            &b"content"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap();
         assert_eq!(v.form(), SignatureForm::BundleDsse);
-        let err = verify_bundle(&key.public_key(), doc.as_bytes(), &b"other"[..], &Limits::DEFAULT)
-            .unwrap_err();
+        let err = verify_bundle(
+            &key.public_key(),
+            doc.as_bytes(),
+            &b"other"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap_err();
         assert!(matches!(err, VerifyError::SubjectMismatch { .. }), "{err}");
         // A payload changed after signing fails the signature check before it is parsed.
         let mut bad = env.clone();
@@ -253,8 +284,13 @@ mod tests {
             r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{}},"dsseEnvelope":{}}}"#,
             String::from_utf8(bad.to_json()).unwrap()
         );
-        let err = verify_bundle(&key.public_key(), doc.as_bytes(), &b"content"[..], &Limits::DEFAULT)
-            .unwrap_err();
+        let err = verify_bundle(
+            &key.public_key(),
+            doc.as_bytes(),
+            &b"content"[..],
+            &Limits::DEFAULT,
+        )
+        .unwrap_err();
         assert!(matches!(err, VerifyError::Signature(_)), "{err}");
     }
 }

@@ -26,7 +26,9 @@ pub enum VerifyError {
     #[error("signature check failed: {0}")]
     Signature(SignatureError),
     /// The bundle signs another artifact.
-    #[error("digest check failed: the bundle signs {signed}, but the artifact's digest is {actual}")]
+    #[error(
+        "digest check failed: the bundle signs {signed}, but the artifact's digest is {actual}"
+    )]
     DigestMismatch {
         /// What the bundle says it signs.
         signed: String,

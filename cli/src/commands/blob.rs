@@ -66,7 +66,11 @@ fn open_input(path: &Path) -> Result<Box<dyn Read>> {
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(UsageError(format!("{} is a directory, expected a file", path.display())).into());
+        return Err(UsageError(format!(
+            "{} is a directory, expected a file",
+            path.display()
+        ))
+        .into());
     }
     Ok(Box::new(file))
 }

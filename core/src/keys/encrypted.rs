@@ -65,13 +65,12 @@ impl KdfParams {
     }
 
     fn derive(&self, password: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyError> {
-        let params = scrypt::Params::new(self.log_n, self.r, self.p).map_err(|_| {
-            KeyError::KdfParams {
+        let params =
+            scrypt::Params::new(self.log_n, self.r, self.p).map_err(|_| KeyError::KdfParams {
                 n: 1 << self.log_n,
                 r: self.r.into(),
                 p: self.p.into(),
-            }
-        })?;
+            })?;
         let mut key = Zeroizing::new([0u8; 32]);
         scrypt::scrypt(password, salt, &params, key.as_mut()).map_err(|_| KeyError::KdfParams {
             n: 1 << self.log_n,

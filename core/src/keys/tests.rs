@@ -18,7 +18,9 @@ fn vectors() -> PathBuf {
 }
 
 fn artifact(rel: &str) -> Vec<u8> {
-    let p = vectors().join("more/03-cosign-sigstore-artifacts").join(rel);
+    let p = vectors()
+        .join("more/03-cosign-sigstore-artifacts")
+        .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -38,7 +40,10 @@ fn encrypt_decrypt_round_trip() {
     assert_eq!(parsed.params(), FAST);
     let back = parsed.decrypt(b"correct horse").unwrap();
     assert_eq!(back.public_key(), key.public_key());
-    assert_eq!(parsed.decrypt(b"wrong").unwrap_err(), KeyError::WrongPassword);
+    assert_eq!(
+        parsed.decrypt(b"wrong").unwrap_err(),
+        KeyError::WrongPassword
+    );
     // An empty password is a password like any other.
     let pem = encrypted::encrypt(&key, b"", FAST).unwrap();
     let parsed = EncryptedKey::parse(pem.as_bytes(), &Limits::DEFAULT).unwrap();
@@ -52,21 +57,39 @@ fn writes_cosign_json_shape() {
     let (_, body) = import::decode_pem(pem.as_bytes()).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["kdf"]["name"], "scrypt");
-    assert_eq!(v["kdf"]["params"], serde_json::json!({"N": 65536, "r": 8, "p": 1}));
+    assert_eq!(
+        v["kdf"]["params"],
+        serde_json::json!({"N": 65536, "r": 8, "p": 1})
+    );
     assert_eq!(v["cipher"]["name"], "nacl/secretbox");
-    assert_eq!(base64_field("s", v["kdf"]["salt"].as_str().unwrap()).unwrap().len(), 32);
-    assert_eq!(base64_field("n", v["cipher"]["nonce"].as_str().unwrap()).unwrap().len(), 24);
+    assert_eq!(
+        base64_field("s", v["kdf"]["salt"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        32
+    );
+    assert_eq!(
+        base64_field("n", v["cipher"]["nonce"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        24
+    );
     // Go's json.Marshal field order, so that the file is byte-for-byte what cosign writes.
     let text = String::from_utf8(body).unwrap();
-    assert!(text.starts_with(r#"{"kdf":{"name":"scrypt","params":{"N":65536,"r":8,"p":1},"salt":""#));
+    assert!(
+        text.starts_with(r#"{"kdf":{"name":"scrypt","params":{"N":65536,"r":8,"p":1},"salt":""#)
+    );
     assert!(text.contains(r#""},"cipher":{"name":"nacl/secretbox","nonce":""#));
 }
 
 #[test]
 fn reads_real_cosign_keys() {
     // sigstore-rs's test key: label ENCRYPTED COSIGN PRIVATE KEY, N=32768, password 123.
-    let k = EncryptedKey::parse(&artifact("sigstore-rs/keys/ecdsa_encrypted_private.key"), &Limits::DEFAULT)
-        .unwrap();
+    let k = EncryptedKey::parse(
+        &artifact("sigstore-rs/keys/ecdsa_encrypted_private.key"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(k.params(), KdfParams::COSIGN_LEGACY);
     k.decrypt(b"123").unwrap();
     assert_eq!(k.decrypt(b"1234").unwrap_err(), KeyError::WrongPassword);
@@ -81,33 +104,47 @@ fn reads_real_cosign_keys() {
     .unwrap()
     .decrypt(b"password")
     .unwrap();
-    assert_eq!(k.public_key().hint(), "FlFm+AxHCy4/npH9nCxXYzti4sT9JQSFFM5gNuT2Hio=");
+    assert_eq!(
+        k.public_key().hint(),
+        "FlFm+AxHCy4/npH9nCxXYzti4sT9JQSFFM5gNuT2Hio="
+    );
     SigningKey::from_unencrypted_pem(&artifact(
         "sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PRIVATE_PEM.key",
     ))
     .unwrap();
     let der = artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PRIVATE_DER.key");
     SigningKey::from_pkcs8_der(&der).unwrap();
-    PublicKey::from_pem(&artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PUBLIC_PEM.pub"))
-        .unwrap();
+    PublicKey::from_pem(&artifact(
+        "sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PUBLIC_PEM.pub",
+    ))
+    .unwrap();
     let public_der = artifact("sigstore-rs/key_pair_import/ECDSA_P256_ASN1_PUBLIC_DER.pub");
     PublicKey::from_spki_der(&public_der).unwrap();
 
     // cosign's keys_test.go pemcosignkey (password hello).
-    EncryptedKey::parse(&artifact("cosign/keys_test_go/pemcosignkey.key"), &Limits::DEFAULT)
-        .unwrap()
-        .decrypt(b"hello")
-        .unwrap();
+    EncryptedKey::parse(
+        &artifact("cosign/keys_test_go/pemcosignkey.key"),
+        &Limits::DEFAULT,
+    )
+    .unwrap()
+    .decrypt(b"hello")
+    .unwrap();
 }
 
 #[test]
 fn rejects_sec1_inside_encrypted_key() {
     // cosign rejects this one too: the plaintext is SEC1, not PKCS#8 (N=65536).
-    let k = EncryptedKey::parse(&artifact("cosign/keys_test_go/pemcosigneckey.key"), &Limits::DEFAULT)
-        .unwrap();
+    let k = EncryptedKey::parse(
+        &artifact("cosign/keys_test_go/pemcosigneckey.key"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(k.params(), KdfParams::COSIGN);
     let err = k.decrypt(b"hello").unwrap_err();
-    assert!(matches!(err, KeyError::NotPkcs8(ref m) if m.contains("SEC1")), "{err}");
+    assert!(
+        matches!(err, KeyError::NotPkcs8(ref m) if m.contains("SEC1")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -147,10 +184,14 @@ fn imports_cosign_import_vectors() {
     for f in ["invalidkey.pem", "invalidrsawithpubkey.pem"] {
         let err = SigningKey::from_unencrypted_pem(&artifact(&format!("cosign/keys_test_go/{f}")))
             .unwrap_err();
-        assert!(matches!(err, KeyError::UnexpectedLabel { .. }), "{f}: {err}");
+        assert!(
+            matches!(err, KeyError::UnexpectedLabel { .. }),
+            "{f}: {err}"
+        );
     }
-    let err = SigningKey::from_unencrypted_pem(&artifact("cosign/keys_test_go/invalidecunsupported.pem"))
-        .unwrap_err();
+    let err =
+        SigningKey::from_unencrypted_pem(&artifact("cosign/keys_test_go/invalidecunsupported.pem"))
+            .unwrap_err();
     assert!(!matches!(err, KeyError::WrongPassword), "{err}");
 }
 
@@ -165,47 +206,82 @@ fn real_cosign_signature_verifies() {
     key.verify(&payload, &sig).unwrap();
     let mut tampered = payload.clone();
     tampered[10] ^= 1;
-    assert_eq!(key.verify(&tampered, &sig).unwrap_err(), SignatureError::Mismatch);
+    assert_eq!(
+        key.verify(&tampered, &sig).unwrap_err(),
+        SignatureError::Mismatch
+    );
     let wrong = PublicKey::from_pem(&artifact(&format!("{dir}/wrong-key.pub"))).unwrap();
-    assert_eq!(wrong.verify(&payload, &sig).unwrap_err(), SignatureError::Mismatch);
-    assert_eq!(key.verify(&payload, b"\x30\x00").unwrap_err(), SignatureError::Malformed);
+    assert_eq!(
+        wrong.verify(&payload, &sig).unwrap_err(),
+        SignatureError::Mismatch
+    );
+    assert_eq!(
+        key.verify(&payload, b"\x30\x00").unwrap_err(),
+        SignatureError::Malformed
+    );
 }
 
 #[test]
 fn hostile_files_fail_cleanly() {
     let limits = Limits::DEFAULT;
     let wrap = |json: &str| {
-        pem_rfc7468::encode_string(encrypted::SIGSTORE_LABEL, pem_rfc7468::LineEnding::LF, json.as_bytes())
-            .unwrap()
+        pem_rfc7468::encode_string(
+            encrypted::SIGSTORE_LABEL,
+            pem_rfc7468::LineEnding::LF,
+            json.as_bytes(),
+        )
+        .unwrap()
     };
-    let huge_n = wrap(r#"{"kdf":{"name":"scrypt","params":{"N":4294967296,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":""}"#);
+    let huge_n = wrap(
+        r#"{"kdf":{"name":"scrypt","params":{"N":4294967296,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":""}"#,
+    );
     assert!(matches!(
         EncryptedKey::parse(huge_n.as_bytes(), &limits),
         Err(KeyError::KdfParams { .. })
     ));
-    let not_pow2 = wrap(r#"{"kdf":{"name":"scrypt","params":{"N":1000,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":""}"#);
+    let not_pow2 = wrap(
+        r#"{"kdf":{"name":"scrypt","params":{"N":1000,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":""}"#,
+    );
     assert!(matches!(
         EncryptedKey::parse(not_pow2.as_bytes(), &limits),
         Err(KeyError::KdfParams { .. })
     ));
-    let argon = wrap(r#"{"kdf":{"name":"argon2","params":{"N":1024,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":""},"ciphertext":""}"#);
+    let argon = wrap(
+        r#"{"kdf":{"name":"argon2","params":{"N":1024,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":""},"ciphertext":""}"#,
+    );
     assert_eq!(
         EncryptedKey::parse(argon.as_bytes(), &limits).unwrap_err(),
         KeyError::UnsupportedKdf("argon2".into())
     );
-    let short_nonce = wrap(r#"{"kdf":{"name":"scrypt","params":{"N":1024,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAA"},"ciphertext":""}"#);
+    let short_nonce = wrap(
+        r#"{"kdf":{"name":"scrypt","params":{"N":1024,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAA"},"ciphertext":""}"#,
+    );
     assert!(matches!(
         EncryptedKey::parse(short_nonce.as_bytes(), &limits),
-        Err(KeyError::Malformed { field: "cipher.nonce", .. })
+        Err(KeyError::Malformed {
+            field: "cipher.nonce",
+            ..
+        })
     ));
-    let empty_ct = wrap(r#"{"kdf":{"name":"scrypt","params":{"N":1024,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":""}"#);
+    let empty_ct = wrap(
+        r#"{"kdf":{"name":"scrypt","params":{"N":1024,"r":8,"p":1},"salt":""},"cipher":{"name":"nacl/secretbox","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ciphertext":""}"#,
+    );
     assert_eq!(
-        EncryptedKey::parse(empty_ct.as_bytes(), &limits).unwrap().decrypt(b"x").unwrap_err(),
+        EncryptedKey::parse(empty_ct.as_bytes(), &limits)
+            .unwrap()
+            .decrypt(b"x")
+            .unwrap_err(),
         KeyError::WrongPassword
     );
-    assert!(matches!(EncryptedKey::parse(b"garbage", &limits), Err(KeyError::Pem(_))));
+    assert!(matches!(
+        EncryptedKey::parse(b"garbage", &limits),
+        Err(KeyError::Pem(_))
+    ));
     let big = vec![b'a'; limits.key_file + 1];
-    assert!(matches!(EncryptedKey::parse(&big, &limits), Err(KeyError::TooLarge(_))));
+    assert!(matches!(
+        EncryptedKey::parse(&big, &limits),
+        Err(KeyError::TooLarge(_))
+    ));
     let public = SigningKey::generate().unwrap().public_key().to_pem();
     assert!(matches!(
         EncryptedKey::parse(public.as_bytes(), &limits),
@@ -217,12 +293,24 @@ fn hostile_files_fail_cleanly() {
 fn public_key_pem_round_trip_and_hint() {
     let key = SigningKey::generate().unwrap();
     let pem = key.public_key().to_pem();
-    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n") && pem.ends_with("-----END PUBLIC KEY-----\n"));
-    assert_eq!(PublicKey::from_pem(pem.as_bytes()).unwrap(), key.public_key());
+    assert!(
+        pem.starts_with("-----BEGIN PUBLIC KEY-----\n")
+            && pem.ends_with("-----END PUBLIC KEY-----\n")
+    );
+    assert_eq!(
+        PublicKey::from_pem(pem.as_bytes()).unwrap(),
+        key.public_key()
+    );
     // Leading text and CRLF line endings are tolerated, as Go's pem.Decode tolerates them.
     let messy = format!("comment line\r\n{}", pem.replace('\n', "\r\n"));
-    assert_eq!(PublicKey::from_pem(messy.as_bytes()).unwrap(), key.public_key());
+    assert_eq!(
+        PublicKey::from_pem(messy.as_bytes()).unwrap(),
+        key.public_key()
+    );
     assert_eq!(key.public_key().hint().len(), 44);
     let dbg = format!("{key:?}");
-    assert!(dbg.contains("public_key_hint") && !dbg.contains("secret"), "{dbg}");
+    assert!(
+        dbg.contains("public_key_hint") && !dbg.contains("secret"),
+        "{dbg}"
+    );
 }

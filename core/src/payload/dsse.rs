@@ -182,7 +182,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_lenient_base64() {
-        let env = Envelope::new("application/vnd.in-toto+json", b"{\"a\":1}?>".to_vec(), vec![1, 2, 255]);
+        let env = Envelope::new(
+            "application/vnd.in-toto+json",
+            b"{\"a\":1}?>".to_vec(),
+            vec![1, 2, 255],
+        );
         let json = env.to_json();
         assert_eq!(
             std::str::from_utf8(&json).unwrap(),
@@ -201,16 +205,22 @@ mod tests {
         let none = br#"{"payloadType":"t","payload":"","signatures":[]}"#;
         assert!(matches!(
             Envelope::parse(none, &Limits::DEFAULT),
-            Err(PayloadError::Field { field: "signatures", .. })
+            Err(PayloadError::Field {
+                field: "signatures",
+                ..
+            })
         ));
         let bad = br#"{"payloadType":"t","payload":"%%%","signatures":[{"sig":""}]}"#;
         assert!(matches!(
             Envelope::parse(bad, &Limits::DEFAULT),
-            Err(PayloadError::Field { field: "payload", .. })
+            Err(PayloadError::Field {
+                field: "payload",
+                ..
+            })
         ));
         let many = format!(
             r#"{{"payloadType":"t","payload":"","signatures":[{}]}}"#,
-            vec![r#"{"sig":""}"#; 17].join(",")
+            [r#"{"sig":""}"#; 17].join(",")
         );
         assert!(matches!(
             Envelope::parse(many.as_bytes(), &Limits::DEFAULT),

@@ -257,7 +257,7 @@ mod tests {
         let subj = r#"{"name":"a","digest":{"sha256":"00"}}"#;
         let doc = format!(
             r#"{{"_type":"{STATEMENT_V1}","subject":[{}],"predicateType":"x","predicate":{{}}}}"#,
-            vec![subj; 5].join(",")
+            [subj; 5].join(",")
         );
         let limits = Limits {
             statement_subjects: 4,

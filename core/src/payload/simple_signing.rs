@@ -151,19 +151,31 @@ mod tests {
             optional: Some(optional),
         };
         let s = String::from_utf8(p.to_bytes()).unwrap();
-        assert!(s.ends_with(r#""optional":{"a":"1","z":"a\u003cb"}}"#), "{s}");
+        assert!(
+            s.ends_with(r#""optional":{"a":"1","z":"a\u003cb"}}"#),
+            "{s}"
+        );
     }
 
     #[test]
     fn rejects_wrong_type_and_digest() {
         let wrong_type = br#"{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"sha256:f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b"},"type":"other"},"optional":null}"#;
         let err = SimpleSigning::parse(wrong_type, &Limits::DEFAULT).unwrap_err();
-        assert!(matches!(err, PayloadError::Field { field: "critical.type", .. }));
+        assert!(matches!(
+            err,
+            PayloadError::Field {
+                field: "critical.type",
+                ..
+            }
+        ));
         let bad_digest = br#"{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"sha256:zz"},"type":"cosign container image signature"},"optional":null}"#;
         let err = SimpleSigning::parse(bad_digest, &Limits::DEFAULT).unwrap_err();
         assert!(matches!(
             err,
-            PayloadError::Field { field: "critical.image.docker-manifest-digest", .. }
+            PayloadError::Field {
+                field: "critical.image.docker-manifest-digest",
+                ..
+            }
         ));
         let limits = Limits {
             simple_signing_payload: 10,

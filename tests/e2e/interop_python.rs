@@ -1,0 +1,141 @@
+//! Interop with an implementation we did not write against vouch's code: keys-test/cosign_keys.py
+//! (Python `cryptography` + `pynacl` + `hashlib.scrypt`). Keys and signatures cross both ways.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::{py_cosign, run, vouch_in, workspace};
+
+fn py(dir: &Path, password: Option<&str>, args: &[&str]) -> crate::support::Run {
+    let mut cmd = py_cosign();
+    cmd.current_dir(dir).args(args);
+    if let Some(pw) = password {
+        cmd.env("COSIGN_PASSWORD", pw);
+    }
+    run(&mut cmd)
+}
+
+#[test]
+fn python_key_signs_in_vouch_and_verifies_in_python() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("blob"), b"interop payload\n").unwrap();
+    py(dir.path(), Some("py-pw"), &["generate", "py"]).ok();
+    // vouch reads the Python-made key file and derives the same public key.
+    let out = vouch_in(dir.path(), Some("py-pw"), ["public-key", "--key", "py.key"]).ok();
+    assert_eq!(
+        out.stdout,
+        fs::read_to_string(dir.path().join("py.pub")).unwrap()
+    );
+    // A wrong password is still an input error naming the file.
+    let out = vouch_in(dir.path(), Some("nope"), ["public-key", "--key", "py.key"]).code(2);
+    assert!(out.stderr.contains("py.key"), "{out:?}");
+    // vouch signs with it; Python verifies the signature and the bundle.
+    vouch_in(
+        dir.path(),
+        Some("py-pw"),
+        [
+            "sign-blob",
+            "--key",
+            "py.key",
+            "--output-signature",
+            "blob.sig",
+            "--bundle",
+            "blob.bundle",
+            "blob",
+        ],
+    )
+    .ok();
+    py(dir.path(), None, &["verify", "py.pub", "blob.sig", "blob"]).ok();
+    py(
+        dir.path(),
+        None,
+        &["verify-bundle", "py.pub", "blob.bundle", "blob"],
+    )
+    .ok();
+    // And Python rejects it for a changed file (the check is real).
+    fs::write(dir.path().join("blob"), b"interop payload?\n").unwrap();
+    py(dir.path(), None, &["verify", "py.pub", "blob.sig", "blob"]).code(1);
+    py(
+        dir.path(),
+        None,
+        &["verify-bundle", "py.pub", "blob.bundle", "blob"],
+    )
+    .code(1);
+}
+
+#[test]
+fn vouch_key_signs_in_python_and_verifies_in_vouch() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("blob"), b"interop payload\n").unwrap();
+    vouch_in(dir.path(), Some("v-pw"), ["generate-key-pair"]).ok();
+    // Python reads vouch's key file (N=65536) and derives the same public key.
+    let out = py(dir.path(), Some("v-pw"), &["public-key", "vouch.key"]).ok();
+    assert_eq!(
+        out.stdout,
+        fs::read_to_string(dir.path().join("vouch.pub")).unwrap()
+    );
+    py(dir.path(), Some("wrong"), &["public-key", "vouch.key"]).code(1);
+    // Python signs with it; vouch verifies.
+    let out = py(dir.path(), Some("v-pw"), &["sign", "vouch.key", "blob"]).ok();
+    fs::write(dir.path().join("blob.sig"), out.stdout.trim()).unwrap();
+    vouch_in(
+        dir.path(),
+        None,
+        [
+            "verify-blob",
+            "--key",
+            "vouch.pub",
+            "--signature",
+            "blob.sig",
+            "blob",
+        ],
+    )
+    .ok();
+    fs::write(dir.path().join("blob"), b"changed\n").unwrap();
+    vouch_in(
+        dir.path(),
+        None,
+        [
+            "verify-blob",
+            "--key",
+            "vouch.pub",
+            "--signature",
+            "blob.sig",
+            "blob",
+        ],
+    )
+    .code(1);
+}
+
+#[test]
+fn checked_in_keys_cross_load() {
+    let keys = workspace().join("keys-test");
+    let dir = tempfile::tempdir().unwrap();
+    // The Python-made key in keys-test/ (password in keys-test/README.md).
+    let out = vouch_in(
+        dir.path(),
+        Some("vouch-test-python"),
+        [
+            "public-key".as_ref(),
+            "--key".as_ref(),
+            keys.join("python-cosign.key").as_os_str(),
+        ],
+    )
+    .ok();
+    assert_eq!(
+        out.stdout,
+        fs::read_to_string(keys.join("python-cosign.pub")).unwrap()
+    );
+    // The vouch-made key in keys-test/, read by Python.
+    let key = keys.join("vouch-test.key");
+    let out = py(
+        dir.path(),
+        Some("vouch-test"),
+        &["public-key", key.to_str().unwrap()],
+    )
+    .ok();
+    assert_eq!(
+        out.stdout,
+        fs::read_to_string(keys.join("vouch-test.pub")).unwrap()
+    );
+}

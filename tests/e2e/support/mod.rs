@@ -1,0 +1,114 @@
+//! Shared helpers: running the binary, locating test data and peer tools.
+
+pub mod registry;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// `../shared/vectors` beside the checkout (or `$VOUCH_VECTORS`).
+pub fn vectors() -> PathBuf {
+    let dir = std::env::var_os("VOUCH_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/vectors"));
+    assert!(
+        dir.join("MANIFEST.md").exists(),
+        "test vectors not found at {}: clone next to shared/ or set VOUCH_VECTORS",
+        dir.display()
+    );
+    dir
+}
+
+/// A `vouch` command with no password in its environment and no stdin (so no TTY prompt).
+pub fn vouch() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vouch"));
+    cmd.env_remove("VOUCH_PASSWORD")
+        .env_remove("COSIGN_PASSWORD")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The outcome of a command.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success, got {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "expected exit {code}, got {self:#?}");
+        self
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("spawn");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Runs vouch with `args` in `dir`, with `password` (if any) in VOUCH_PASSWORD.
+pub fn vouch_in<I, S>(dir: &Path, password: Option<&str>, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = vouch();
+    cmd.current_dir(dir).args(args);
+    if let Some(pw) = password {
+        cmd.env("VOUCH_PASSWORD", pw);
+    }
+    run(&mut cmd)
+}
+
+/// The Python interpreter with `cryptography` and `pynacl`: `$VOUCH_TEST_PYTHON` (set by
+/// `scripts/test`, which makes the venv), else `python3` if it has both.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("VOUCH_TEST_PYTHON") {
+        return p.into();
+    }
+    let probe = Command::new("python3")
+        .args(["-c", "import cryptography, nacl"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => "python3".into(),
+        _ => panic!(
+            "no Python with `cryptography` and `pynacl`: run the tests with scripts/test, \
+             or set VOUCH_TEST_PYTHON to such an interpreter"
+        ),
+    }
+}
+
+/// The independent cosign-format implementation in keys-test/.
+pub fn py_cosign() -> Command {
+    let mut cmd = Command::new(python());
+    cmd.arg(workspace().join("keys-test/cosign_keys.py"))
+        .env_remove("VOUCH_PASSWORD")
+        .env_remove("COSIGN_PASSWORD")
+        .stdin(Stdio::null());
+    cmd
+}
