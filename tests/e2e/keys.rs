@@ -222,3 +222,65 @@ fn help_lists_exit_codes() {
     }
     run(vouch().arg("no-such-command")).code(2);
 }
+
+/// Runs vouch under a pseudo-terminal (util-linux `script`), typing `input` at its prompts.
+fn vouch_on_tty(dir: &std::path::Path, args: &str, input: &str) -> crate::support::Run {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let cmdline = format!("{} {args}", env!("CARGO_BIN_EXE_vouch"));
+    let mut child = Command::new("script")
+        .args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("VOUCH_PASSWORD")
+        .env_remove("COSIGN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs vouch on a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    crate::support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn terminal_prompt_asks_twice_and_refuses_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vouch_on_tty(dir.path(), "generate-key-pair", "typed-pw\ntyped-pw\n").ok();
+    assert!(out.stdout.contains("again"), "asked twice: {out:?}");
+    // The typed password encrypted the key.
+    vouch_in(
+        dir.path(),
+        Some("typed-pw"),
+        ["public-key", "--key", "vouch.key"],
+    )
+    .ok();
+    // Typed once to decrypt.
+    let out = vouch_on_tty(dir.path(), "public-key --key vouch.key", "typed-pw\n").ok();
+    assert!(out.stdout.contains("-----BEGIN PUBLIC KEY-----"), "{out:?}");
+    // Two different passwords, or an empty one: nothing is written.
+    let out = vouch_on_tty(
+        dir.path(),
+        "generate-key-pair --output-key-prefix differ",
+        "one\ntwo\n",
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("differ"), "{out:?}");
+    let out = vouch_on_tty(
+        dir.path(),
+        "generate-key-pair --output-key-prefix empty",
+        "\n\n",
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("VOUCH_PASSWORD=\"\""), "{out:?}");
+    assert!(!dir.path().join("differ.key").exists() && !dir.path().join("empty.key").exists());
+}
