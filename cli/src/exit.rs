@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use vouch_core::keys::files::KeyFileError;
 use vouch_core::keys::{KeyError, SignatureError};
+use vouch_core::oci::OciError;
+use vouch_core::oci::reference::ReferenceError;
+use vouch_core::oci::registry::RegistryError;
 use vouch_core::payload::PayloadError;
 use vouch_core::{Classify, ErrorClass};
 use vouch_verify::VerifyError;
@@ -21,6 +24,11 @@ pub(crate) const REGISTRY: u8 = 3;
 #[error("{0}")]
 pub(crate) struct UsageError(pub(crate) String);
 
+/// A verification that did not pass; the details were already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct VerificationFailed(pub(crate) String);
+
 fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
     err.chain().find_map(|cause| {
         if let Some(e) = cause.downcast_ref::<VerifyError>() {
@@ -33,6 +41,14 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<SignatureError>() {
             Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<OciError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<ReferenceError>() {
+            Some(e.class())
+        } else if cause.downcast_ref::<VerificationFailed>().is_some() {
+            Some(ErrorClass::Verification)
         } else if cause.downcast_ref::<UsageError>().is_some() {
             Some(ErrorClass::Input)
         } else {

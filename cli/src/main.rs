@@ -46,6 +46,20 @@ enum Command {
     SignBlob(commands::blob::SignArgs),
     /// Verify a file's signature or sigstore bundle against a public key.
     VerifyBlob(commands::blob::VerifyArgs),
+    /// Sign images (cosign's `.sig` tag format) in a registry or an OCI layout.
+    Sign(commands::image::SignArgs),
+    /// Verify images' signatures against a public key.
+    Verify(commands::image::VerifyArgs),
+    /// Show what is attached to an image: signatures, attestations, SBOMs.
+    Tree(commands::image::TreeArgs),
+}
+
+fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(f)
 }
 
 fn main() -> ExitCode {
@@ -66,6 +80,9 @@ fn main() -> ExitCode {
         Command::PublicKey(args) => commands::keys::public_key(args),
         Command::SignBlob(args) => commands::blob::sign(args),
         Command::VerifyBlob(args) => commands::blob::verify(args),
+        Command::Sign(args) => block_on(commands::image::sign(args)),
+        Command::Verify(args) => block_on(commands::image::verify(args)),
+        Command::Tree(args) => block_on(commands::image::tree(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

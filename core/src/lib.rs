@@ -19,11 +19,13 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod cosign;
 pub mod digest;
 pub mod error;
 pub mod gojson;
 pub mod keys;
 pub mod limits;
+pub mod oci;
 pub mod payload;
 
 pub use error::{Classify, ErrorClass};

@@ -41,6 +41,9 @@ pub enum VerifyError {
         /// The artifact's digest.
         actual: Sha256Digest,
     },
+    /// Reading the image or its signatures failed (registry, layout).
+    #[error(transparent)]
+    Oci(#[from] vouch_core::oci::OciError),
     /// The bundle uses a digest algorithm other than SHA-256.
     #[error("unsupported message digest algorithm `{0}`: expected SHA2_256")]
     DigestAlgorithm(String),
@@ -50,6 +53,7 @@ impl Classify for VerifyError {
     fn class(&self) -> ErrorClass {
         match self {
             Self::Malformed { .. } | Self::Artifact(_) | Self::Payload(_) => ErrorClass::Input,
+            Self::Oci(e) => e.class(),
             Self::Signature(_)
             | Self::DigestMismatch { .. }
             | Self::SubjectMismatch { .. }

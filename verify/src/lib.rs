@@ -18,5 +18,6 @@
 
 pub mod blob;
 mod error;
+pub mod image;
 
 pub use error::VerifyError;

@@ -16,7 +16,7 @@ use crate::exit::UsageError;
 use crate::password::{Purpose, password};
 
 /// Output format for results.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub(crate) enum Output {
     /// Human text on stderr.
     Text,

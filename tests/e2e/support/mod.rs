@@ -1,5 +1,6 @@
 //! Shared helpers: running the binary, locating test data and peer tools.
 
+pub mod image;
 pub mod registry;
 
 use std::ffi::OsStr;

@@ -1,0 +1,385 @@
+//! `sign`, `verify`, `tree`: images in registries and OCI layouts, cosign's tag format.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::Args;
+use vouch_core::cosign::{
+    AttachOutcome, AttachRequest, Attachment, NewLayer, SIGNATURE_ANNOTATION, SettleOptions,
+    attach_all, read_attached,
+};
+use vouch_core::keys::files::{self, KeyFileError};
+use vouch_core::limits::Limits;
+use vouch_core::oci::manifest::Manifest;
+use vouch_core::oci::reference::ImageRef;
+use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions};
+use vouch_core::oci::{OciLimits, ResolvedImage, Target, resolve};
+use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning};
+use vouch_verify::image::verify_signatures;
+
+use crate::commands::blob::Output;
+use crate::exit::{UsageError, VerificationFailed};
+use crate::password::{Purpose, password};
+
+/// Registry options shared by the image commands.
+#[derive(Args, Clone)]
+pub(crate) struct RegistryArgs {
+    /// Allow plain HTTP to this registry (HOST[:PORT]); loopback registries always use it.
+    #[arg(long = "allow-http-registry", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct SignArgs {
+    /// Encrypted private key (cosign's format).
+    #[arg(long, short = 'k', value_name = "KEY")]
+    key: PathBuf,
+    /// Annotation to put in the signed payload's `optional` map.
+    #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// Also sign every platform manifest of an image index.
+    #[arg(long)]
+    recursive: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    images: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyArgs {
+    /// Public key (PEM `PUBLIC KEY`).
+    #[arg(long, short = 'k', value_name = "PUB")]
+    key: PathBuf,
+    /// Require this annotation in the signed payload.
+    #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// For an image index, require the index and every platform manifest to verify.
+    #[arg(long)]
+    recursive: bool,
+    /// Result format.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    images: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct TreeArgs {
+    /// Result format.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Image: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE")]
+    image: String,
+}
+
+fn client(args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
+    Ok(Arc::new(RegistryClient::new(RegistryOptions {
+        allow_http: args.allow_http.clone(),
+        ..Default::default()
+    })?))
+}
+
+fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>> {
+    list.iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| UsageError(format!("annotation `{a}` is not KEY=VALUE")).into())
+        })
+        .collect()
+}
+
+fn parse_images(list: &[String]) -> Result<Vec<ImageRef>> {
+    list.iter()
+        .map(|s| s.parse::<ImageRef>().map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// Where the image's `.sig`/`.att` tags live: its own repository, or `VOUCH_REPOSITORY` /
+/// `COSIGN_REPOSITORY` (registry images only).
+fn attachment_target(image: &ResolvedImage, client: &Arc<RegistryClient>) -> Result<Target> {
+    let over = std::env::var("VOUCH_REPOSITORY")
+        .ok()
+        .or_else(|| std::env::var("COSIGN_REPOSITORY").ok())
+        .filter(|s| !s.is_empty());
+    match (&image.target, over) {
+        (Target::Registry { .. }, Some(repo)) => match repo.parse::<ImageRef>() {
+            Ok(ImageRef::Registry(r)) if r.tag.is_none() && r.digest.is_none() => {
+                Ok(Target::registry(client.clone(), &r))
+            }
+            _ => Err(UsageError(format!(
+                "VOUCH_REPOSITORY/COSIGN_REPOSITORY `{repo}` is not HOST/REPO"
+            ))
+            .into()),
+        },
+        _ => Ok(image.target.clone()),
+    }
+}
+
+/// The image and, with `recursive`, the platform manifests of an index.
+async fn with_children(
+    image: ResolvedImage,
+    recursive: bool,
+    limits: &OciLimits,
+) -> Result<Vec<ResolvedImage>> {
+    let mut out = Vec::new();
+    if recursive && let Manifest::Index(idx) = &image.parsed {
+        for desc in &idx.manifests {
+            out.push(image.child(desc, limits).await?);
+        }
+    }
+    out.insert(0, image);
+    Ok(out)
+}
+
+fn settle_options() -> SettleOptions {
+    let mut o = SettleOptions::default();
+    if let Some(ms) = std::env::var("VOUCH_SETTLE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        o.settle = Duration::from_millis(ms.max(2));
+        o.window = Duration::from_millis(ms.max(2) / 2);
+    }
+    o
+}
+
+pub(crate) async fn sign(args: SignArgs) -> Result<()> {
+    let limits = OciLimits::default();
+    let images = parse_images(&args.images)?;
+    let annotations = parse_annotations(&args.annotations)?;
+    let encrypted = files::read_encrypted_key(&args.key, &Limits::DEFAULT)?;
+    let pw = password(Purpose::Decrypt(&args.key))?;
+    let key = encrypted.decrypt(&pw).map_err(|kind| KeyFileError::Key {
+        path: args.key.clone(),
+        kind,
+    })?;
+    drop(pw);
+    let client = client(&args.registry)?;
+
+    // Resolve every reference once; from here on only digests are used.
+    let resolved = futures_util::future::join_all(
+        images
+            .iter()
+            .map(|i| resolve(i, &client, Access::Push, &limits)),
+    )
+    .await;
+    let mut requests = Vec::new();
+    let mut names = Vec::new();
+    for (image, r) in images.iter().zip(resolved) {
+        let r = r.with_context(|| format!("{image}"))?;
+        if r.by_tag {
+            eprintln!(
+                "vouch: warning: {image} is a tag; signing the digest it names now, {} (sign by digest to be sure what you sign)",
+                r.digest
+            );
+        }
+        let target = attachment_target(&r, &client)?;
+        for img in with_children(r, args.recursive, &limits).await? {
+            let optional = (!annotations.is_empty()).then(|| {
+                annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect()
+            });
+            let payload = SimpleSigning {
+                docker_reference: img.identity.clone(),
+                manifest_digest: img.digest,
+                optional,
+            }
+            .to_bytes();
+            let sig = key.sign(&payload);
+            requests.push(AttachRequest {
+                target: target.clone(),
+                image: img.digest,
+                attachment: Attachment::Signatures,
+                layer: NewLayer {
+                    media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
+                    blob: Bytes::from(payload),
+                    annotations: BTreeMap::from([(
+                        SIGNATURE_ANNOTATION.to_owned(),
+                        sig.to_base64(),
+                    )]),
+                },
+                replace_predicate_type: None,
+            });
+            names.push(format!("{}@{}", img.identity, img.digest));
+        }
+    }
+    let results = attach_all(&requests, settle_options(), &limits, 64).await;
+    let mut first_err = None;
+    for (name, result) in names.iter().zip(results) {
+        match result {
+            Ok(AttachOutcome::Added) => eprintln!("Signed {name}"),
+            Ok(AttachOutcome::AlreadyPresent) => {
+                eprintln!("Already signed with this key and payload: {name}")
+            }
+            Err(e) => {
+                eprintln!("vouch: {name}: {e}");
+                first_err.get_or_insert(anyhow::Error::from(e).context(name.clone()));
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
+    let limits = OciLimits::default();
+    let images = parse_images(&args.images)?;
+    let required = parse_annotations(&args.annotations)?;
+    let key = files::load_public_key(&args.key, &Limits::DEFAULT)?;
+    let client = client(&args.registry)?;
+    let mut report = Vec::new();
+    let mut failed = 0usize;
+    for image in &images {
+        let resolved = resolve(image, &client, Access::Pull, &limits)
+            .await
+            .with_context(|| format!("{image}"))?;
+        let target = attachment_target(&resolved, &client)?;
+        let all = with_children(resolved, args.recursive, &limits).await?;
+        for img in &all {
+            let sigs = verify_signatures(&target, &img.digest, &key, &required, &limits)
+                .await
+                .with_context(|| format!("{image}"))?;
+            let name = format!("{}@{}", img.identity, img.digest);
+            if sigs.ok() {
+                eprintln!(
+                    "Verified {name}: {} of {} signature(s) valid for key {}",
+                    sigs.verified.len(),
+                    sigs.verified.len() + sigs.failures.len(),
+                    key.hint()
+                );
+            } else {
+                failed += 1;
+                if !sigs.found {
+                    eprintln!(
+                        "vouch: {name}: no signatures found (no {} tag)",
+                        Attachment::Signatures.tag(&img.digest)
+                    );
+                } else {
+                    eprintln!("vouch: {name}: no valid signature:");
+                }
+            }
+            if !sigs.ok() || args.output == Output::Text {
+                for f in &sigs.failures {
+                    eprintln!("  layer {} ({}): {}", f.index, f.digest, f.reason);
+                }
+            }
+            report.push(serde_json::json!({
+                "image": image.to_string(),
+                "digest": img.digest.to_string(),
+                "verified": sigs.ok(),
+                "signatures": sigs.verified.iter().map(|v| serde_json::json!({
+                    "payload": serde_json::from_slice::<serde_json::Value>(v.payload_bytes())
+                        .unwrap_or(serde_json::Value::Null),
+                    "key": v.key_hint(),
+                    "layer": v.layer().to_string(),
+                })).collect::<Vec<_>>(),
+                "failures": sigs.failures.iter().map(|f| serde_json::json!({
+                    "layer": f.digest.to_string(), "reason": f.reason,
+                })).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    if args.output == Output::Json {
+        writeln!(io::stdout(), "{}", serde_json::Value::from(report))?;
+    }
+    if failed > 0 {
+        return Err(VerificationFailed(format!(
+            "{failed} image(s) without a valid signature for key {}",
+            args.key.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
+    let limits = OciLimits::default();
+    let image: ImageRef = args.image.parse()?;
+    let client = client(&args.registry)?;
+    let resolved = resolve(&image, &client, Access::Pull, &limits)
+        .await
+        .with_context(|| format!("{image}"))?;
+    let target = attachment_target(&resolved, &client)?;
+    let mut sections = Vec::new();
+    for (attachment, title) in [
+        (Attachment::Signatures, "signatures"),
+        (Attachment::Attestations, "attestations"),
+        (Attachment::Sbom, "sboms"),
+    ] {
+        let tag = attachment.tag(&resolved.digest);
+        let layers = match read_attached(&target, &tag, Access::Pull, &limits).await? {
+            Some((_, m)) => m.layers,
+            None => Vec::new(),
+        };
+        sections.push((title, tag, layers));
+    }
+    if args.output == Output::Json {
+        let doc = serde_json::json!({
+            "image": image.to_string(),
+            "digest": resolved.digest.to_string(),
+            "attachments": sections.iter().map(|(title, tag, layers)| serde_json::json!({
+                "kind": title,
+                "format": "tag",
+                "tag": tag,
+                "layers": layers.iter().map(|l| serde_json::json!({
+                    "digest": l.digest.to_string(),
+                    "mediaType": l.media_type,
+                    "size": l.size,
+                    "predicateType": l.annotations.get("predicateType"),
+                    "keyless": l.annotations.contains_key(vouch_core::cosign::CERTIFICATE_ANNOTATION),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(io::stdout(), "{doc}")?;
+        return Ok(());
+    }
+    let mut out = String::new();
+    out.push_str(&format!("{}@{}\n", resolved.identity, resolved.digest));
+    let n = sections.len();
+    for (i, (title, tag, layers)) in sections.iter().enumerate() {
+        let (branch, pipe) = if i + 1 == n {
+            ("└──", "    ")
+        } else {
+            ("├──", "│   ")
+        };
+        out.push_str(&format!("{branch} {title}: {} (tag {tag})\n", layers.len()));
+        for (j, l) in layers.iter().enumerate() {
+            let leaf = if j + 1 == layers.len() {
+                "└──"
+            } else {
+                "├──"
+            };
+            let detail = match l.annotations.get("predicateType") {
+                Some(p) => format!("predicateType {p}"),
+                None if l
+                    .annotations
+                    .contains_key(vouch_core::cosign::CERTIFICATE_ANNOTATION) =>
+                {
+                    format!("{} (keyless)", l.media_type)
+                }
+                None => l.media_type.clone(),
+            };
+            out.push_str(&format!("{pipe}{leaf} {} {detail}\n", l.digest));
+        }
+    }
+    io::stdout().write_all(out.as_bytes())?;
+    Ok(())
+}

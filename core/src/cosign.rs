@@ -1,0 +1,406 @@
+//! cosign's tag format: signatures under `sha256-<hex>.sig`, attestations under `.att`, SBOMs
+//! under `.sbom`, each an OCI image manifest with one layer per item, and how to add a layer
+//! without ever losing someone else's.
+//!
+//! # No lost writes
+//!
+//! Adding a layer is a read-modify-write of a tag, and distribution registries have no
+//! conditional PUT. cosign simply writes, so two racing signers lose one signature. vouch:
+//!
+//! 1. reads the tag, appends its layer, and PUTs the result only if no more than `window` has
+//!    passed since the read (else it reads again) — so every writer's PUT lands within `window`
+//!    of its read;
+//! 2. after its PUT, waits `settle` (> `window`) and reads the tag again: any writer that read
+//!    before our PUT has PUT by then, so if our layer survived this read, no stale writer is left
+//!    to remove it; if it did not, we merge again (bounded rounds, then an error, exit 3).
+//!
+//! Batches of images share the waiting (write all, settle once, confirm all). In an OCI layout,
+//! the read-modify-write happens under the layout's file lock and needs no settling.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::digest::Sha256Digest;
+use crate::oci::layout::{KIND_ATTS, KIND_SIGS};
+use crate::oci::manifest::{
+    Descriptor, ImageManifest, Manifest, OCI_CONFIG, OCI_MANIFEST, to_bytes,
+};
+use crate::oci::registry::{Access, RegistryError};
+use crate::oci::{ManifestRef, OciError, OciLimits, Target};
+
+/// The layer annotation holding a base64 signature.
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The layer annotation holding a PEM certificate (keyless).
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// The layer annotation holding a PEM chain (keyless).
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+/// The layer annotation holding a Rekor bundle (SET).
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+
+/// Which attachment a tag holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// `.sig`.
+    Signatures,
+    /// `.att`.
+    Attestations,
+    /// `.sbom`.
+    Sbom,
+}
+
+impl Attachment {
+    /// `sha256-<hex>.<suffix>`.
+    pub fn tag(self, image: &Sha256Digest) -> String {
+        let suffix = match self {
+            Self::Signatures => "sig",
+            Self::Attestations => "att",
+            Self::Sbom => "sbom",
+        };
+        format!("sha256-{}.{suffix}", image.hex())
+    }
+
+    /// The `kind` annotation `cosign save` gives the manifest in a layout.
+    pub fn layout_kind(self) -> Option<&'static str> {
+        match self {
+            Self::Signatures => Some(KIND_SIGS),
+            Self::Attestations => Some(KIND_ATTS),
+            Self::Sbom => None,
+        }
+    }
+}
+
+/// A layer to add.
+#[derive(Debug, Clone)]
+pub struct NewLayer {
+    /// Its media type.
+    pub media_type: String,
+    /// Its content.
+    pub blob: Bytes,
+    /// Its annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl NewLayer {
+    fn descriptor(&self) -> Descriptor {
+        let mut d = Descriptor::of(&self.media_type, &self.blob);
+        d.annotations = self.annotations.clone();
+        d
+    }
+}
+
+/// The manifest and config cosign writes for a list of layers (go-containerregistry's
+/// `empty.Image` with layers appended): returns (config bytes, manifest bytes).
+pub fn build_manifest(layers: &[Descriptor]) -> (Bytes, Bytes) {
+    let history: Vec<_> = layers
+        .iter()
+        .map(|_| serde_json::json!({"created": "0001-01-01T00:00:00Z"}))
+        .collect();
+    let diff_ids: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
+    // Field order of go-containerregistry's ConfigFile.
+    let config = format!(
+        r#"{{"architecture":"","created":"0001-01-01T00:00:00Z","history":{},"os":"","rootfs":{{"type":"layers","diff_ids":{}}},"config":{{}}}}"#,
+        serde_json::Value::from(history),
+        serde_json::Value::from(diff_ids),
+    );
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(OCI_CONFIG, config.as_bytes()),
+        layers: layers.to_vec(),
+        subject: None,
+        annotations: BTreeMap::new(),
+        other: serde_json::Map::new(),
+    };
+    (Bytes::from(config), Bytes::from(to_bytes(&manifest)))
+}
+
+/// Reads the attachment manifest `tag`: `None` if absent; an error if the tag holds something
+/// else than an image manifest (vouch never overwrites what it does not understand).
+pub async fn read_attached(
+    target: &Target,
+    tag: &str,
+    access: Access,
+    limits: &OciLimits,
+) -> Result<Option<(Sha256Digest, ImageManifest)>, OciError> {
+    let Some(fetched) = target
+        .manifest(ManifestRef::Tag(tag), access, limits.manifest)
+        .await?
+    else {
+        return Ok(None);
+    };
+    match Manifest::parse(&fetched.bytes, Some(&fetched.media_type)) {
+        Ok(Manifest::Image(m)) => {
+            if m.layers.len() > limits.layers {
+                return Err(OciError::TooLarge {
+                    what: format!("{} ({} layers)", tag, m.layers.len()),
+                    limit: limits.layers as u64,
+                });
+            }
+            Ok(Some((fetched.digest, m)))
+        }
+        Ok(Manifest::Index(_)) => Err(OciError::Manifest {
+            what: format!("{} in {}", tag, target.describe()),
+            source: crate::payload::PayloadError::Field {
+                what: "manifest",
+                field: "mediaType",
+                reason: "expected a cosign image manifest, found an image index".into(),
+            },
+        }),
+        Err(source) => Err(OciError::Manifest {
+            what: format!("{} in {}", tag, target.describe()),
+            source,
+        }),
+    }
+}
+
+/// Timing of the settle protocol (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct SettleOptions {
+    /// Longest time from reading the tag to writing it.
+    pub window: Duration,
+    /// Wait after writing before confirming; must exceed `window`.
+    pub settle: Duration,
+    /// Rounds of write + confirm before giving up.
+    pub rounds: u32,
+}
+
+impl Default for SettleOptions {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_millis(500),
+            settle: Duration::from_millis(1000),
+            rounds: 30,
+        }
+    }
+}
+
+/// One attachment to make: add `layer` to `attachment` of `image` in `target`.
+#[derive(Debug, Clone)]
+pub struct AttachRequest {
+    /// Where the tag lives (the image's repository, or `COSIGN_REPOSITORY`).
+    pub target: Target,
+    /// The image.
+    pub image: Sha256Digest,
+    /// `.sig`, `.att`…
+    pub attachment: Attachment,
+    /// The layer.
+    pub layer: NewLayer,
+    /// Existing layers for which this returns true are dropped (`attest --replace`).
+    pub replace_predicate_type: Option<String>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachOutcome {
+    /// The layer was added.
+    Added,
+    /// An identical layer was already there.
+    AlreadyPresent,
+}
+
+fn same_layer(a: &Descriptor, b: &Descriptor) -> bool {
+    a.digest == b.digest && a.annotations == b.annotations && a.media_type == b.media_type
+}
+
+fn replaced(layer: &Descriptor, req: &AttachRequest) -> bool {
+    req.replace_predicate_type
+        .as_deref()
+        .is_some_and(|t| layer.annotations.get("predicateType").map(String::as_str) == Some(t))
+}
+
+enum Round {
+    Present,
+    Written,
+}
+
+/// One read-modify-write. `window` bounds read→write when given.
+async fn write_round(
+    req: &AttachRequest,
+    limits: &OciLimits,
+    window: Option<Duration>,
+) -> Result<Round, OciError> {
+    let tag = req.attachment.tag(&req.image);
+    let ours = req.layer.descriptor();
+    loop {
+        let guard = req.target.begin_update()?;
+        let started = Instant::now();
+        let existing = read_attached(&req.target, &tag, Access::Push, limits).await?;
+        let mut layers = existing.map(|(_, m)| m.layers).unwrap_or_default();
+        if layers.iter().any(|l| same_layer(l, &ours))
+            && !layers
+                .iter()
+                .any(|l| replaced(l, req) && !same_layer(l, &ours))
+        {
+            return Ok(Round::Present);
+        }
+        layers.retain(|l| !replaced(l, req));
+        layers.push(ours.clone());
+        if layers.len() > limits.layers {
+            return Err(OciError::TooLarge {
+                what: format!("{tag} would have {} layers", layers.len()),
+                limit: limits.layers as u64,
+            });
+        }
+        let (config, manifest) = build_manifest(&layers);
+        req.target.push_blob(config).await?;
+        if window.is_some_and(|w| started.elapsed() > w) {
+            continue; // our view may be stale: read again
+        }
+        req.target
+            .push_manifest(
+                &tag,
+                manifest,
+                OCI_MANIFEST,
+                req.attachment.layout_kind(),
+                &guard,
+            )
+            .await?;
+        return Ok(Round::Written);
+    }
+}
+
+/// Adds each request's layer, keeping every other layer, and confirms it stuck (see the module
+/// docs). Results are in request order.
+pub async fn attach_all(
+    requests: &[AttachRequest],
+    settle: SettleOptions,
+    limits: &OciLimits,
+    concurrency: usize,
+) -> Vec<Result<AttachOutcome, OciError>> {
+    use futures_util::stream::{self, StreamExt};
+
+    let mut results: Vec<Option<Result<AttachOutcome, OciError>>> =
+        (0..requests.len()).map(|_| None).collect();
+    // Payload blobs first, outside the read→write window.
+    let pushed: Vec<Result<(), OciError>> = stream::iter(requests)
+        .map(|r| async move { r.target.push_blob(r.layer.blob.clone()).await.map(drop) })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut pending: Vec<usize> = Vec::new();
+    for (i, p) in pushed.into_iter().enumerate() {
+        match p {
+            Ok(()) => pending.push(i),
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    let mut added = vec![false; requests.len()];
+    for round in 0..settle.rounds {
+        if pending.is_empty() {
+            break;
+        }
+        let outcomes: Vec<(usize, Result<Round, OciError>)> = stream::iter(pending.clone())
+            .map(|i| {
+                let req = &requests[i];
+                let window = matches!(req.target, Target::Registry { .. }).then_some(settle.window);
+                async move { (i, write_round(req, limits, window).await) }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut to_confirm = Vec::new();
+        for (i, outcome) in outcomes {
+            match outcome {
+                Ok(Round::Present) if !added[i] && round == 0 => {
+                    results[i] = Some(Ok(AttachOutcome::AlreadyPresent));
+                }
+                Ok(Round::Present) => results[i] = Some(Ok(AttachOutcome::Added)),
+                Ok(Round::Written) => {
+                    added[i] = true;
+                    if matches!(requests[i].target, Target::Layout(_)) {
+                        results[i] = Some(Ok(AttachOutcome::Added)); // under the lock: final
+                    } else {
+                        to_confirm.push(i);
+                    }
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        if to_confirm.is_empty() {
+            break;
+        }
+        tokio::time::sleep(settle.settle).await;
+        // Confirm: a fresh read must still hold our layer; otherwise merge again next round.
+        let checks: Vec<(usize, Result<bool, OciError>)> = stream::iter(to_confirm)
+            .map(|i| {
+                let req = &requests[i];
+                async move {
+                    let tag = req.attachment.tag(&req.image);
+                    let ours = req.layer.descriptor();
+                    let present = read_attached(&req.target, &tag, Access::Push, limits)
+                        .await
+                        .map(|m| {
+                            m.is_some_and(|(_, m)| m.layers.iter().any(|l| same_layer(l, &ours)))
+                        });
+                    (i, present)
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        pending.clear();
+        for (i, present) in checks {
+            match present {
+                Ok(true) => results[i] = Some(Ok(AttachOutcome::Added)),
+                Ok(false) => pending.push(i),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+    }
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| {
+                let req = &requests[i];
+                Err(OciError::Registry(RegistryError::Invalid {
+                    registry: req.target.describe(),
+                    reason: format!(
+                        "{} kept losing our layer to concurrent writers after {} rounds; nothing else was changed, run again",
+                        req.attachment.tag(&req.image),
+                        settle.rounds
+                    ),
+                }))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_is_what_cosign_writes() {
+        // The attestation manifest in shared/vectors/cosign-layouts (written by cosign):
+        // rebuilding it from its layer gives the same config and manifest bytes.
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+            "../../shared/vectors/cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch/blobs/sha256",
+        );
+        let original = std::fs::read(
+            dir.join("31cc4fb663c8d34e2e6a0bd5f183d576c2811ee286e0998b4c2965e3b35a0d86"),
+        )
+        .unwrap();
+        let Manifest::Image(m) = Manifest::parse(&original, None).unwrap() else {
+            panic!()
+        };
+        let (config, manifest) = build_manifest(&m.layers);
+        let original_config = std::fs::read(dir.join(m.config.digest.hex())).unwrap();
+        assert_eq!(config.as_ref(), original_config.as_slice());
+        assert_eq!(manifest.as_ref(), original.as_slice());
+    }
+
+    #[test]
+    fn tags() {
+        let d = Sha256Digest::of(b"abc");
+        assert_eq!(
+            Attachment::Signatures.tag(&d),
+            "sha256-ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.sig"
+        );
+        assert!(Attachment::Attestations.tag(&d).ends_with(".att"));
+        assert!(Attachment::Sbom.tag(&d).ends_with(".sbom"));
+    }
+}

@@ -1,0 +1,470 @@
+//! Images in registries and OCI layouts, behind one interface.
+//!
+//! [`Target`] is a repository: a registry repository or a layout directory. [`resolve`] turns
+//! an [`ImageRef`] into a [`ResolvedImage`]: the digest, fixed once, and the exact manifest bytes.
+
+pub mod layout;
+pub mod manifest;
+pub mod reference;
+pub mod registry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use self::layout::{Layout, LayoutLock};
+use self::manifest::{Descriptor, Manifest};
+use self::reference::{ImageRef, RegistryRef};
+use self::registry::{Access, FetchedManifest, RegistryClient, RegistryError};
+use crate::digest::Sha256Digest;
+use crate::payload::PayloadError;
+use crate::{Classify, ErrorClass};
+
+/// Errors reading or writing images.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OciError {
+    /// A registry failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A layout is malformed.
+    #[error("OCI layout {path}: {reason}")]
+    Layout {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A layout file could not be read or written.
+    #[error("OCI layout {path}: {source}")]
+    LayoutIo {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The image (or blob) does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+    },
+    /// Content whose digest is not the one asked for.
+    #[error("{what}: expected digest {expected}, found {found}")]
+    DigestMismatch {
+        /// What was read.
+        what: String,
+        /// The digest expected.
+        expected: String,
+        /// The digest found.
+        found: Sha256Digest,
+    },
+    /// Content larger than its limit.
+    #[error("{what} is larger than the limit of {limit} bytes; refused")]
+    TooLarge {
+        /// What was read.
+        what: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// A manifest that does not parse.
+    #[error("{what}: {source}")]
+    Manifest {
+        /// Which manifest.
+        what: String,
+        /// Why.
+        source: PayloadError,
+    },
+    /// A layout reference without tag or digest, in a layout of several images.
+    #[error("{0}")]
+    Ambiguous(String),
+}
+
+impl Classify for OciError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Registry(e) => e.class(),
+            Self::Layout { .. }
+            | Self::LayoutIo { .. }
+            | Self::NotFound { .. }
+            | Self::Ambiguous(_) => ErrorClass::Input,
+            Self::DigestMismatch { .. } | Self::TooLarge { .. } | Self::Manifest { .. } => {
+                ErrorClass::Verification
+            }
+        }
+    }
+}
+
+/// Size caps for images read from untrusted places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OciLimits {
+    /// A manifest or index. Default 4 MiB.
+    pub manifest: u64,
+    /// A signature layer (simple-signing payload). Default 1 MiB.
+    pub signature_layer: u64,
+    /// An attestation or SBOM layer. Default 128 MiB.
+    pub attestation_layer: u64,
+    /// Layers in one signature/attestation manifest. Default 1000.
+    pub layers: usize,
+}
+
+impl Default for OciLimits {
+    fn default() -> Self {
+        Self {
+            manifest: 4 << 20,
+            signature_layer: 1 << 20,
+            attestation_layer: 128 << 20,
+            layers: 1000,
+        }
+    }
+}
+
+/// A repository: where manifests and blobs are read and written.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A repository in a registry.
+    Registry {
+        /// The shared client.
+        client: Arc<RegistryClient>,
+        /// Registry and repository (tag and digest unset).
+        repo: RegistryRef,
+    },
+    /// An OCI layout directory.
+    Layout(Layout),
+}
+
+/// A manifest reference within a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestRef<'a> {
+    /// By tag.
+    Tag(&'a str),
+    /// By digest.
+    Digest(&'a Sha256Digest),
+}
+
+/// Exclusive access for a read-modify-write: a lock in a layout; in a registry there is none to
+/// be had and writers use [`crate::cosign::attach`]'s settle protocol instead.
+#[derive(Debug)]
+pub enum UpdateGuard {
+    /// Registry: no lock.
+    None,
+    /// Layout lock.
+    Layout(LayoutLock),
+}
+
+impl Target {
+    /// The target of a registry reference.
+    pub fn registry(client: Arc<RegistryClient>, r: &RegistryRef) -> Self {
+        Target::Registry {
+            client,
+            repo: RegistryRef {
+                tag: None,
+                digest: None,
+                ..r.clone()
+            },
+        }
+    }
+
+    /// A short name for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Registry { repo, .. } => format!("{}/{}", repo.registry, repo.repository),
+            Target::Layout(l) => format!("oci:{}", l.dir().display()),
+        }
+    }
+
+    /// Fetches a manifest (checked against the digest asked for); `None` if absent.
+    pub async fn manifest(
+        &self,
+        reference: ManifestRef<'_>,
+        access: Access,
+        limit: u64,
+    ) -> Result<Option<FetchedManifest>, OciError> {
+        match self {
+            Target::Registry { client, repo } => {
+                let r = match reference {
+                    ManifestRef::Tag(t) => t.to_owned(),
+                    ManifestRef::Digest(d) => d.to_string(),
+                };
+                Ok(client.get_manifest(repo, &r, access, limit).await?)
+            }
+            Target::Layout(layout) => {
+                let index = layout.index()?;
+                // Tags live in index.json; by digest, any manifest blob will do (platform
+                // manifests of an index have no entry of their own).
+                let (digest, media_type) = match reference {
+                    ManifestRef::Tag(t) => {
+                        match Layout::tagged(&index, t).or_else(|| cosign_saved(&index, t)) {
+                            Some(d) => (d.digest, d.media_type),
+                            None => return Ok(None),
+                        }
+                    }
+                    ManifestRef::Digest(d) => {
+                        let mt = index
+                            .manifests
+                            .iter()
+                            .find(|m| &m.digest == d)
+                            .map(|m| m.media_type.clone())
+                            .unwrap_or_default();
+                        (*d, mt)
+                    }
+                };
+                let bytes = match layout.read_blob(&digest, limit) {
+                    Ok(b) => b,
+                    Err(OciError::NotFound { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let media_type = if media_type.is_empty() {
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v.get("mediaType")?.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                } else {
+                    media_type
+                };
+                Ok(Some(FetchedManifest {
+                    digest,
+                    bytes: Bytes::from(bytes),
+                    media_type,
+                }))
+            }
+        }
+    }
+
+    /// Fetches a blob named by `desc`, at most `limit` bytes, checked against its digest.
+    pub async fn blob(
+        &self,
+        desc: &Descriptor,
+        access: Access,
+        limit: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        match self {
+            Target::Registry { client, repo } => {
+                Ok(client.get_blob(repo, desc, access, limit).await?)
+            }
+            Target::Layout(layout) => {
+                if desc.size > limit {
+                    return Err(OciError::TooLarge {
+                        what: format!("blob {}", desc.digest),
+                        limit,
+                    });
+                }
+                let bytes = layout.read_blob(&desc.digest, limit)?;
+                if bytes.len() as u64 != desc.size {
+                    return Err(OciError::DigestMismatch {
+                        what: format!("blob {} (size {})", desc.digest, desc.size),
+                        expected: desc.digest.to_string(),
+                        found: Sha256Digest::of(&bytes),
+                    });
+                }
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Stores a blob (skipped when present).
+    pub async fn push_blob(&self, bytes: Bytes) -> Result<Sha256Digest, OciError> {
+        match self {
+            Target::Registry { client, repo } => Ok(client.put_blob(repo, bytes).await?),
+            Target::Layout(layout) => layout.write_blob(&bytes),
+        }
+    }
+
+    /// Exclusive access for a read-modify-write of a tag (a lock in layouts).
+    pub fn begin_update(&self) -> Result<UpdateGuard, OciError> {
+        match self {
+            Target::Registry { .. } => Ok(UpdateGuard::None),
+            Target::Layout(l) => Ok(UpdateGuard::Layout(l.lock()?)),
+        }
+    }
+
+    /// Stores a manifest under `tag` (its blobs must be stored first). In a layout the index
+    /// entry gets `kind` (cosign's annotation). Returns the manifest's digest.
+    pub async fn push_manifest(
+        &self,
+        tag: &str,
+        bytes: Bytes,
+        media_type: &str,
+        kind: Option<&str>,
+        guard: &UpdateGuard,
+    ) -> Result<Sha256Digest, OciError> {
+        match (self, guard) {
+            (Target::Registry { client, repo }, _) => {
+                Ok(client.put_manifest(repo, tag, bytes, media_type).await?)
+            }
+            (Target::Layout(layout), UpdateGuard::Layout(lock)) => {
+                layout.write_blob(&bytes)?;
+                let mut index = layout.index()?;
+                Layout::set_tagged(&mut index, Descriptor::of(media_type, &bytes), tag, kind);
+                layout.write_index(&index, lock)?;
+                Ok(Sha256Digest::of(&bytes))
+            }
+            (Target::Layout(layout), UpdateGuard::None) => {
+                let lock = layout.lock()?;
+                let guard = UpdateGuard::Layout(lock);
+                Box::pin(self.push_manifest(tag, bytes, media_type, kind, &guard)).await
+            }
+        }
+    }
+}
+
+/// In a layout written by `cosign save` (entries marked by `kind`, no tags), the manifest
+/// standing for the tag `sha256-<hex>.sig|.att`.
+fn cosign_saved(index: &manifest::ImageIndex, tag: &str) -> Option<Descriptor> {
+    let rest = tag.strip_prefix("sha256-")?;
+    let (hex, suffix) = rest.split_once('.')?;
+    let image: Sha256Digest = format!("sha256:{hex}").parse().ok()?;
+    let kind = match suffix {
+        "sig" => layout::KIND_SIGS,
+        "att" => layout::KIND_ATTS,
+        _ => return None,
+    };
+    Layout::attached(index, &image, tag, kind)
+}
+
+/// An image whose reference was resolved to a digest, once.
+#[derive(Debug, Clone)]
+pub struct ResolvedImage {
+    /// What the user wrote.
+    pub reference: ImageRef,
+    /// Where the image lives.
+    pub target: Target,
+    /// The manifest digest everything after acts on.
+    pub digest: Sha256Digest,
+    /// The exact manifest bytes and media type.
+    pub manifest: FetchedManifest,
+    /// The parsed manifest.
+    pub parsed: Manifest,
+    /// `critical.identity.docker-reference` for signatures: `HOST/REPO`, or for a layout the
+    /// `oci:` reference of its directory.
+    pub identity: String,
+    /// Whether the user named a tag rather than a digest (signing by tag warns).
+    pub by_tag: bool,
+}
+
+impl ResolvedImage {
+    /// The same image at one of its platform manifests (for `--recursive`).
+    pub async fn child(&self, desc: &Descriptor, limits: &OciLimits) -> Result<Self, OciError> {
+        let manifest = self
+            .target
+            .manifest(
+                ManifestRef::Digest(&desc.digest),
+                Access::Pull,
+                limits.manifest,
+            )
+            .await?
+            .ok_or_else(|| OciError::NotFound {
+                what: format!("platform manifest {}", desc.digest),
+            })?;
+        let parsed = parse_manifest(&manifest, &desc.digest.to_string())?;
+        Ok(Self {
+            reference: self.reference.clone(),
+            target: self.target.clone(),
+            digest: desc.digest,
+            manifest,
+            parsed,
+            identity: self.identity.clone(),
+            by_tag: false,
+        })
+    }
+}
+
+fn parse_manifest(m: &FetchedManifest, what: &str) -> Result<Manifest, OciError> {
+    Manifest::parse(&m.bytes, Some(&m.media_type)).map_err(|source| OciError::Manifest {
+        what: format!("manifest {what}"),
+        source,
+    })
+}
+
+/// Resolves `image` to a digest (a tag is read once, here) and fetches its manifest.
+pub async fn resolve(
+    image: &ImageRef,
+    client: &Arc<RegistryClient>,
+    access: Access,
+    limits: &OciLimits,
+) -> Result<ResolvedImage, OciError> {
+    match image {
+        ImageRef::Registry(r) => {
+            let target = Target::registry(client.clone(), r);
+            let (reference, by_tag) = match (&r.digest, &r.tag) {
+                (Some(d), _) => (d.to_string(), false),
+                (None, Some(t)) => (t.clone(), true),
+                (None, None) => ("latest".to_owned(), true),
+            };
+            let manifest = client
+                .get_manifest(r, &reference, access, limits.manifest)
+                .await?
+                .ok_or_else(|| OciError::NotFound {
+                    what: format!("image {image}"),
+                })?;
+            let parsed = parse_manifest(&manifest, &image.to_string())?;
+            Ok(ResolvedImage {
+                reference: image.clone(),
+                digest: manifest.digest,
+                target,
+                manifest,
+                parsed,
+                identity: r.docker_reference(),
+                by_tag,
+            })
+        }
+        ImageRef::Layout(l) => {
+            let layout = Layout::open(&l.dir)?;
+            let index = layout.index()?;
+            let (desc, by_tag) = match (&l.digest, &l.tag) {
+                (Some(d), _) => (
+                    index
+                        .manifests
+                        .iter()
+                        .find(|m| &m.digest == d)
+                        .cloned()
+                        .ok_or_else(|| OciError::NotFound {
+                            what: format!("image {image}"),
+                        })?,
+                    false,
+                ),
+                (None, Some(t)) => (
+                    Layout::tagged(&index, t).ok_or_else(|| OciError::NotFound {
+                        what: format!("image {image} (no index.json entry tagged `{t}`)"),
+                    })?,
+                    true,
+                ),
+                (None, None) => {
+                    let images = Layout::images(&index);
+                    match images.as_slice() {
+                        [one] => (one.clone(), true),
+                        [] => {
+                            return Err(OciError::NotFound {
+                                what: format!("an image in {image}"),
+                            });
+                        }
+                        _ => {
+                            return Err(OciError::Ambiguous(format!(
+                                "{image} holds {} images: name one as oci:DIR:TAG or oci:DIR@sha256:…",
+                                images.len()
+                            )));
+                        }
+                    }
+                }
+            };
+            let target = Target::Layout(layout);
+            let manifest = target
+                .manifest(ManifestRef::Digest(&desc.digest), access, limits.manifest)
+                .await?
+                .ok_or_else(|| OciError::NotFound {
+                    what: format!("manifest {} of {image}", desc.digest),
+                })?;
+            let parsed = parse_manifest(&manifest, &image.to_string())?;
+            Ok(ResolvedImage {
+                reference: image.clone(),
+                digest: desc.digest,
+                target,
+                manifest,
+                parsed,
+                identity: format!("oci:{}", l.dir.display()),
+                by_tag,
+            })
+        }
+    }
+}

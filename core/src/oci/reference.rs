@@ -1,0 +1,369 @@
+//! Image references: `HOST[:PORT]/REPO[:TAG|@sha256:HEX]` (docker's grammar and defaults) and
+//! `oci:DIR[:TAG|@sha256:HEX]` for an on-disk OCI image layout.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::digest::Sha256Digest;
+
+/// Docker Hub, as written in references.
+pub const DOCKER_HUB: &str = "docker.io";
+/// Docker Hub's registry API host.
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+/// Docker Hub as cosign names it in `docker-reference` (go-containerregistry's default).
+pub const DOCKER_HUB_IDENTITY: &str = "index.docker.io";
+
+/// A reference to an image in a registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegistryRef {
+    /// `host[:port]`, normalised (`docker.io` for Docker Hub).
+    pub registry: String,
+    /// The repository path, e.g. `library/alpine`.
+    pub repository: String,
+    /// The tag, if one was given.
+    pub tag: Option<String>,
+    /// The digest, if one was given (it wins over the tag).
+    pub digest: Option<Sha256Digest>,
+}
+
+/// A reference to an image in an on-disk OCI image layout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LayoutRef {
+    /// The layout directory (holding `oci-layout`, `index.json`, `blobs/`).
+    pub dir: PathBuf,
+    /// The tag (`org.opencontainers.image.ref.name` in `index.json`), if given.
+    pub tag: Option<String>,
+    /// The digest, if given.
+    pub digest: Option<Sha256Digest>,
+}
+
+/// Where an image lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ImageRef {
+    /// In a registry.
+    Registry(RegistryRef),
+    /// In an OCI layout directory.
+    Layout(LayoutRef),
+}
+
+/// A reference that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid image reference `{input}`: {reason}")]
+pub struct ReferenceError {
+    /// What was given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl crate::Classify for ReferenceError {
+    fn class(&self) -> crate::ErrorClass {
+        crate::ErrorClass::Input
+    }
+}
+
+fn valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric() || c == '_')
+        && tag.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn valid_path_component(c: &str) -> bool {
+    // [a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*
+    let b = c.as_bytes();
+    if b.is_empty() || !b[0].is_ascii_lowercase() && !b[0].is_ascii_digit() {
+        return false;
+    }
+    if !b[b.len() - 1].is_ascii_lowercase() && !b[b.len() - 1].is_ascii_digit() {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'a'..=b'z' | b'0'..=b'9' => i += 1,
+            b'.' => {
+                if !b[i + 1].is_ascii_alphanumeric() {
+                    return false;
+                }
+                i += 1;
+            }
+            b'_' => {
+                if b[i + 1] == b'_' {
+                    i += 1;
+                }
+                if !b[i + 1].is_ascii_alphanumeric() {
+                    return false;
+                }
+                i += 1;
+            }
+            b'-' => {
+                while b[i] == b'-' {
+                    i += 1;
+                }
+                if !b[i].is_ascii_alphanumeric() {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Splits `rest@sha256:…` and `rest:tag` (the tag only after the last `/`).
+fn split_tag_digest(
+    input: &str,
+    s: &str,
+) -> Result<(String, Option<String>, Option<Sha256Digest>), ReferenceError> {
+    let err = |reason: String| ReferenceError {
+        input: input.to_owned(),
+        reason,
+    };
+    let (rest, digest) = match s.split_once('@') {
+        Some((rest, d)) => (
+            rest,
+            Some(d.parse::<Sha256Digest>().map_err(|e| err(format!("{e}")))?),
+        ),
+        None => (s, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => {
+            let tag = &rest[last_slash + i + 1..];
+            if !valid_tag(tag) {
+                return Err(err(format!(
+                    "`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128)"
+                )));
+            }
+            (&rest[..last_slash + i], Some(tag.to_owned()))
+        }
+        None => (rest, None),
+    };
+    Ok((name.to_owned(), tag, digest))
+}
+
+impl FromStr for ImageRef {
+    type Err = ReferenceError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let err = |reason: &str| ReferenceError {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if let Some(layout) = input.strip_prefix("oci:") {
+            let (dir, tag, digest) = split_tag_digest(input, layout)?;
+            if dir.is_empty() {
+                return Err(err("expected oci:DIR[:TAG|@sha256:HEX]"));
+            }
+            return Ok(ImageRef::Layout(LayoutRef {
+                dir: dir.into(),
+                tag,
+                digest,
+            }));
+        }
+        if input.contains("://") {
+            return Err(err(
+                "a reference has no scheme: write HOST[:PORT]/REPO[:TAG|@sha256:HEX]",
+            ));
+        }
+        let (name, tag, digest) = split_tag_digest(input, input)?;
+        let (registry, repository) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_owned(), rest.to_owned())
+            }
+            _ => (DOCKER_HUB.to_owned(), name.clone()),
+        };
+        let registry = match registry.as_str() {
+            "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_owned(),
+            _ => registry,
+        };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
+        if repository.is_empty() || !repository.split('/').all(valid_path_component) {
+            return Err(err(
+                "the repository must be lower-case path components of letters, digits and separators (`.`, `_`, `__`, `-`)",
+            ));
+        }
+        if repository.len() > 255 {
+            return Err(err("the repository name is longer than 255 characters"));
+        }
+        Ok(ImageRef::Registry(RegistryRef {
+            registry,
+            repository,
+            tag,
+            digest,
+        }))
+    }
+}
+
+impl RegistryRef {
+    /// The host to send API requests to.
+    pub fn api_host(&self) -> &str {
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            &self.registry
+        }
+    }
+
+    /// `HOST/REPO` as cosign writes it into `critical.identity.docker-reference`.
+    pub fn docker_reference(&self) -> String {
+        let host = if self.registry == DOCKER_HUB {
+            DOCKER_HUB_IDENTITY
+        } else {
+            &self.registry
+        };
+        format!("{host}/{}", self.repository)
+    }
+
+    /// The same repository at another reference.
+    pub fn with_digest(&self, digest: Sha256Digest) -> Self {
+        Self {
+            digest: Some(digest),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the registry is on this machine (localhost, 127.0.0.0/8, `[::1]`), where plain
+    /// HTTP is used as docker uses it.
+    pub fn is_loopback(&self) -> bool {
+        let host = match self.registry.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => &self.registry,
+        };
+        host == "localhost"
+            || host == "[::1]"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+impl fmt::Display for RegistryRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for LayoutRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "oci:{}", self.dir.display())?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Registry(r) => r.fmt(f),
+            Self::Layout(l) => l.fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(s: &str) -> RegistryRef {
+        match s.parse::<ImageRef>().unwrap() {
+            ImageRef::Registry(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const HEX: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn docker_defaults() {
+        let r = reg("alpine");
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("docker.io", "library/alpine")
+        );
+        assert_eq!(r.docker_reference(), "index.docker.io/library/alpine");
+        assert_eq!(r.api_host(), "registry-1.docker.io");
+        let r = reg("user/app:1.0");
+        assert_eq!(
+            (r.repository.as_str(), r.tag.as_deref()),
+            ("user/app", Some("1.0"))
+        );
+        let r = reg("index.docker.io/library/alpine:3");
+        assert_eq!(r.registry, "docker.io");
+    }
+
+    #[test]
+    fn hosts_ports_tags_digests() {
+        let r = reg("127.0.0.1:5000/team/app:v1");
+        assert_eq!(r.registry, "127.0.0.1:5000");
+        assert_eq!(r.repository, "team/app");
+        assert_eq!(r.tag.as_deref(), Some("v1"));
+        assert!(r.is_loopback());
+        let r = reg(&format!("localhost/app@sha256:{HEX}"));
+        assert_eq!(r.registry, "localhost");
+        assert_eq!(r.digest.unwrap().hex(), HEX);
+        assert!(r.is_loopback());
+        let r = reg(&format!("ghcr.io/o/r:t@sha256:{HEX}"));
+        assert_eq!(r.tag.as_deref(), Some("t"));
+        assert!(r.digest.is_some());
+        assert!(!r.is_loopback());
+        assert_eq!(r.to_string(), format!("ghcr.io/o/r:t@sha256:{HEX}"));
+        assert!(reg("[::1]:5000/x").is_loopback());
+    }
+
+    #[test]
+    fn layouts() {
+        let ImageRef::Layout(l) = "oci:/tmp/lay:v1".parse().unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (l.dir, l.tag),
+            (PathBuf::from("/tmp/lay"), Some("v1".into()))
+        );
+        let ImageRef::Layout(l) = format!("oci:./a/b@sha256:{HEX}").parse().unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.dir, PathBuf::from("./a/b"));
+        assert!(l.digest.is_some() && l.tag.is_none());
+        let ImageRef::Layout(l) = "oci:dir".parse().unwrap() else {
+            panic!()
+        };
+        assert_eq!((l.dir, l.tag), (PathBuf::from("dir"), None));
+    }
+
+    #[test]
+    fn rejects_bad_references() {
+        for bad in [
+            "Upper/Case",
+            "host.io/repo:bad/tag",
+            "https://host/repo",
+            "host.io/repo@sha256:abc",
+            "host.io//repo",
+            "host.io/re--",
+            "oci:",
+            "x:",
+        ] {
+            assert!(bad.parse::<ImageRef>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Image signatures in cosign's tag format: every layer of `sha256-<hex>.sig` is checked —
+//! its blob against its descriptor digest, its signature against the key over the exact payload
+//! bytes, the payload's `docker-manifest-digest` against the image digest, and the required
+//! annotations — and only layers that pass become [`VerifiedImageSignature`]s.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use futures_util::future::join_all;
+use vouch_core::cosign::{Attachment, SIGNATURE_ANNOTATION, read_attached};
+use vouch_core::digest::Sha256Digest;
+use vouch_core::keys::{PublicKey, ValidSignature};
+use vouch_core::limits::Limits;
+use vouch_core::oci::manifest::Descriptor;
+use vouch_core::oci::registry::Access;
+use vouch_core::oci::{OciError, OciLimits, Target};
+use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning};
+use vouch_core::{Classify, ErrorClass};
+
+use crate::VerifyError;
+
+/// A signature layer that passed every check. Only this module constructs one.
+#[derive(Debug)]
+pub struct VerifiedImageSignature {
+    image: Sha256Digest,
+    layer: Sha256Digest,
+    payload: SimpleSigning,
+    payload_bytes: Bytes,
+    key_hint: String,
+    _proof: ValidSignature,
+}
+
+impl VerifiedImageSignature {
+    /// The image digest the signature is for (equal to the verified image's).
+    pub fn image(&self) -> &Sha256Digest {
+        &self.image
+    }
+    /// The digest of the signature layer.
+    pub fn layer(&self) -> &Sha256Digest {
+        &self.layer
+    }
+    /// The parsed payload (parsed from the verified bytes).
+    pub fn payload(&self) -> &SimpleSigning {
+        &self.payload
+    }
+    /// The exact payload bytes that were verified.
+    pub fn payload_bytes(&self) -> &[u8] {
+        &self.payload_bytes
+    }
+    /// The hint of the key that verified it.
+    pub fn key_hint(&self) -> &str {
+        &self.key_hint
+    }
+}
+
+/// A layer that did not pass, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerFailure {
+    /// Its position in the manifest.
+    pub index: usize,
+    /// Its digest.
+    pub digest: Sha256Digest,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// The outcome for one image.
+#[derive(Debug)]
+pub struct ImageSignatures {
+    /// The image digest.
+    pub digest: Sha256Digest,
+    /// Layers that verified.
+    pub verified: Vec<VerifiedImageSignature>,
+    /// Layers that did not, or why there was nothing to check.
+    pub failures: Vec<LayerFailure>,
+    /// Whether a signature manifest was found at all.
+    pub found: bool,
+}
+
+impl ImageSignatures {
+    /// At least one layer verified.
+    pub fn ok(&self) -> bool {
+        !self.verified.is_empty()
+    }
+}
+
+/// Checks one layer; `Err` only for errors that are not the layer's fault (registry down).
+async fn check_layer(
+    sig_target: &Target,
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    key: &PublicKey,
+    required: &BTreeMap<String, String>,
+    limits: &OciLimits,
+) -> Result<Result<VerifiedImageSignature, String>, VerifyError> {
+    if desc.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
+        return Ok(Err(format!(
+            "media type `{}` is not a cosign signature (`{SIMPLE_SIGNING_MEDIA_TYPE}`)",
+            desc.media_type
+        )));
+    }
+    if desc.size > limits.signature_layer {
+        return Ok(Err(format!(
+            "payload of {} bytes exceeds the {}-byte limit for signature layers",
+            desc.size, limits.signature_layer
+        )));
+    }
+    let Some(sig_b64) = desc.annotations.get(SIGNATURE_ANNOTATION) else {
+        return Ok(Err(format!("no `{SIGNATURE_ANNOTATION}` annotation")));
+    };
+    let Ok(sig) = B64.decode(sig_b64.trim()) else {
+        return Ok(Err(format!("`{SIGNATURE_ANNOTATION}` is not base64")));
+    };
+    let payload = match sig_target
+        .blob(desc, Access::Pull, limits.signature_layer)
+        .await
+    {
+        Ok(b) => Bytes::from(b),
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    // Signature over the exact bytes first; only then parse them.
+    let proof = match key.verify(&payload, &sig) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(format!("{e} (key {})", key.hint()))),
+    };
+    let parsed = match SimpleSigning::parse(
+        &payload,
+        &Limits {
+            simple_signing_payload: limits.signature_layer as usize,
+            ..Limits::DEFAULT
+        },
+    ) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    if &parsed.manifest_digest != image {
+        return Ok(Err(format!(
+            "the payload signs {}, not this image {image}",
+            parsed.manifest_digest
+        )));
+    }
+    for (k, want) in required {
+        let found = parsed
+            .optional
+            .as_ref()
+            .and_then(|o| o.get(k))
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        if found.as_deref() != Some(want.as_str()) {
+            return Ok(Err(match found {
+                Some(f) => format!("annotation `{k}` is `{f}`, required `{want}`"),
+                None => format!("annotation `{k}` is missing, required `{want}`"),
+            }));
+        }
+    }
+    Ok(Ok(VerifiedImageSignature {
+        image: *image,
+        layer: desc.digest,
+        payload: parsed,
+        payload_bytes: payload,
+        key_hint: key.hint(),
+        _proof: proof,
+    }))
+}
+
+/// Verifies the `.sig` signatures of `image` (stored in `sig_target`) against `key`.
+pub async fn verify_signatures(
+    sig_target: &Target,
+    image: &Sha256Digest,
+    key: &PublicKey,
+    required: &BTreeMap<String, String>,
+    limits: &OciLimits,
+) -> Result<ImageSignatures, VerifyError> {
+    let tag = Attachment::Signatures.tag(image);
+    let manifest = match read_attached(sig_target, &tag, Access::Pull, limits).await {
+        Ok(m) => m,
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
+            return Ok(ImageSignatures {
+                digest: *image,
+                verified: vec![],
+                failures: vec![LayerFailure {
+                    index: 0,
+                    digest: *image,
+                    reason: e.to_string(),
+                }],
+                found: true,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some((_, manifest)) = manifest else {
+        return Ok(ImageSignatures {
+            digest: *image,
+            verified: vec![],
+            failures: vec![],
+            found: false,
+        });
+    };
+    let checks = join_all(
+        manifest
+            .layers
+            .iter()
+            .map(|desc| check_layer(sig_target, image, desc, key, required, limits)),
+    )
+    .await;
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for (i, (check, desc)) in checks.into_iter().zip(&manifest.layers).enumerate() {
+        match check? {
+            Ok(v) => verified.push(v),
+            Err(reason) => failures.push(LayerFailure {
+                index: i,
+                digest: desc.digest,
+                reason,
+            }),
+        }
+    }
+    Ok(ImageSignatures {
+        digest: *image,
+        verified,
+        failures,
+        found: true,
+    })
+}
