@@ -170,8 +170,8 @@ pub struct SettleOptions {
 impl Default for SettleOptions {
     fn default() -> Self {
         Self {
-            window: Duration::from_millis(500),
-            settle: Duration::from_millis(1000),
+            window: Duration::from_millis(1000),
+            settle: Duration::from_millis(1500),
             rounds: 30,
         }
     }
@@ -224,6 +224,7 @@ async fn write_round(
 ) -> Result<Round, OciError> {
     let tag = req.attachment.tag(&req.image);
     let ours = req.layer.descriptor();
+    let mut blob_retries = 0u32;
     loop {
         let guard = req.target.begin_update()?;
         let started = Instant::now();
@@ -249,7 +250,8 @@ async fn write_round(
         if window.is_some_and(|w| started.elapsed() > w) {
             continue; // our view may be stale: read again
         }
-        req.target
+        match req
+            .target
             .push_manifest(
                 &tag,
                 manifest,
@@ -257,9 +259,31 @@ async fn write_round(
                 req.attachment.layout_kind(),
                 &guard,
             )
-            .await?;
-        return Ok(Round::Written);
+            .await
+        {
+            Ok(_) => return Ok(Round::Written),
+            // distribution's filesystem driver races when several clients upload the same blob
+            // at once (identical payloads from different signers): the manifest PUT then sees a
+            // half-written blob link. Upload the blobs again and retry, a few times.
+            Err(OciError::Registry(e))
+                if matches!(e.code(), Some("DIGEST_INVALID" | "BLOB_UNKNOWN"))
+                    && blob_retries < 5 =>
+            {
+                blob_retries += 1;
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(blob_retries))).await;
+                req.target.push_blob(req.layer.blob.clone()).await?;
+            }
+            Err(e) => return Err(e),
+        }
     }
+}
+
+/// A uniformly random duration in `[0, max)`.
+fn jitter(max: Duration) -> Duration {
+    let mut b = [0u8; 8];
+    let r = getrandom::fill(&mut b).map_or(0, |()| u64::from_le_bytes(b));
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX).max(1);
+    Duration::from_nanos(r % nanos)
 }
 
 /// Adds each request's layer, keeping every other layer, and confirms it stuck (see the module
@@ -296,7 +320,17 @@ pub async fn attach_all(
             .map(|i| {
                 let req = &requests[i];
                 let window = matches!(req.target, Target::Registry { .. }).then_some(settle.window);
-                async move { (i, write_round(req, limits, window).await) }
+                // After a lost write, spread the retries over the settle time: writers that
+                // all retry at once would again overwrite each other.
+                let delay = if round > 0 {
+                    jitter(settle.settle * round.min(4))
+                } else {
+                    Duration::ZERO
+                };
+                async move {
+                    tokio::time::sleep(delay).await;
+                    (i, write_round(req, limits, window).await)
+                }
             })
             .buffered(concurrency.max(1))
             .collect()

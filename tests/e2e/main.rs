@@ -13,6 +13,7 @@
 mod support;
 
 mod blob;
+mod concurrency;
 mod image_sign;
 mod interop_python;
 mod keys;

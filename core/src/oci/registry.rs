@@ -53,6 +53,8 @@ pub enum RegistryError {
         operation: String,
         /// The HTTP status.
         status: u16,
+        /// The registry's error code (`BLOB_UNKNOWN`, `DIGEST_INVALID`…), if it sent one.
+        code: Option<String>,
         /// The registry's error message, if it sent one (prefixed with `: `).
         detail: String,
     },
@@ -202,6 +204,25 @@ impl std::fmt::Debug for RegistryClient {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
+}
+
+impl RegistryError {
+    /// The registry's error code, for a status error that carried one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Status { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn error_code(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("errors")?
+        .get(0)?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -473,6 +494,7 @@ impl RegistryClient {
             registry: r.registry.clone(),
             operation: operation.to_owned(),
             status,
+            code: error_code(&body),
             detail: snippet(&body),
         }
     }
