@@ -9,10 +9,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::Args;
+use futures_util::stream::{self, StreamExt};
 use vouch_core::cosign::{
     AttachOutcome, AttachRequest, Attachment, NewLayer, SIGNATURE_ANNOTATION, SettleOptions,
     attach_all, read_attached,
 };
+use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::files::{self, KeyFileError};
 use vouch_core::limits::Limits;
 use vouch_core::oci::manifest::Manifest;
@@ -20,7 +22,10 @@ use vouch_core::oci::reference::ImageRef;
 use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions};
 use vouch_core::oci::{OciLimits, ResolvedImage, Target, resolve};
 use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning};
-use vouch_verify::image::verify_signatures;
+use vouch_verify::image::{ImageSignatures, verify_signatures};
+
+/// Images handled at once (requests in flight to one registry stay below this).
+const CONCURRENCY: usize = 32;
 
 use crate::commands::blob::Output;
 use crate::exit::{UsageError, VerificationFailed};
@@ -111,11 +116,15 @@ fn parse_images(list: &[String]) -> Result<Vec<ImageRef>> {
 /// Where the image's `.sig`/`.att` tags live: its own repository, or `VOUCH_REPOSITORY` /
 /// `COSIGN_REPOSITORY` (registry images only).
 fn attachment_target(image: &ResolvedImage, client: &Arc<RegistryClient>) -> Result<Target> {
+    attachment_target_of(&image.target, client)
+}
+
+fn attachment_target_of(target: &Target, client: &Arc<RegistryClient>) -> Result<Target> {
     let over = std::env::var("VOUCH_REPOSITORY")
         .ok()
         .or_else(|| std::env::var("COSIGN_REPOSITORY").ok())
         .filter(|s| !s.is_empty());
-    match (&image.target, over) {
+    match (target, over) {
         (Target::Registry { .. }, Some(repo)) => match repo.parse::<ImageRef>() {
             Ok(ImageRef::Registry(r)) if r.tag.is_none() && r.digest.is_none() => {
                 Ok(Target::registry(client.clone(), &r))
@@ -125,7 +134,7 @@ fn attachment_target(image: &ResolvedImage, client: &Arc<RegistryClient>) -> Res
             ))
             .into()),
         },
-        _ => Ok(image.target.clone()),
+        _ => Ok(target.clone()),
     }
 }
 
@@ -171,12 +180,11 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
     let client = client(&args.registry)?;
 
     // Resolve every reference once; from here on only digests are used.
-    let resolved = futures_util::future::join_all(
-        images
-            .iter()
-            .map(|i| resolve(i, &client, Access::Push, &limits)),
-    )
-    .await;
+    let resolved: Vec<_> = stream::iter(&images)
+        .map(|i| resolve(i, &client, Access::Push, &limits))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
     let mut requests = Vec::new();
     let mut names = Vec::new();
     for (image, r) in images.iter().zip(resolved) {
@@ -219,7 +227,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
             names.push(format!("{}@{}", img.identity, img.digest));
         }
     }
-    let results = attach_all(&requests, settle_options(), &limits, 64).await;
+    let results = attach_all(&requests, settle_options(), &limits, CONCURRENCY).await;
     let mut first_err = None;
     for (name, result) in names.iter().zip(results) {
         match result {
@@ -239,51 +247,84 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
     }
 }
 
+/// One image's verification, and with `--recursive` its platform manifests'.
+async fn verify_one(
+    image: &ImageRef,
+    client: &Arc<RegistryClient>,
+    key: &vouch_core::keys::PublicKey,
+    required: &BTreeMap<String, String>,
+    recursive: bool,
+    limits: &OciLimits,
+) -> Result<Vec<(String, Sha256Digest, ImageSignatures)>> {
+    // Pinned by digest: nothing to resolve; 2 sequential round trips (the .sig manifest, then
+    // its blobs in parallel).
+    if let (ImageRef::Registry(r), Some(digest), false) = (image, &image_digest(image), recursive) {
+        let target = attachment_target_of(&Target::registry(client.clone(), r), client)?;
+        let sigs = verify_signatures(&target, digest, key, required, limits).await?;
+        return Ok(vec![(
+            format!("{}@{digest}", r.docker_reference()),
+            *digest,
+            sigs,
+        )]);
+    }
+    let resolved = resolve(image, client, Access::Pull, limits).await?;
+    let target = attachment_target(&resolved, client)?;
+    let mut out = Vec::new();
+    for img in with_children(resolved, recursive, limits).await? {
+        let sigs = verify_signatures(&target, &img.digest, key, required, limits).await?;
+        out.push((format!("{}@{}", img.identity, img.digest), img.digest, sigs));
+    }
+    Ok(out)
+}
+
+fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
+    match image {
+        ImageRef::Registry(r) => r.digest,
+        ImageRef::Layout(l) => l.digest,
+    }
+}
+
 pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
     let limits = OciLimits::default();
     let images = parse_images(&args.images)?;
     let required = parse_annotations(&args.annotations)?;
     let key = files::load_public_key(&args.key, &Limits::DEFAULT)?;
     let client = client(&args.registry)?;
+    let outcomes: Vec<_> = stream::iter(&images)
+        .map(|image| verify_one(image, &client, &key, &required, args.recursive, &limits))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
     let mut report = Vec::new();
     let mut failed = 0usize;
-    for image in &images {
-        let resolved = resolve(image, &client, Access::Pull, &limits)
-            .await
-            .with_context(|| format!("{image}"))?;
-        let target = attachment_target(&resolved, &client)?;
-        let all = with_children(resolved, args.recursive, &limits).await?;
-        for img in &all {
-            let sigs = verify_signatures(&target, &img.digest, &key, &required, &limits)
-                .await
-                .with_context(|| format!("{image}"))?;
-            let name = format!("{}@{}", img.identity, img.digest);
+    for (image, outcome) in images.iter().zip(outcomes) {
+        for (name, digest, sigs) in outcome.with_context(|| format!("{image}"))? {
             if sigs.ok() {
-                eprintln!(
-                    "Verified {name}: {} of {} signature(s) valid for key {}",
-                    sigs.verified.len(),
-                    sigs.verified.len() + sigs.failures.len(),
-                    key.hint()
-                );
+                if args.output == Output::Text {
+                    eprintln!(
+                        "Verified {name}: {} of {} signature(s) valid for key {}",
+                        sigs.verified.len(),
+                        sigs.verified.len() + sigs.failures.len(),
+                        key.hint()
+                    );
+                }
             } else {
                 failed += 1;
                 if !sigs.found {
                     eprintln!(
                         "vouch: {name}: no signatures found (no {} tag)",
-                        Attachment::Signatures.tag(&img.digest)
+                        Attachment::Signatures.tag(&digest)
                     );
                 } else {
                     eprintln!("vouch: {name}: no valid signature:");
                 }
-            }
-            if !sigs.ok() || args.output == Output::Text {
                 for f in &sigs.failures {
                     eprintln!("  layer {} ({}): {}", f.index, f.digest, f.reason);
                 }
             }
             report.push(serde_json::json!({
                 "image": image.to_string(),
-                "digest": img.digest.to_string(),
+                "digest": digest.to_string(),
                 "verified": sigs.ok(),
                 "signatures": sigs.verified.iter().map(|v| serde_json::json!({
                     "payload": serde_json::from_slice::<serde_json::Value>(v.payload_bytes())
