@@ -63,3 +63,15 @@ pub(crate) fn password(purpose: Purpose<'_>) -> Result<Zeroizing<Vec<u8>>> {
     }
     Ok(Zeroizing::new(first.as_bytes().to_vec()))
 }
+
+/// Loads cosign's encrypted key at `path`, asking for its password only after the file parsed
+/// (a wrong path fails before any prompt).
+pub(crate) fn load_signing_key(path: &std::path::Path) -> Result<vouch_core::keys::SigningKey> {
+    use vouch_core::keys::files::{self, KeyFileError};
+    let encrypted = files::read_encrypted_key(path, &vouch_core::limits::Limits::DEFAULT)?;
+    let pw = password(Purpose::Decrypt(path))?;
+    Ok(encrypted.decrypt(&pw).map_err(|kind| KeyFileError::Key {
+        path: path.to_owned(),
+        kind,
+    })?)
+}

@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use vouch_core::bundle::Bundle;
 use vouch_core::digest::Sha256Digest;
-use vouch_core::keys::files::{self, KeyFileError, Overwrite, ReadError};
+use vouch_core::keys::files::{self, Overwrite, ReadError};
 use vouch_core::limits::Limits;
 use vouch_verify::blob::{self as verify_blob, SignatureForm};
 
 use crate::exit::UsageError;
-use crate::password::{Purpose, password};
+use crate::password::load_signing_key;
 
 /// Output format for results.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -82,13 +82,7 @@ fn hash_input(path: &Path) -> Result<Sha256Digest> {
 }
 
 pub(crate) fn sign(args: SignArgs) -> Result<()> {
-    let encrypted = files::read_encrypted_key(&args.key, &Limits::DEFAULT)?;
-    let pw = password(Purpose::Decrypt(&args.key))?;
-    let key = encrypted.decrypt(&pw).map_err(|kind| KeyFileError::Key {
-        path: args.key.clone(),
-        kind,
-    })?;
-    drop(pw);
+    let key = load_signing_key(&args.key)?;
     let digest = hash_input(&args.file)?;
     let sig = key.sign_digest(&digest);
     if let Some(path) = &args.bundle {

@@ -15,7 +15,7 @@ use vouch_core::cosign::{
     attach_all, read_attached,
 };
 use vouch_core::digest::Sha256Digest;
-use vouch_core::keys::files::{self, KeyFileError};
+use vouch_core::keys::files;
 use vouch_core::limits::Limits;
 use vouch_core::oci::manifest::Manifest;
 use vouch_core::oci::reference::ImageRef;
@@ -29,7 +29,7 @@ const CONCURRENCY: usize = 32;
 
 use crate::commands::blob::Output;
 use crate::exit::{UsageError, VerificationFailed};
-use crate::password::{Purpose, password};
+use crate::password::load_signing_key;
 
 /// Registry options shared by the image commands.
 #[derive(Args, Clone)]
@@ -170,13 +170,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
     let limits = OciLimits::default();
     let images = parse_images(&args.images)?;
     let annotations = parse_annotations(&args.annotations)?;
-    let encrypted = files::read_encrypted_key(&args.key, &Limits::DEFAULT)?;
-    let pw = password(Purpose::Decrypt(&args.key))?;
-    let key = encrypted.decrypt(&pw).map_err(|kind| KeyFileError::Key {
-        path: args.key.clone(),
-        kind,
-    })?;
-    drop(pw);
+    let key = load_signing_key(&args.key)?;
     let client = client(&args.registry)?;
 
     // Resolve every reference once; from here on only digests are used.

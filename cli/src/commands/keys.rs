@@ -10,7 +10,7 @@ use vouch_core::keys::encrypted::KdfParams;
 use vouch_core::keys::files::{self, Overwrite};
 use vouch_core::limits::Limits;
 
-use crate::password::{Purpose, password};
+use crate::password::{Purpose, load_signing_key, password};
 
 #[derive(Args)]
 pub(crate) struct GenerateArgs {
@@ -75,14 +75,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<()> {
 }
 
 pub(crate) fn public_key(args: PublicKeyArgs) -> Result<()> {
-    let encrypted = files::read_encrypted_key(&args.key, &Limits::DEFAULT)?;
-    let pw = password(Purpose::Decrypt(&args.key))?;
-    let key = encrypted
-        .decrypt(&pw)
-        .map_err(|kind| files::KeyFileError::Key {
-            path: args.key.clone(),
-            kind,
-        })?;
+    let key = load_signing_key(&args.key)?;
     let pem = key.public_key().to_pem();
     match args.outfile {
         Some(path) => {
