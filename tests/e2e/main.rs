@@ -14,6 +14,7 @@ mod support;
 
 mod blob;
 mod concurrency;
+mod hostile_registry;
 mod image_sign;
 mod interop_python;
 mod keys;

@@ -1,5 +1,6 @@
 //! Shared helpers: running the binary, locating test data and peer tools.
 
+pub mod fake_registry;
 pub mod image;
 pub mod registry;
 
