@@ -31,9 +31,9 @@ async fn concurrent_signers_lose_nothing() {
                 Command::new(env!("CARGO_BIN_EXE_vouch"))
                     .current_dir(dir.path())
                     .env("VOUCH_PASSWORD", "pw")
-                    // A shorter settle time than the default is still safe on loopback, where
-                    // a read-modify-write takes milliseconds (window = settle / 2).
-                    .env("VOUCH_SETTLE_MS", "400")
+                    // 1 s instead of the default 1.5 s (window = settle / 2 = 500 ms): on loopback
+                    // a read-modify-write takes milliseconds, so the margin stays wide.
+                    .env("VOUCH_SETTLE_MS", "1000")
                     .env_remove("COSIGN_PASSWORD")
                     .args([
                         "sign",
