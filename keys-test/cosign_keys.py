@@ -11,6 +11,10 @@ Usage (the password comes from COSIGN_PASSWORD):
   cosign_keys.py sign KEY FILE                print the base64 signature of FILE
   cosign_keys.py verify PUB SIGFILE FILE      exit 0 if SIGFILE (base64) signs FILE, else 1
   cosign_keys.py verify-bundle PUB BUNDLE FILE
+  cosign_keys.py sign-image KEY HOST REPO DIGEST [--payload-digest D] [--tamper-payload]
+        add a cosign signature (simple signing, `sha256-<hex>.sig` tag) in a registry (plain HTTP)
+  cosign_keys.py verify-image PUB HOST REPO DIGEST
+        exit 0 if some layer of the .sig tag is a valid signature of DIGEST by PUB, else 1
 """
 
 import base64
@@ -18,6 +22,8 @@ import hashlib
 import json
 import os
 import sys
+import urllib.error
+import urllib.request
 
 import nacl.exceptions
 import nacl.secret
@@ -149,6 +155,105 @@ def verify_bundle(pub_path, bundle_path, path):
     check(pub_path, base64.b64decode(ms["signature"]), digest)
 
 
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
+
+
+def http(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def push_blob(base, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    status, headers, _ = http("POST", base + "/blobs/uploads/", b"")
+    if status != 202:
+        sys.exit("blob upload start failed: %d" % status)
+    location = headers["Location"]
+    if location.startswith("/"):
+        location = base.split("/v2/")[0] + location
+    sep = "&" if "?" in location else "?"
+    status, _, body = http("PUT", location + sep + "digest=" + digest, data,
+                           {"Content-Type": "application/octet-stream"})
+    if status != 201:
+        sys.exit("blob upload failed: %d %r" % (status, body))
+    return {"mediaType": SIMPLE_SIGNING, "size": len(data), "digest": digest}
+
+
+def sig_manifest(base, digest):
+    tag = digest.replace(":", "-") + ".sig"
+    status, _, body = http("GET", base + "/manifests/" + tag, None, {"Accept": OCI_MANIFEST})
+    if status == 404:
+        return tag, None
+    if status != 200:
+        sys.exit("GET %s: %d" % (tag, status))
+    return tag, json.loads(body)
+
+
+def sign_image(key_path, host, repo, digest, opts):
+    key = load_private(key_path)
+    payload_digest = digest
+    if "--payload-digest" in opts:
+        payload_digest = opts[opts.index("--payload-digest") + 1]
+    payload = json.dumps({
+        "critical": {"identity": {"docker-reference": host + "/" + repo},
+                     "image": {"docker-manifest-digest": payload_digest},
+                     "type": "cosign container image signature"},
+        "optional": None}, separators=(",", ":")).encode()
+    sig = base64.b64encode(key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
+    if "--tamper-payload" in opts:
+        payload = payload.replace(b'"optional":null', b'"optional":{"x":"y"}')
+    base = "http://%s/v2/%s" % (host, repo)
+    tag, manifest = sig_manifest(base, digest)
+    layers = manifest["layers"] if manifest else []
+    layer = push_blob(base, payload)
+    layer["annotations"] = {SIG_ANNOTATION: sig}
+    layers.append(layer)
+    config = json.dumps({
+        "architecture": "", "created": "0001-01-01T00:00:00Z",
+        "history": [{"created": "0001-01-01T00:00:00Z"} for _ in layers],
+        "os": "", "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]},
+        "config": {}}, separators=(",", ":")).encode()
+    cdesc = push_blob(base, config)
+    cdesc["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cdesc,
+                       "layers": layers}, separators=(",", ":")).encode()
+    status, _, resp = http("PUT", base + "/manifests/" + tag, body, {"Content-Type": OCI_MANIFEST})
+    if status != 201:
+        sys.exit("manifest PUT failed: %d %r" % (status, resp))
+
+
+def verify_image(pub_path, host, repo, digest):
+    pub = serialization.load_pem_public_key(open(pub_path, "rb").read())
+    base = "http://%s/v2/%s" % (host, repo)
+    _, manifest = sig_manifest(base, digest)
+    valid = 0
+    for i, layer in enumerate((manifest or {}).get("layers", [])):
+        status, _, blob = http("GET", base + "/blobs/" + layer["digest"])
+        if status != 200 or "sha256:" + hashlib.sha256(blob).hexdigest() != layer["digest"]:
+            print("layer %d: blob does not match its digest" % i, file=sys.stderr)
+            continue
+        try:
+            sig = base64.b64decode(layer.get("annotations", {}).get(SIG_ANNOTATION, ""))
+            pub.verify(sig, blob, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError):
+            print("layer %d: invalid signature" % i, file=sys.stderr)
+            continue
+        payload = json.loads(blob)
+        signed = payload["critical"]["image"]["docker-manifest-digest"]
+        if signed != digest or payload["critical"]["type"] != "cosign container image signature":
+            print("layer %d: signs %s, not %s" % (i, signed, digest), file=sys.stderr)
+            continue
+        valid += 1
+    print("%d valid signature(s)" % valid, file=sys.stderr)
+    sys.exit(0 if valid else 1)
+
+
 def main(argv):
     cmds = {
         "generate": lambda a: generate(a[0], int(a[1]) if len(a) > 1 else 32768),
@@ -156,6 +261,8 @@ def main(argv):
         "sign": lambda a: sign(a[0], a[1]),
         "verify": lambda a: verify(a[0], a[1], a[2]),
         "verify-bundle": lambda a: verify_bundle(a[0], a[1], a[2]),
+        "sign-image": lambda a: sign_image(a[0], a[1], a[2], a[3], a[4:]),
+        "verify-image": lambda a: verify_image(a[0], a[1], a[2], a[3]),
     }
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)

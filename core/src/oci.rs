@@ -289,21 +289,25 @@ impl Target {
         kind: Option<&str>,
         guard: &UpdateGuard,
     ) -> Result<Sha256Digest, OciError> {
-        match (self, guard) {
-            (Target::Registry { client, repo }, _) => {
+        match self {
+            Target::Registry { client, repo } => {
                 Ok(client.put_manifest(repo, tag, bytes, media_type).await?)
             }
-            (Target::Layout(layout), UpdateGuard::Layout(lock)) => {
+            Target::Layout(layout) => {
+                // Callers doing a read-modify-write hold the lock already; others take it here.
+                let own;
+                let lock = match guard {
+                    UpdateGuard::Layout(lock) => lock,
+                    UpdateGuard::None => {
+                        own = layout.lock()?;
+                        &own
+                    }
+                };
                 layout.write_blob(&bytes)?;
                 let mut index = layout.index()?;
                 Layout::set_tagged(&mut index, Descriptor::of(media_type, &bytes), tag, kind);
                 layout.write_index(&index, lock)?;
                 Ok(Sha256Digest::of(&bytes))
-            }
-            (Target::Layout(layout), UpdateGuard::None) => {
-                let lock = layout.lock()?;
-                let guard = UpdateGuard::Layout(lock);
-                Box::pin(self.push_manifest(tag, bytes, media_type, kind, &guard)).await
             }
         }
     }

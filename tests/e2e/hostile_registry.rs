@@ -10,13 +10,14 @@ const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
 
 #[test]
 fn manifest_that_does_not_match_its_digest_is_refused() {
-    let (_, _, manifest) = image_parts("honest");
+    let (_, _, honest) = image_parts("honest");
     let (_, _, other) = image_parts("forged");
-    let digest = Sha256Digest::of(&manifest);
+    let digest = Sha256Digest::of(&honest);
     // Asked for the signed image by digest, the registry serves another manifest.
     // Asked by tag, it announces the honest digest and serves the forged bytes.
     let announced = digest.to_string();
-    let fake = FakeRegistry::start(move |_, path, _| {
+    let fake = FakeRegistry::start(move |req, _| {
+        let path = req.path.as_str();
         if path.contains("/manifests/") {
             Reply::new(200, other.clone())
                 .header("Content-Type", OCI)
@@ -52,13 +53,13 @@ fn manifest_that_does_not_match_its_digest_is_refused() {
     );
     // Nothing was written: the fake saw no upload or manifest PUT.
     assert_eq!(fake.hits("POST /v2/app/blobs/uploads/"), 0);
-    drop(manifest);
 }
 
 #[test]
 fn oversized_manifest_is_refused_without_reading_it_all() {
     let huge = vec![b' '; 5 << 20];
-    let fake = FakeRegistry::start(move |_, path, _| {
+    let fake = FakeRegistry::start(move |req, _| {
+        let path = req.path.as_str();
         if path.contains("/manifests/") {
             Reply::new(200, huge.clone()).header("Content-Type", OCI)
         } else {
@@ -77,7 +78,8 @@ fn transient_errors_are_retried_and_persistent_ones_exit_3() {
     let digest = Sha256Digest::of(&manifest);
     let d = digest.to_string();
     // 503, then 429 (Retry-After: 0), then the manifest.
-    let fake = FakeRegistry::start(move |_, path, n| {
+    let fake = FakeRegistry::start(move |req, n| {
+        let path = req.path.as_str();
         if path.ends_with("/manifests/v1") {
             match n {
                 1 => Reply::new(503, "{}"),

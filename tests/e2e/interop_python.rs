@@ -139,3 +139,131 @@ fn checked_in_keys_cross_load() {
         fs::read_to_string(keys.join("vouch-test.pub")).unwrap()
     );
 }
+
+/// Image signatures in cosign's tag format, through the real registry, both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_signatures_cross_verify_through_the_registry() {
+    use crate::support::image::{client, push_image};
+    use crate::support::registry::Registry;
+
+    let reg = Registry::start();
+    let host = reg.host();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    py(d, Some("py-pw"), &["generate", "py"]).ok();
+    vouch_in(d, Some("v-pw"), ["generate-key-pair"]).ok();
+    let c = client();
+    let a = push_image(&c, &host, "interop/a", "v1").await;
+    let b = push_image(&c, &host, "interop/b", "v1").await;
+    let image_a = format!("{host}/interop/a@{a}");
+    let (a_s, b_s) = (a.to_string(), b.to_string());
+
+    // Python signs; vouch verifies. vouch signs; Python verifies. Both signatures coexist.
+    py(
+        d,
+        Some("py-pw"),
+        &["sign-image", "py.key", &host, "interop/a", &a_s],
+    )
+    .ok();
+    vouch_in(d, None, ["verify", "--key", "py.pub", &image_a]).ok();
+    vouch_in(d, Some("v-pw"), ["sign", "--key", "vouch.key", &image_a]).ok();
+    py(
+        d,
+        None,
+        &["verify-image", "vouch.pub", &host, "interop/a", &a_s],
+    )
+    .ok();
+    py(
+        d,
+        None,
+        &["verify-image", "py.pub", &host, "interop/a", &a_s],
+    )
+    .ok();
+    vouch_in(d, None, ["verify", "--key", "py.pub", &image_a]).ok();
+
+    // A wrong key: both reject.
+    let image_b = format!("{host}/interop/b@{b}");
+    vouch_in(d, Some("v-pw"), ["sign", "--key", "vouch.key", &image_b]).ok();
+    let out = vouch_in(d, None, ["verify", "--key", "py.pub", &image_b]).code(1);
+    assert!(
+        out.stderr.contains("does not match the content and key"),
+        "{out:?}"
+    );
+    py(
+        d,
+        None,
+        &["verify-image", "py.pub", &host, "interop/b", &b_s],
+    )
+    .code(1);
+
+    // A valid signature over another digest, stored under this image's .sig: both reject.
+    py(
+        d,
+        Some("py-pw"),
+        &[
+            "sign-image",
+            "py.key",
+            &host,
+            "interop/b",
+            &b_s,
+            "--payload-digest",
+            &a_s,
+        ],
+    )
+    .ok();
+    let out = vouch_in(d, None, ["verify", "--key", "py.pub", &image_b]).code(1);
+    assert!(
+        out.stderr
+            .contains(&format!("the payload signs {a}, not this image {b}")),
+        "{out:?}"
+    );
+    py(
+        d,
+        None,
+        &["verify-image", "py.pub", &host, "interop/b", &b_s],
+    )
+    .code(1);
+
+    // A payload changed after signing: both reject.
+    let c2 = push_image(&c, &host, "interop/c", "v1").await;
+    py(
+        d,
+        Some("py-pw"),
+        &[
+            "sign-image",
+            "py.key",
+            &host,
+            "interop/c",
+            &c2.to_string(),
+            "--tamper-payload",
+        ],
+    )
+    .ok();
+    let out = vouch_in(
+        d,
+        None,
+        [
+            "verify",
+            "--key",
+            "py.pub",
+            &format!("{host}/interop/c@{c2}"),
+        ],
+    )
+    .code(1);
+    assert!(
+        out.stderr.contains("does not match the content and key"),
+        "{out:?}"
+    );
+    py(
+        d,
+        None,
+        &[
+            "verify-image",
+            "py.pub",
+            &host,
+            "interop/c",
+            &c2.to_string(),
+        ],
+    )
+    .code(1);
+}

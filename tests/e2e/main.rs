@@ -18,4 +18,5 @@ mod hostile_registry;
 mod image_sign;
 mod interop_python;
 mod keys;
+mod registry_auth;
 mod registry_smoke;

@@ -281,12 +281,13 @@ impl RegistryClient {
         })
     }
 
-    fn base(&self, r: &RegistryRef) -> Result<String, RegistryError> {
-        if r.is_loopback() || self.http_ok.contains(&r.registry) {
-            Ok(format!("http://{}/v2/{}", r.api_host(), r.repository))
-        } else {
-            Ok(format!("https://{}/v2/{}", r.api_host(), r.repository))
-        }
+    fn plain_http(&self, r: &RegistryRef) -> bool {
+        r.is_loopback() || self.http_ok.contains(&r.registry)
+    }
+
+    fn base(&self, r: &RegistryRef) -> String {
+        let scheme = if self.plain_http(r) { "http" } else { "https" };
+        format!("{scheme}://{}/v2/{}", r.api_host(), r.repository)
     }
 
     /// Whether plain HTTP may be used for `r`'s registry (for scheme-relative `Location`s).
@@ -508,7 +509,7 @@ impl RegistryClient {
         access: Access,
         limit: u64,
     ) -> Result<Option<FetchedManifest>, RegistryError> {
-        let url = format!("{}/manifests/{reference}", self.base(r)?);
+        let url = format!("{}/manifests/{reference}", self.base(r));
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("GET manifest {}:{reference}", r.repository);
         let resp = self
@@ -558,7 +559,7 @@ impl RegistryClient {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<Sha256Digest, RegistryError> {
-        let url = format!("{}/manifests/{reference}", self.base(r)?);
+        let url = format!("{}/manifests/{reference}", self.base(r));
         let op = format!("PUT manifest {}:{reference}", r.repository);
         let digest = Sha256Digest::of(&bytes);
         let resp = self
@@ -590,7 +591,7 @@ impl RegistryClient {
         digest: &Sha256Digest,
         access: Access,
     ) -> Result<bool, RegistryError> {
-        let url = format!("{}/blobs/{digest}", self.base(r)?);
+        let url = format!("{}/blobs/{digest}", self.base(r));
         let op = format!("HEAD blob {}@{digest}", r.repository);
         let resp = self.send(r, access, &op, |c| c.head(&url)).await?;
         match resp.status() {
@@ -613,7 +614,7 @@ impl RegistryClient {
         if desc.size > limit {
             return Err(RegistryError::TooLarge { what, limit });
         }
-        let url = format!("{}/blobs/{}", self.base(r)?, desc.digest);
+        let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let op = format!("GET {what}");
         let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
         if !resp.status().is_success() {
@@ -643,7 +644,7 @@ impl RegistryClient {
         if bytes.len() > SMALL_BLOB && self.has_blob(r, &digest, Access::Push).await? {
             return Ok(digest);
         }
-        let url = format!("{}/blobs/uploads/", self.base(r)?);
+        let url = format!("{}/blobs/uploads/", self.base(r));
         let op = format!("POST blob upload {}", r.repository);
         let resp = self
             .send(r, Access::Push, &op, |c| {
@@ -663,11 +664,7 @@ impl RegistryClient {
             })?
             .to_owned();
         let location = if location.starts_with('/') {
-            let scheme = if self.base(r)?.starts_with("http://") {
-                "http"
-            } else {
-                "https"
-            };
+            let scheme = if self.plain_http(r) { "http" } else { "https" };
             format!("{scheme}://{}{location}", r.api_host())
         } else {
             location

@@ -27,6 +27,14 @@ impl Reply {
     }
 }
 
+/// What the fake saw of a request.
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Lower-case header names.
+    pub headers: HashMap<String, String>,
+}
+
 pub struct FakeRegistry {
     pub host: String,
     pub hits: Arc<Mutex<HashMap<String, usize>>>,
@@ -35,7 +43,7 @@ pub struct FakeRegistry {
 impl FakeRegistry {
     pub fn start<F>(handler: F) -> Self
     where
-        F: Fn(&str, &str, usize) -> Reply + Send + 'static,
+        F: Fn(&Request, usize) -> Reply + Send + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let host = listener.local_addr().unwrap().to_string();
@@ -52,16 +60,20 @@ impl FakeRegistry {
                 let mut parts = line.split_whitespace();
                 let method = parts.next().unwrap_or("").to_owned();
                 let path = parts.next().unwrap_or("").to_owned();
-                let mut len = 0usize;
+                let mut headers = HashMap::new();
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
                         break;
                     }
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
+                    if let Some((k, v)) = h.split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
                     }
                 }
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 let mut body = vec![0u8; len];
                 let _ = reader.read_exact(&mut body);
                 let n = {
@@ -70,7 +82,14 @@ impl FakeRegistry {
                     *e += 1;
                     *e
                 };
-                let reply = handler(&method, &path, n);
+                let reply = handler(
+                    &Request {
+                        method: method.clone(),
+                        path: path.clone(),
+                        headers,
+                    },
+                    n,
+                );
                 let mut head = format!(
                     "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                     reply.status,

@@ -2,6 +2,7 @@
 
 pub mod fake_registry;
 pub mod image;
+pub mod proxy;
 pub mod registry;
 
 use std::ffi::OsStr;
