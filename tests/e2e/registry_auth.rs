@@ -36,6 +36,11 @@ fn bearer_token_fetched_once_per_scope_with_basic_credentials() {
             .get("authorization")
             .cloned()
             .unwrap_or_default();
+        assert!(
+            matches!(req.method.as_str(), "GET" | "HEAD"),
+            "a read-only command wrote: {}",
+            req.method
+        );
         if req.path.starts_with("/token?") {
             if auth != expected_basic {
                 return Reply::new(401, "{}");
