@@ -70,6 +70,18 @@ fn oversized_manifest_is_refused_without_reading_it_all() {
     vouch_in(dir.path(), Some("pw"), ["generate-key-pair"]).ok();
     let out = vouch_in(dir.path(), None, ["tree", &format!("{}/app:v1", fake.host)]).code(1);
     assert!(out.stderr.contains("larger than the limit"), "{out:?}");
+    // The limit is configurable: raised, the 5 MiB document is read (and then refused as JSON).
+    let out = vouch_in(
+        dir.path(),
+        None,
+        [
+            "tree",
+            "--max-manifest-size",
+            "6000000",
+            &format!("{}/app:v1", fake.host),
+        ],
+    );
+    assert!(!out.stderr.contains("larger than the limit"), "{out:?}");
 }
 
 #[test]

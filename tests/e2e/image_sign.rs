@@ -216,6 +216,21 @@ fn sign_verify_in_oci_layout() {
     .ok();
     vouch_in(dir.path(), None, ["verify", "--key", "vouch.pub", &r]).ok();
     vouch_in(dir.path(), None, ["verify", "--key", "other.pub", &r]).ok();
+    // Signature layers over the (configurable) size limit are refused, not read.
+    let out = vouch_in(
+        dir.path(),
+        None,
+        [
+            "verify",
+            "--key",
+            "vouch.pub",
+            "--max-signature-size",
+            "50",
+            &r,
+        ],
+    )
+    .code(1);
+    assert!(out.stderr.contains("exceeds the 50-byte limit"), "{out:?}");
     // Stored the way `cosign save` stores it.
     let index: serde_json::Value =
         serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();

@@ -37,6 +37,22 @@ pub(crate) struct RegistryArgs {
     /// Allow plain HTTP to this registry (HOST[:PORT]); loopback registries always use it.
     #[arg(long = "allow-http-registry", value_name = "HOST[:PORT]")]
     allow_http: Vec<String>,
+    /// Refuse manifests larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = OciLimits::default().manifest)]
+    max_manifest_size: u64,
+    /// Refuse signature layers (payloads) larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = OciLimits::default().signature_layer)]
+    max_signature_size: u64,
+}
+
+impl RegistryArgs {
+    fn limits(&self) -> OciLimits {
+        OciLimits {
+            manifest: self.max_manifest_size,
+            signature_layer: self.max_signature_size,
+            ..OciLimits::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -167,7 +183,7 @@ fn settle_options() -> SettleOptions {
 }
 
 pub(crate) async fn sign(args: SignArgs) -> Result<()> {
-    let limits = OciLimits::default();
+    let limits = args.registry.limits();
     let images = parse_images(&args.images)?;
     let annotations = parse_annotations(&args.annotations)?;
     let key = load_signing_key(&args.key)?;
@@ -279,7 +295,7 @@ fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
 }
 
 pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
-    let limits = OciLimits::default();
+    let limits = args.registry.limits();
     let images = parse_images(&args.images)?;
     let required = parse_annotations(&args.annotations)?;
     let key = files::load_public_key(&args.key, &Limits::DEFAULT)?;
@@ -346,7 +362,7 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
 }
 
 pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
-    let limits = OciLimits::default();
+    let limits = args.registry.limits();
     let image: ImageRef = args.image.parse()?;
     let client = client(&args.registry)?;
     let resolved = resolve(&image, &client, Access::Pull, &limits)
