@@ -213,7 +213,8 @@ fn replaced(layer: &Descriptor, req: &AttachRequest) -> bool {
 
 enum Round {
     Present,
-    Written,
+    /// Written; the digest of the manifest we put.
+    Written(Sha256Digest),
 }
 
 /// One read-modify-write. `window` bounds read→write when given.
@@ -261,7 +262,7 @@ async fn write_round(
             )
             .await
         {
-            Ok(_) => return Ok(Round::Written),
+            Ok(digest) => return Ok(Round::Written(digest)),
             // distribution's filesystem driver races when several clients upload the same blob
             // at once (identical payloads from different signers): the manifest PUT then sees a
             // half-written blob link. Upload the blobs again and retry, a few times.
@@ -312,6 +313,7 @@ pub async fn attach_all(
         }
     }
     let mut added = vec![false; requests.len()];
+    let mut written: Vec<Option<Sha256Digest>> = vec![None; requests.len()];
     for round in 0..settle.rounds {
         if pending.is_empty() {
             break;
@@ -342,8 +344,9 @@ pub async fn attach_all(
                     results[i] = Some(Ok(AttachOutcome::AlreadyPresent));
                 }
                 Ok(Round::Present) => results[i] = Some(Ok(AttachOutcome::Added)),
-                Ok(Round::Written) => {
+                Ok(Round::Written(digest)) => {
                     added[i] = true;
+                    written[i] = Some(digest);
                     if matches!(requests[i].target, Target::Layout(_)) {
                         results[i] = Some(Ok(AttachOutcome::Added)); // under the lock: final
                     } else {
@@ -361,8 +364,15 @@ pub async fn attach_all(
         let checks: Vec<(usize, Result<bool, OciError>)> = stream::iter(to_confirm)
             .map(|i| {
                 let req = &requests[i];
+                let put = written[i];
                 async move {
                     let tag = req.attachment.tag(&req.image);
+                    // Still the manifest we put? Then our layer is in it (one HEAD).
+                    match req.target.tag_digest(&tag, Access::Push).await {
+                        Ok(Some(d)) if Some(d) == put => return (i, Ok(true)),
+                        Ok(_) => {}
+                        Err(e) => return (i, Err(e)),
+                    }
                     let ours = req.layer.descriptor();
                     let present = read_attached(&req.target, &tag, Access::Push, limits)
                         .await

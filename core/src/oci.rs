@@ -232,6 +232,21 @@ impl Target {
         }
     }
 
+    /// The digest `tag` points to, if the target can tell cheaply (a registry's HEAD);
+    /// `None` means "fetch it to know".
+    pub async fn tag_digest(
+        &self,
+        tag: &str,
+        access: Access,
+    ) -> Result<Option<Sha256Digest>, OciError> {
+        match self {
+            Target::Registry { client, repo } => {
+                Ok(client.head_manifest(repo, tag, access).await?)
+            }
+            Target::Layout(layout) => Ok(Layout::tagged(&layout.index()?, tag).map(|d| d.digest)),
+        }
+    }
+
     /// Fetches a blob named by `desc`, at most `limit` bytes, checked against its digest.
     pub async fn blob(
         &self,

@@ -551,6 +551,29 @@ impl RegistryClient {
         }))
     }
 
+    /// `HEAD /v2/<repo>/manifests/<reference>`: the digest the registry announces for it, or
+    /// `None` when it is absent or the registry announces none.
+    pub async fn head_manifest(
+        &self,
+        r: &RegistryRef,
+        reference: &str,
+        access: Access,
+    ) -> Result<Option<Sha256Digest>, RegistryError> {
+        let url = format!("{}/manifests/{reference}", self.base(r));
+        let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        let op = format!("HEAD manifest {}:{reference}", r.repository);
+        let resp = self
+            .send(r, access, &op, |c| c.head(&url).header(ACCEPT, &accept))
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(Self::fail(r, &op, resp).await);
+        }
+        Ok(header_digest(resp.headers()).and_then(|d| d.parse().ok()))
+    }
+
     /// `PUT /v2/<repo>/manifests/<reference>` (a tag or the digest). Returns the digest.
     pub async fn put_manifest(
         &self,
