@@ -37,7 +37,7 @@ pub enum OciError {
         reason: String,
     },
     /// A layout file could not be read or written.
-    #[error("OCI layout {path}: {source}")]
+    #[error("OCI layout {path}")]
     LayoutIo {
         /// The file.
         path: PathBuf,
@@ -69,7 +69,7 @@ pub enum OciError {
         limit: u64,
     },
     /// A manifest that does not parse.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Manifest {
         /// Which manifest.
         what: String,

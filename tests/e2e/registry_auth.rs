@@ -174,3 +174,97 @@ async fn failed_push_leaves_previous_signatures_intact() {
     vouch_in(dir.path(), None, ["verify", "--key", "a.pub", &direct]).ok();
     vouch_in(dir.path(), None, ["verify", "--key", "b.pub", &direct]).ok();
 }
+
+/// The real registry with htpasswd: credentials from `auths`, a `credHelpers` helper and a
+/// `credsStore`, all through docker's config.json; none, or a wrong one, is exit 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_with_basic_auth() {
+    let reg = Registry::start_with_auth("carol", "carols-pw");
+    let host = reg.host();
+    let dir = tempfile::tempdir().unwrap();
+    vouch_in(dir.path(), Some("pw"), ["generate-key-pair"]).ok();
+
+    // Push the test image with a client that has the credentials.
+    let cfg = docker_config(dir.path(), &host, "carol", "carols-pw");
+    let authed = std::sync::Arc::new(
+        vouch_core::oci::registry::RegistryClient::with_config(
+            Default::default(),
+            vouch_core::oci::registry::credentials::DockerConfig::from_json(
+                &std::fs::read_to_string(cfg.join("config.json")).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap(),
+    );
+    let digest = push_image(&authed, &host, "private/app", "v1").await;
+    let image = format!("{host}/private/app@{digest}");
+
+    let with = |cfg: &std::path::Path, args: &[&str], pw: Option<&str>| {
+        let mut cmd = vouch();
+        cmd.current_dir(dir.path())
+            .env("DOCKER_CONFIG", cfg)
+            .args(args);
+        if let Some(pw) = pw {
+            cmd.env("VOUCH_PASSWORD", pw);
+        }
+        run(&mut cmd)
+    };
+    // auths entry.
+    let out = with(&cfg, &["sign", "--key", "vouch.key", &image], Some("pw"));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        with(&cfg, &["verify", "--key", "vouch.pub", &image], None).code,
+        0
+    );
+    assert!(!out.stderr.contains("carols-pw"));
+
+    // A credential helper on PATH, per registry and as the default store.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-vouchtest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread server\necho \"{\\\"ServerURL\\\":\\\"$server\\\",\\\"Username\\\":\\\"carol\\\",\\\"Secret\\\":\\\"carols-pw\\\"}\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (name, json) in [
+        (
+            "helpers",
+            format!(r#"{{"credHelpers":{{"{host}":"vouchtest"}}}}"#),
+        ),
+        ("store", r#"{"credsStore":"vouchtest"}"#.to_owned()),
+    ] {
+        let c = dir.path().join(name);
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::write(c.join("config.json"), json).unwrap();
+        let out = run(vouch()
+            .current_dir(dir.path())
+            .env("DOCKER_CONFIG", &c)
+            .env("PATH", &path)
+            .args(["verify", "--key", "vouch.pub", &image]));
+        assert_eq!(out.code, 0, "{name}: {out:?}");
+    }
+
+    // No credentials, or wrong ones: exit 3, with advice, and no secret printed.
+    let out = with(
+        &dir.path().join("nothing"),
+        &["verify", "--key", "vouch.pub", &image],
+        None,
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("docker login"), "{out:?}");
+    let wrong = docker_config(&dir.path().join("wrong"), &host, "carol", "not-it");
+    let out = with(&wrong, &["verify", "--key", "vouch.pub", &image], None);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(!out.stderr.contains("not-it"), "{out:?}");
+}

@@ -17,7 +17,7 @@ pub enum VerifyError {
         reason: String,
     },
     /// The artifact could not be read.
-    #[error("cannot read the artifact: {0}")]
+    #[error("cannot read the artifact")]
     Artifact(#[source] std::io::Error),
     /// A bundle or envelope failed to parse.
     #[error(transparent)]

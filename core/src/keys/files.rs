@@ -23,7 +23,7 @@ pub enum KeyFileError {
         kind: KeyError,
     },
     /// The file could not be read.
-    #[error("cannot read key file {path}: {source}")]
+    #[error("cannot read key file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -37,7 +37,7 @@ pub enum KeyFileError {
         path: PathBuf,
     },
     /// The file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file.
         path: PathBuf,

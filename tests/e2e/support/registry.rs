@@ -43,7 +43,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `GET /v2/` answered with 200 (the registry is serving).
+/// `GET /v2/` answered with 200 or 401 (the registry is serving).
 fn answers(port: u16) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(
         &format!("127.0.0.1:{port}").parse().unwrap(),
@@ -58,12 +58,29 @@ fn answers(port: u16) -> bool {
         return false;
     }
     let mut head = [0u8; 12];
-    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+    s.read_exact(&mut head).is_ok()
+        && head.starts_with(b"HTTP/1.")
+        && matches!(&head[9..12], b"200" | b"401")
 }
 
 impl Registry {
     /// Starts a registry and waits until `/v2/` answers (at most 30 s).
     pub fn start() -> Registry {
+        Self::start_with(None)
+    }
+
+    /// Starts a registry that demands basic authentication (htpasswd, bcrypt via apache2-utils'
+    /// `htpasswd`, which scripts/test installs) for `user` / `password`.
+    pub fn start_with_auth(user: &str, password: &str) -> Registry {
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .expect("htpasswd (apache2-utils) is needed: run the tests with scripts/test");
+        assert!(out.status.success());
+        Self::start_with(Some(String::from_utf8(out.stdout).unwrap()))
+    }
+
+    fn start_with(htpasswd: Option<String>) -> Registry {
         let bin = registry_binary();
         let mut last_log = String::new();
         for _attempt in 0..3 {
@@ -74,16 +91,21 @@ impl Registry {
             let port = free_port();
             let storage = dir.path().join("storage");
             let config = dir.path().join("config.yml");
-            fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
-                     storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-                     http:\n  addr: 127.0.0.1:{port}\n  secret: vouch-test-only\n",
-                    storage.display()
-                ),
-            )
-            .unwrap();
+            let mut text = format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: vouch-test-only\n",
+                storage.display()
+            );
+            if let Some(entries) = &htpasswd {
+                let file = dir.path().join("htpasswd");
+                fs::write(&file, entries).unwrap();
+                text.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: vouch-test\n    path: {}\n",
+                    file.display()
+                ));
+            }
+            fs::write(&config, text).unwrap();
             let log = fs::File::create(dir.path().join("registry.log")).unwrap();
             let mut child = Command::new(&bin)
                 .arg("serve")
