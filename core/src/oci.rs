@@ -431,28 +431,22 @@ pub async fn resolve(
         ImageRef::Layout(l) => {
             let layout = Layout::open(&l.dir)?;
             let index = layout.index()?;
-            let (desc, by_tag) = match (&l.digest, &l.tag) {
-                (Some(d), _) => (
-                    index
-                        .manifests
-                        .iter()
-                        .find(|m| &m.digest == d)
-                        .cloned()
-                        .ok_or_else(|| OciError::NotFound {
-                            what: format!("image {image}"),
-                        })?,
-                    false,
-                ),
+            let (digest, by_tag) = match (&l.digest, &l.tag) {
+                // By digest: an index.json entry or any manifest blob (a platform manifest of
+                // an index has no entry of its own).
+                (Some(d), _) => (*d, false),
                 (None, Some(t)) => (
-                    Layout::tagged(&index, t).ok_or_else(|| OciError::NotFound {
-                        what: format!("image {image} (no index.json entry tagged `{t}`)"),
-                    })?,
+                    Layout::tagged(&index, t)
+                        .ok_or_else(|| OciError::NotFound {
+                            what: format!("image {image} (no index.json entry tagged `{t}`)"),
+                        })?
+                        .digest,
                     true,
                 ),
                 (None, None) => {
                     let images = Layout::images(&index);
                     match images.as_slice() {
-                        [one] => (one.clone(), true),
+                        [one] => (one.digest, true),
                         [] => {
                             return Err(OciError::NotFound {
                                 what: format!("an image in {image}"),
@@ -469,15 +463,15 @@ pub async fn resolve(
             };
             let target = Target::Layout(layout);
             let manifest = target
-                .manifest(ManifestRef::Digest(&desc.digest), access, limits.manifest)
+                .manifest(ManifestRef::Digest(&digest), access, limits.manifest)
                 .await?
                 .ok_or_else(|| OciError::NotFound {
-                    what: format!("manifest {} of {image}", desc.digest),
+                    what: format!("image {image}"),
                 })?;
             let parsed = parse_manifest(&manifest, &image.to_string())?;
             Ok(ResolvedImage {
                 reference: image.clone(),
-                digest: desc.digest,
+                digest,
                 target,
                 manifest,
                 parsed,

@@ -288,3 +288,89 @@ fn reads_the_layout_cosign_saved() {
         out.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_in_another_repository() {
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    keys(dir.path());
+    let digest = push_image(&client(), &reg.host(), "app/main", "v1").await;
+    let image = format!("{}/app/main@{digest}", reg.host());
+    let sigs = format!("{}/signatures/store", reg.host());
+    for var in ["VOUCH_REPOSITORY", "COSIGN_REPOSITORY"] {
+        let out = run(vouch()
+            .current_dir(dir.path())
+            .env("VOUCH_PASSWORD", "pw")
+            .env(var, &sigs)
+            .args(["sign", "--key", "vouch.key", &image]));
+        assert_eq!(out.code, 0, "{var}: {out:?}");
+        let out = run(vouch().current_dir(dir.path()).env(var, &sigs).args([
+            "verify",
+            "--key",
+            "vouch.pub",
+            &image,
+        ]));
+        assert_eq!(out.code, 0, "{var}: {out:?}");
+    }
+    // Nothing in the image's own repository.
+    let out = vouch_in(dir.path(), None, ["verify", "--key", "vouch.pub", &image]).code(1);
+    assert!(out.stderr.contains("no signatures found"), "{out:?}");
+    let out = run(vouch()
+        .current_dir(dir.path())
+        .env("VOUCH_REPOSITORY", "not a repo")
+        .args(["verify", "--key", "vouch.pub", &image]));
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+/// Signing inside a layout `cosign save` wrote (an index with a platform manifest and an
+/// attestation): recursive signing covers both, and cosign's own entries stay.
+#[test]
+fn recursive_sign_in_a_cosign_saved_layout() {
+    let src = crate::support::vectors()
+        .join("cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch");
+    let dir = tempfile::tempdir().unwrap();
+    keys(dir.path());
+    let layout = dir.path().join("saved");
+    fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    for f in ["oci-layout", "index.json"] {
+        fs::copy(src.join(f), layout.join(f)).unwrap();
+    }
+    for e in fs::read_dir(src.join("blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), layout.join("blobs/sha256").join(e.file_name())).unwrap();
+    }
+    let r = format!("oci:{}", layout.display());
+    vouch_in(
+        dir.path(),
+        Some("pw"),
+        ["sign", "--key", "vouch.key", "--recursive", &r],
+    )
+    .ok();
+    vouch_in(
+        dir.path(),
+        None,
+        ["verify", "--key", "vouch.pub", "--recursive", &r],
+    )
+    .ok();
+    let out = run(vouch().args(["tree", &r]));
+    assert!(
+        out.stdout.contains("signatures: 1") && out.stdout.contains("attestations: 1"),
+        "{out:?}"
+    );
+    let platform = format!(
+        "oci:{}@sha256:ae01bed04d3f41efa80182824a50345cd1430f4d1a9308eda4369122bd94c85e",
+        layout.display()
+    );
+    vouch_in(
+        dir.path(),
+        None,
+        ["verify", "--key", "vouch.pub", &platform],
+    )
+    .ok();
+    vouch_in(
+        dir.path(),
+        None,
+        ["verify", "--key", "other.pub", "--recursive", &r],
+    )
+    .code(1);
+}

@@ -766,3 +766,62 @@ async fn read_capped(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::reference::ImageRef;
+
+    fn r(s: &str) -> RegistryRef {
+        match s.parse::<ImageRef>().unwrap() {
+            ImageRef::Registry(r) => r,
+            ImageRef::Layout(_) => unreachable!(),
+        }
+    }
+
+    fn client(allow_http: &[&str]) -> RegistryClient {
+        RegistryClient::with_config(
+            RegistryOptions {
+                allow_http: allow_http.iter().map(|s| (*s).to_owned()).collect(),
+                ..Default::default()
+            },
+            DockerConfig::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn https_unless_loopback_or_allowed() {
+        let c = client(&["reg.example:5000"]);
+        assert_eq!(
+            c.base(&r("127.0.0.1:5000/a/b")),
+            "http://127.0.0.1:5000/v2/a/b"
+        );
+        assert_eq!(c.base(&r("localhost/a")), "http://localhost/v2/a");
+        assert_eq!(
+            c.base(&r("reg.example:5000/a")),
+            "http://reg.example:5000/v2/a"
+        );
+        assert_eq!(c.base(&r("reg.example/a")), "https://reg.example/v2/a");
+        assert_eq!(
+            c.base(&r("alpine")),
+            "https://registry-1.docker.io/v2/library/alpine"
+        );
+        // A server that points us at plain HTTP elsewhere (token realm, upload location).
+        let err = c
+            .check_scheme("http://auth.example/token", &r("ghcr.io/a"))
+            .unwrap_err();
+        assert!(matches!(err, RegistryError::InsecureRefused(_)), "{err}");
+        assert!(err.to_string().contains("--allow-http-registry"));
+        c.check_scheme("https://auth.example/token", &r("ghcr.io/a"))
+            .unwrap();
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert!(backoff(p, 0) >= p.base && backoff(p, 0) < p.base * 2);
+        assert!(backoff(p, 3) >= p.base * 8);
+        assert_eq!(backoff(p, 30), p.max);
+    }
+}
