@@ -25,7 +25,7 @@ use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigni
 use vouch_verify::image::{ImageSignatures, verify_signatures};
 
 /// Images handled at once (requests in flight to one registry stay below this).
-const CONCURRENCY: usize = 32;
+const CONCURRENCY: usize = 64;
 
 use crate::commands::blob::Output;
 use crate::exit::{UsageError, VerificationFailed};
