@@ -27,5 +27,7 @@ pub mod keys;
 pub mod limits;
 pub mod oci;
 pub mod payload;
+pub mod predicate;
+pub mod scan;
 
 pub use error::{Classify, ErrorClass};

@@ -6,7 +6,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use crate::digest::Sha256Digest;
 
 use super::{PayloadError, json_err};
 use crate::limits::{Limits, TooLarge, check_size};
@@ -30,6 +34,20 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// SHA-256 of [`pae`], computed as a stream (no copy of the payload).
+pub fn pae_digest(payload_type: &str, payload: &[u8]) -> Sha256Digest {
+    let header = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    );
+    let (d, _) = match Sha256Digest::of_reader(std::io::Read::chain(header.as_bytes(), payload)) {
+        Ok(x) => x,
+        Err(_) => unreachable!("reading from memory cannot fail"),
+    };
+    d
+}
+
 /// A DSSE envelope. The payload is kept as the exact decoded bytes that were signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -50,15 +68,17 @@ pub struct EnvelopeSignature {
     pub sig: Vec<u8>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Wire {
+/// Borrowed where it can be: the payload's base64 is not copied while parsing.
+#[derive(Deserialize)]
+struct Wire<'a> {
     #[serde(rename = "payloadType")]
     payload_type: String,
-    payload: String,
+    #[serde(borrow)]
+    payload: Cow<'a, str>,
     signatures: Vec<WireSignature>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct WireSignature {
     #[serde(default)]
     keyid: String,
@@ -98,24 +118,42 @@ impl Envelope {
         pae(&self.payload_type, &self.payload)
     }
 
-    /// The envelope as cosign writes it: compact JSON, standard base64.
+    /// SHA-256 of the bytes the signatures cover, hashed without building them.
+    pub fn pae_digest(&self) -> Sha256Digest {
+        pae_digest(&self.payload_type, &self.payload)
+    }
+
+    /// The envelope as cosign writes it: compact JSON, standard base64. Written straight into
+    /// one buffer (a 100 MB payload costs 133 MB here, not three copies).
     pub fn to_json(&self) -> Vec<u8> {
-        let wire = Wire {
-            payload_type: self.payload_type.clone(),
-            payload: STANDARD.encode(&self.payload),
-            signatures: self
-                .signatures
-                .iter()
-                .map(|s| WireSignature {
-                    keyid: s.keyid.clone(),
-                    sig: STANDARD.encode(&s.sig),
-                })
-                .collect(),
+        let sigs: usize = self
+            .signatures
+            .iter()
+            .map(|s| s.sig.len() * 2 + s.keyid.len() + 32)
+            .sum();
+        let mut out =
+            String::with_capacity(self.payload.len() / 3 * 4 + sigs + self.payload_type.len() + 64);
+        let quoted = |s: &str| match serde_json::to_string(s) {
+            Ok(q) => q,
+            Err(_) => unreachable!("serializing a string cannot fail"),
         };
-        match serde_json::to_vec(&wire) {
-            Ok(v) => v,
-            Err(_) => unreachable!("serializing strings cannot fail"),
+        out.push_str("{\"payloadType\":");
+        out.push_str(&quoted(&self.payload_type));
+        out.push_str(",\"payload\":\"");
+        STANDARD.encode_string(&self.payload, &mut out);
+        out.push_str("\",\"signatures\":[");
+        for (i, s) in self.signatures.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"keyid\":");
+            out.push_str(&quoted(&s.keyid));
+            out.push_str(",\"sig\":\"");
+            STANDARD.encode_string(&s.sig, &mut out);
+            out.push_str("\"}");
         }
+        out.push_str("]}");
+        out.into_bytes()
     }
 
     /// Parses an untrusted envelope.
@@ -127,8 +165,8 @@ impl Envelope {
 
     /// Parses an envelope already parsed as JSON (e.g. inside a sigstore bundle).
     pub fn from_value(value: serde_json::Value, limits: &Limits) -> Result<Self, PayloadError> {
-        let wire: Wire = serde_json::from_value(value).map_err(json_err(WHAT))?;
-        Self::from_wire(wire, limits)
+        let bytes = serde_json::to_vec(&value).map_err(json_err(WHAT))?;
+        Self::parse(&bytes, limits)
     }
 
     fn from_wire(wire: Wire, limits: &Limits) -> Result<Self, PayloadError> {
@@ -178,6 +216,11 @@ mod tests {
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
         );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+        let p = pae("http://example.com/HelloWorld", b"hello world");
+        assert_eq!(
+            pae_digest("http://example.com/HelloWorld", b"hello world"),
+            Sha256Digest::of(&p)
+        );
     }
 
     #[test]

@@ -152,49 +152,8 @@ impl Statement {
             field,
             reason: reason.into(),
         };
-        let version = match wire.kind.as_str() {
-            STATEMENT_V1 => StatementVersion::V1,
-            STATEMENT_V01 => StatementVersion::V01,
-            other => {
-                return Err(field(
-                    "_type",
-                    &format!("expected `{STATEMENT_V1}` or `{STATEMENT_V01}`, found `{other}`"),
-                ));
-            }
-        };
-        if wire.subject.is_empty() {
-            return Err(field("subject", "at least one subject is required"));
-        }
-        if wire.subject.len() > limits.statement_subjects {
-            return Err(TooLarge {
-                what: "the statement's subject list (count)",
-                found: wire.subject.len(),
-                limit: limits.statement_subjects,
-            }
-            .into());
-        }
-        let mut subjects = Vec::with_capacity(wire.subject.len());
-        for s in wire.subject {
-            if s.name.is_none() && s.uri.is_none() && s.digest.is_empty() {
-                return Err(field(
-                    "subject",
-                    "a subject needs at least one of name, uri or digest",
-                ));
-            }
-            if s.digest.is_empty() {
-                return Err(field("subject.digest", "every subject needs a digest"));
-            }
-            if s.digest.values().any(String::is_empty) {
-                return Err(field("subject.digest", "a digest value is empty"));
-            }
-            subjects.push(Subject {
-                name: s.name,
-                digest: s.digest,
-            });
-        }
-        if wire.predicate_type.is_empty() {
-            return Err(field("predicateType", "a predicate type is required"));
-        }
+        let (version, subjects, predicate_type) =
+            validate(wire.kind, wire.subject, wire.predicate_type, limits)?;
         let predicate = match wire.predicate {
             Some(p @ Value::Object(_)) => p,
             Some(_) => return Err(field("predicate", "the predicate must be a JSON object")),
@@ -203,7 +162,7 @@ impl Statement {
         Ok(Self {
             version,
             subjects,
-            predicate_type: wire.predicate_type,
+            predicate_type,
             predicate,
         })
     }
@@ -214,6 +173,171 @@ impl Statement {
             .iter()
             .any(|s| s.sha256_digest().as_ref() == Some(digest))
     }
+
+    /// A v1 statement around a predicate's raw JSON (`predicate` must be a JSON object; check
+    /// it first, e.g. with [`crate::predicate::check_predicate`]). The predicate bytes are
+    /// copied as they are: no JSON tree of a large SBOM is ever built.
+    pub fn encode_raw(subjects: &[Subject], predicate_type: &str, predicate: &[u8]) -> Vec<u8> {
+        let head = WireHead {
+            kind: STATEMENT_V1,
+            subject: subjects,
+            predicate_type,
+        };
+        let mut out = match serde_json::to_vec(&head) {
+            Ok(v) => v,
+            Err(_) => unreachable!("serializing strings cannot fail"),
+        };
+        out.reserve(predicate.len() + 16);
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"predicate\":");
+        out.extend_from_slice(trim_json(predicate));
+        out.push(b'}');
+        out
+    }
+}
+
+fn trim_json(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+#[derive(Serialize)]
+struct WireHead<'a> {
+    #[serde(rename = "_type")]
+    kind: &'a str,
+    subject: &'a [Subject],
+    #[serde(rename = "predicateType")]
+    predicate_type: &'a str,
+}
+
+/// A statement read without building its predicate: the predicate stays raw JSON borrowed
+/// from the bytes (for large SBOMs). Validated as [`Statement::parse`] validates.
+#[derive(Debug)]
+pub struct StatementRef<'a> {
+    /// The declared version.
+    pub version: StatementVersion,
+    /// The subjects.
+    pub subjects: Vec<Subject>,
+    /// The predicate type.
+    pub predicate_type: String,
+    /// The predicate's raw JSON.
+    pub predicate: &'a serde_json::value::RawValue,
+}
+
+#[derive(Deserialize)]
+struct WireRef<'a> {
+    #[serde(rename = "_type")]
+    kind: String,
+    subject: Vec<WireSubject>,
+    #[serde(rename = "predicateType", default)]
+    predicate_type: String,
+    #[serde(borrow, default)]
+    predicate: Option<&'a serde_json::value::RawValue>,
+}
+
+impl<'a> StatementRef<'a> {
+    /// Parses and validates untrusted statement bytes.
+    pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self, PayloadError> {
+        check_size(WHAT, bytes.len(), limits.envelope)?;
+        let wire: WireRef<'a> = serde_json::from_slice(bytes).map_err(json_err(WHAT))?;
+        let (version, subjects, predicate_type) =
+            validate(wire.kind, wire.subject, wire.predicate_type, limits)?;
+        let predicate = match wire.predicate {
+            Some(p) if p.get().starts_with('{') => p,
+            Some(_) => {
+                return Err(PayloadError::Field {
+                    what: WHAT,
+                    field: "predicate",
+                    reason: "the predicate must be a JSON object".into(),
+                });
+            }
+            None => {
+                return Err(PayloadError::Field {
+                    what: WHAT,
+                    field: "predicate",
+                    reason: "a predicate is required".into(),
+                });
+            }
+        };
+        Ok(Self {
+            version,
+            subjects,
+            predicate_type,
+            predicate,
+        })
+    }
+
+    /// Whether some subject has this SHA-256 digest.
+    pub fn has_subject_digest(&self, digest: &Sha256Digest) -> bool {
+        self.subjects
+            .iter()
+            .any(|s| s.sha256_digest().as_ref() == Some(digest))
+    }
+}
+
+/// The checks shared by both parsers (in-toto's `Statement.Validate`).
+fn validate(
+    kind: String,
+    wire_subjects: Vec<WireSubject>,
+    predicate_type: String,
+    limits: &Limits,
+) -> Result<(StatementVersion, Vec<Subject>, String), PayloadError> {
+    let field = |field, reason: &str| PayloadError::Field {
+        what: WHAT,
+        field,
+        reason: reason.into(),
+    };
+    let version = match kind.as_str() {
+        STATEMENT_V1 => StatementVersion::V1,
+        STATEMENT_V01 => StatementVersion::V01,
+        other => {
+            return Err(field(
+                "_type",
+                &format!("expected `{STATEMENT_V1}` or `{STATEMENT_V01}`, found `{other}`"),
+            ));
+        }
+    };
+    if wire_subjects.is_empty() {
+        return Err(field("subject", "at least one subject is required"));
+    }
+    if wire_subjects.len() > limits.statement_subjects {
+        return Err(TooLarge {
+            what: "the statement's subject list (count)",
+            found: wire_subjects.len(),
+            limit: limits.statement_subjects,
+        }
+        .into());
+    }
+    let mut subjects = Vec::with_capacity(wire_subjects.len());
+    for s in wire_subjects {
+        if s.name.is_none() && s.uri.is_none() && s.digest.is_empty() {
+            return Err(field(
+                "subject",
+                "a subject needs at least one of name, uri or digest",
+            ));
+        }
+        if s.digest.is_empty() {
+            return Err(field("subject.digest", "every subject needs a digest"));
+        }
+        if s.digest.values().any(String::is_empty) {
+            return Err(field("subject.digest", "a digest value is empty"));
+        }
+        subjects.push(Subject {
+            name: s.name,
+            digest: s.digest,
+        });
+    }
+    if predicate_type.is_empty() {
+        return Err(field("predicateType", "a predicate type is required"));
+    }
+    Ok((version, subjects, predicate_type))
 }
 
 #[cfg(test)]
@@ -244,6 +368,37 @@ mod tests {
     }
 
     #[test]
+    fn raw_encoding_and_borrowed_parse() {
+        let d = Sha256Digest::of(b"image");
+        let subjects = [Subject::sha256(Some("r.example/app".into()), &d)];
+        let bytes = Statement::encode_raw(
+            &subjects,
+            "https://cyclonedx.org/bom",
+            b"\n {\"b\": [1, 2], \"a\": 1}\n",
+        );
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            format!(
+                r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"r.example/app","digest":{{"sha256":"{}"}}}}],"predicateType":"https://cyclonedx.org/bom","predicate":{{"b": [1, 2], "a": 1}}}}"#,
+                d.hex()
+            )
+        );
+        let r = StatementRef::parse(&bytes, &Limits::DEFAULT).unwrap();
+        assert!(r.has_subject_digest(&d));
+        assert_eq!(r.predicate.get(), r#"{"b": [1, 2], "a": 1}"#);
+        // Both parsers agree, on valid and invalid statements.
+        assert_eq!(
+            Statement::parse(&bytes, &Limits::DEFAULT)
+                .unwrap()
+                .predicate_type,
+            r.predicate_type
+        );
+        let bad = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"00"}}],"predicateType":"t","predicate":[1]}"#;
+        assert!(StatementRef::parse(bad, &Limits::DEFAULT).is_err());
+        assert!(Statement::parse(bad, &Limits::DEFAULT).is_err());
+    }
+
+    #[test]
     fn subject_without_name_is_valid() {
         // cosign 3 image signatures: the subject has only a digest.
         let doc = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}"#;
@@ -267,5 +422,42 @@ mod tests {
             Statement::parse(doc.as_bytes(), &limits),
             Err(PayloadError::TooLarge(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod vector_tests {
+    use super::*;
+
+    /// in-toto's own Go test cases (shared/vectors/more/06-…/statement-validation): the valid
+    /// ones parse, each invalid one is rejected, by both parsers.
+    #[test]
+    fn in_toto_validation_vectors() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+            "../../shared/vectors/more/06-slsa-provenance/in-toto-attestation/statement-validation",
+        );
+        let cases = [
+            ("valid-statement-v1.json", true),
+            ("statement-type-version-v1.json", true),
+            ("statement-type-version-v0.1.json", true),
+            ("invalid-statement-type.json", false),
+            ("statement-type-version-v2.json", false),
+            ("statement-type-version-v0.2.json", false),
+            ("no-subjects.json", false),
+            ("subject-missing-RD-required-field.json", false),
+            (
+                "subject-missing-Statement-requirement-on-digest.json",
+                false,
+            ),
+            ("missing-predicate-type.json", false),
+            ("missing-predicate.json", false),
+        ];
+        for (file, valid) in cases {
+            let bytes = std::fs::read(dir.join(file)).unwrap();
+            let owned = Statement::parse(&bytes, &Limits::DEFAULT);
+            let borrowed = StatementRef::parse(&bytes, &Limits::DEFAULT);
+            assert_eq!(owned.is_ok(), valid, "{file}: {owned:?}");
+            assert_eq!(borrowed.is_ok(), valid, "{file}: {borrowed:?}");
+        }
     }
 }
