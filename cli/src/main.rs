@@ -52,6 +52,10 @@ enum Command {
     Verify(commands::image::VerifyArgs),
     /// Show what is attached to an image: signatures, attestations, SBOMs.
     Tree(commands::image::TreeArgs),
+    /// Attach a signed in-toto attestation (SBOM, scan, provenance…) to an image.
+    Attest(commands::attest::AttestArgs),
+    /// Verify an image's attestations against a public key.
+    VerifyAttestation(commands::attest::VerifyAttestationArgs),
 }
 
 fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
@@ -83,6 +87,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => block_on(commands::image::sign(args)),
         Command::Verify(args) => block_on(commands::image::verify(args)),
         Command::Tree(args) => block_on(commands::image::tree(args)),
+        Command::Attest(args) => block_on(commands::attest::attest(args)),
+        Command::VerifyAttestation(args) => block_on(commands::attest::verify_attestation(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

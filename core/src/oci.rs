@@ -103,7 +103,7 @@ pub struct OciLimits {
     pub manifest: u64,
     /// A signature layer (simple-signing payload). Default 1 MiB.
     pub signature_layer: u64,
-    /// An attestation or SBOM layer. Default 128 MiB.
+    /// An attestation or SBOM layer. Default 256 MiB (a 100 MiB SBOM is a 140 MB envelope).
     pub attestation_layer: u64,
     /// Layers in one signature/attestation manifest. Default 1000.
     pub layers: usize,
@@ -114,7 +114,7 @@ impl Default for OciLimits {
         Self {
             manifest: 4 << 20,
             signature_layer: 1 << 20,
-            attestation_layer: 128 << 20,
+            attestation_layer: 256 << 20,
             layers: 1000,
         }
     }

@@ -12,6 +12,7 @@
 
 mod support;
 
+mod attest;
 mod blob;
 mod concurrency;
 mod hostile_registry;

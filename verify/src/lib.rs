@@ -16,6 +16,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod attestation;
 pub mod blob;
 mod error;
 pub mod image;

@@ -25,7 +25,7 @@ use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigni
 use vouch_verify::image::{ImageSignatures, verify_signatures};
 
 /// Images handled at once (requests in flight to one registry stay below this).
-const CONCURRENCY: usize = 64;
+pub(crate) const CONCURRENCY: usize = 64;
 
 use crate::commands::blob::Output;
 use crate::exit::{UsageError, VerificationFailed};
@@ -46,7 +46,7 @@ pub(crate) struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    fn limits(&self) -> OciLimits {
+    pub(crate) fn limits(&self) -> OciLimits {
         OciLimits {
             manifest: self.max_manifest_size,
             signature_layer: self.max_signature_size,
@@ -106,7 +106,7 @@ pub(crate) struct TreeArgs {
     image: String,
 }
 
-fn client(args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
+pub(crate) fn client(args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
     Ok(Arc::new(RegistryClient::new(RegistryOptions {
         allow_http: args.allow_http.clone(),
         ..Default::default()
@@ -123,7 +123,7 @@ fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
-fn parse_images(list: &[String]) -> Result<Vec<ImageRef>> {
+pub(crate) fn parse_images(list: &[String]) -> Result<Vec<ImageRef>> {
     list.iter()
         .map(|s| s.parse::<ImageRef>().map_err(anyhow::Error::from))
         .collect()
@@ -131,7 +131,10 @@ fn parse_images(list: &[String]) -> Result<Vec<ImageRef>> {
 
 /// Where the image's `.sig`/`.att` tags live: its own repository, or `VOUCH_REPOSITORY` /
 /// `COSIGN_REPOSITORY` (registry images only).
-fn attachment_target(image: &ResolvedImage, client: &Arc<RegistryClient>) -> Result<Target> {
+pub(crate) fn attachment_target(
+    image: &ResolvedImage,
+    client: &Arc<RegistryClient>,
+) -> Result<Target> {
     attachment_target_of(&image.target, client)
 }
 
@@ -170,7 +173,7 @@ async fn with_children(
     Ok(out)
 }
 
-fn settle_options() -> SettleOptions {
+pub(crate) fn settle_options() -> SettleOptions {
     let mut o = SettleOptions::default();
     if let Some(ms) = std::env::var("VOUCH_SETTLE_MS")
         .ok()

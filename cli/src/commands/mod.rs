@@ -1,5 +1,6 @@
 //! One module per group of subcommands: `XArgs` (clap) and a function that runs it.
 
+pub(crate) mod attest;
 pub(crate) mod blob;
 pub(crate) mod image;
 pub(crate) mod keys;

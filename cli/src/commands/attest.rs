@@ -1,0 +1,268 @@
+//! `attest` and `verify-attestation`: in-toto statements in DSSE envelopes, cosign's `.att` tag.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::Args;
+use futures_util::stream::{self, StreamExt};
+use vouch_core::cosign::{
+    AttachOutcome, AttachRequest, Attachment, NewLayer, SIGNATURE_ANNOTATION, attach_all,
+};
+use vouch_core::keys::files::{ReadError, read_bounded};
+use vouch_core::oci::registry::Access;
+use vouch_core::oci::resolve;
+use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope, pae_digest};
+use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, Statement, Subject};
+use vouch_core::predicate::{self, VULN, check_predicate};
+use vouch_core::scan;
+use vouch_verify::attestation::{PREDICATE_TYPE_ANNOTATION, verify_attestations};
+
+use crate::commands::blob::Output;
+use crate::commands::image::{
+    CONCURRENCY, RegistryArgs, attachment_target, client, parse_images, settle_options,
+};
+use crate::exit::{UsageError, VerificationFailed};
+use crate::password::load_signing_key;
+
+/// The largest predicate file read (an SBOM; the envelope is a third larger).
+const PREDICATE_LIMIT: usize = 192 << 20;
+
+#[derive(Args)]
+pub(crate) struct AttestArgs {
+    /// Encrypted private key (cosign's format).
+    #[arg(long, short = 'k', value_name = "KEY")]
+    key: PathBuf,
+    /// Predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson,
+    /// cyclonedx, vuln, openvex, custom, link, or a URI.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    kind: String,
+    /// The predicate (JSON). With `--type vuln`: a Trivy or Grype JSON report, a SARIF 2.1.0
+    /// log from either, or a cosign vuln predicate.
+    #[arg(long, value_name = "FILE")]
+    predicate: PathBuf,
+    /// Drop existing attestations of the same predicate type.
+    #[arg(long)]
+    replace: bool,
+    /// When the scan finished (RFC 3339), for reports that do not say.
+    #[arg(long, value_name = "TIME")]
+    scan_finished_on: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Image: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE")]
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyAttestationArgs {
+    /// Public key (PEM `PUBLIC KEY`).
+    #[arg(long, short = 'k', value_name = "PUB")]
+    key: PathBuf,
+    /// Only attestations of this predicate type (a name as for `attest`, or a URI).
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: Option<String>,
+    /// Result format; `json` prints the verified statements.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    images: Vec<String>,
+}
+
+/// The predicate bytes to attest: scanner reports imported, SBOMs checked against the type.
+fn predicate_bytes(args: &AttestArgs, predicate_type: &str) -> Result<Vec<u8>> {
+    let bytes =
+        read_bounded(&args.predicate, "the predicate", PREDICATE_LIMIT).map_err(|e| match e {
+            ReadError::Io(e) => anyhow::Error::new(e).context(format!(
+                "cannot read the predicate {}",
+                args.predicate.display()
+            )),
+            ReadError::TooLarge(t) => {
+                UsageError(format!("{}: {t}", args.predicate.display())).into()
+            }
+        })?;
+    let name = args.predicate.display();
+    if predicate_type == VULN {
+        let now = predicate::rfc3339(std::time::SystemTime::now());
+        let imported = scan::import(&bytes, args.scan_finished_on.as_deref(), &now)
+            .with_context(|| format!("{name}"))?;
+        let counts: Vec<String> = imported
+            .counts()
+            .iter()
+            .map(|(s, n)| format!("{n} {}", s.as_str()))
+            .collect();
+        eprintln!(
+            "Imported {name} as a {} report: {} finding(s){}",
+            imported.format.name(),
+            imported.findings.len(),
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counts.join(", "))
+            }
+        );
+        return Ok(serde_json::to_vec(&imported.predicate)?);
+    }
+    check_predicate(predicate_type, &bytes).with_context(|| format!("{name}"))?;
+    Ok(bytes)
+}
+
+pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
+    let limits = args.registry.limits();
+    let predicate_type = predicate::predicate_type(&args.kind)?;
+    let image = parse_images(std::slice::from_ref(&args.image))?.remove(0);
+    let predicate = predicate_bytes(&args, &predicate_type)?;
+    let key = load_signing_key(&args.key)?;
+    let client = client(&args.registry)?;
+    let resolved = resolve(&image, &client, Access::Push, &limits)
+        .await
+        .with_context(|| format!("{image}"))?;
+    if resolved.by_tag {
+        eprintln!(
+            "vouch: warning: {image} is a tag; attesting the digest it names now, {}",
+            resolved.digest
+        );
+    }
+    let subject = Subject::sha256(Some(resolved.identity.clone()), &resolved.digest);
+    let statement = Statement::encode_raw(&[subject], &predicate_type, &predicate);
+    drop(predicate);
+    let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+    let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec()).to_json();
+    let request = AttachRequest {
+        target: attachment_target(&resolved, &client)?,
+        image: resolved.digest,
+        attachment: Attachment::Attestations,
+        layer: NewLayer {
+            media_type: DSSE_MEDIA_TYPE.into(),
+            blob: Bytes::from(envelope),
+            annotations: BTreeMap::from([
+                (PREDICATE_TYPE_ANNOTATION.to_owned(), predicate_type.clone()),
+                (SIGNATURE_ANNOTATION.to_owned(), String::new()),
+            ]),
+        },
+        replace_predicate_type: args.replace.then(|| predicate_type.clone()),
+    };
+    let name = format!("{}@{}", resolved.identity, resolved.digest);
+    match attach_all(std::slice::from_ref(&request), settle_options(), &limits, 1)
+        .await
+        .remove(0)
+        .with_context(|| name.clone())?
+    {
+        AttachOutcome::Added => eprintln!("Attested {name} ({predicate_type})"),
+        AttachOutcome::AlreadyPresent => eprintln!("Already attested identically: {name}"),
+    }
+    Ok(())
+}
+
+pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()> {
+    let limits = args.registry.limits();
+    let wanted = args
+        .kind
+        .as_deref()
+        .map(predicate::predicate_type)
+        .transpose()?;
+    let images = parse_images(&args.images)?;
+    let key =
+        vouch_core::keys::files::load_public_key(&args.key, &vouch_core::limits::Limits::DEFAULT)?;
+    let client = client(&args.registry)?;
+    let outcomes: Vec<_> = stream::iter(&images)
+        .map(|image| {
+            let (client, key, wanted) = (&client, &key, wanted.as_deref());
+            async move {
+                let resolved = resolve(image, client, Access::Pull, &limits).await?;
+                let target = attachment_target(&resolved, client)?;
+                let atts =
+                    verify_attestations(&target, &resolved.digest, key, wanted, &limits).await?;
+                anyhow::Ok((resolved.identity, atts))
+            }
+        })
+        .buffered(CONCURRENCY.min(8))
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    out.push(b'[');
+    let mut failed = 0usize;
+    for (n, (image, outcome)) in images.iter().zip(outcomes).enumerate() {
+        let (identity, atts) = outcome.with_context(|| format!("{image}"))?;
+        let name = format!("{identity}@{}", atts.digest);
+        if atts.ok() {
+            if args.output == Output::Text {
+                for a in &atts.verified {
+                    eprintln!(
+                        "Verified {name}: {} attestation (layer {})",
+                        a.predicate_type(),
+                        a.layer()
+                    );
+                }
+            }
+        } else {
+            failed += 1;
+            if !atts.found {
+                eprintln!(
+                    "vouch: {name}: no attestations found (no {} tag)",
+                    Attachment::Attestations.tag(&atts.digest)
+                );
+            } else {
+                eprintln!(
+                    "vouch: {name}: no valid attestation{}:",
+                    match &wanted {
+                        Some(w) => format!(" of type {w}"),
+                        None => String::new(),
+                    }
+                );
+            }
+            for f in &atts.failures {
+                eprintln!("  layer {} ({}): {}", f.index, f.digest, f.reason);
+            }
+        }
+        if args.output == Output::Json {
+            // Written piece by piece: a statement can be a 100 MB SBOM.
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(
+                format!(
+                    r#"{{"image":{},"digest":"{}","verified":{},"attestations":["#,
+                    serde_json::Value::from(image.to_string()),
+                    atts.digest,
+                    atts.ok()
+                )
+                .as_bytes(),
+            );
+            for (i, a) in atts.verified.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(
+                    format!(
+                        r#"{{"predicateType":{},"layer":"{}","key":"{}","statement":"#,
+                        serde_json::Value::from(a.predicate_type()),
+                        a.layer(),
+                        a.key_hint()
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(a.statement_bytes());
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"]}");
+        }
+    }
+    out.extend_from_slice(b"]\n");
+    if args.output == Output::Json {
+        io::stdout().write_all(&out)?;
+    }
+    if failed > 0 {
+        return Err(VerificationFailed(format!(
+            "{failed} image(s) without a valid attestation for key {}",
+            args.key.display()
+        ))
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! Attestations in cosign's tag format: every layer of `sha256-<hex>.att` is checked — its blob
+//! against its descriptor digest, the DSSE signature over the PAE of the exact payload bytes,
+//! that the statement's subjects include the image digest, and that its predicate type matches
+//! both the layer's `predicateType` annotation and the type asked for. Only layers that pass
+//! become [`VerifiedAttestation`]s, which only this module can construct.
+
+use std::ops::Range;
+
+use futures_util::stream::{self, StreamExt};
+use vouch_core::cosign::{Attachment, read_attached};
+use vouch_core::digest::Sha256Digest;
+use vouch_core::keys::{PublicKey, ValidSignature};
+use vouch_core::limits::Limits;
+use vouch_core::oci::manifest::Descriptor;
+use vouch_core::oci::registry::Access;
+use vouch_core::oci::{OciError, OciLimits, Target};
+use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope};
+use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef, Subject};
+use vouch_core::{Classify, ErrorClass};
+
+use crate::VerifyError;
+use crate::image::LayerFailure;
+
+/// The layer annotation naming the attestation's predicate type.
+pub const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
+
+/// An attestation that passed every check.
+#[derive(Debug)]
+pub struct VerifiedAttestation {
+    image: Sha256Digest,
+    layer: Sha256Digest,
+    predicate_type: String,
+    subjects: Vec<Subject>,
+    statement: Vec<u8>,
+    predicate: Range<usize>,
+    key_hint: String,
+    _proof: ValidSignature,
+}
+
+impl VerifiedAttestation {
+    /// The image digest it is about (one of its subjects).
+    pub fn image(&self) -> &Sha256Digest {
+        &self.image
+    }
+    /// The digest of the `.att` layer.
+    pub fn layer(&self) -> &Sha256Digest {
+        &self.layer
+    }
+    /// The statement's predicate type.
+    pub fn predicate_type(&self) -> &str {
+        &self.predicate_type
+    }
+    /// The statement's subjects.
+    pub fn subjects(&self) -> &[Subject] {
+        &self.subjects
+    }
+    /// The exact statement bytes that were signed.
+    pub fn statement_bytes(&self) -> &[u8] {
+        &self.statement
+    }
+    /// The predicate's raw JSON, as signed.
+    pub fn predicate_json(&self) -> &[u8] {
+        &self.statement[self.predicate.clone()]
+    }
+    /// The predicate parsed (for small predicates; a large SBOM is better read raw).
+    pub fn predicate(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(self.predicate_json())
+    }
+    /// The hint of the key that verified it.
+    pub fn key_hint(&self) -> &str {
+        &self.key_hint
+    }
+}
+
+/// The outcome for one image.
+#[derive(Debug)]
+pub struct ImageAttestations {
+    /// The image digest.
+    pub digest: Sha256Digest,
+    /// Attestations that verified.
+    pub verified: Vec<VerifiedAttestation>,
+    /// Layers that did not, and why.
+    pub failures: Vec<LayerFailure>,
+    /// Whether an `.att` manifest was found at all.
+    pub found: bool,
+}
+
+impl ImageAttestations {
+    /// At least one attestation verified.
+    pub fn ok(&self) -> bool {
+        !self.verified.is_empty()
+    }
+}
+
+async fn check_layer(
+    target: &Target,
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    key: &PublicKey,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<Result<VerifiedAttestation, String>, VerifyError> {
+    if desc.media_type != DSSE_MEDIA_TYPE {
+        return Ok(Err(format!(
+            "media type `{}` is not a DSSE envelope (`{DSSE_MEDIA_TYPE}`)",
+            desc.media_type
+        )));
+    }
+    let annotated = desc.annotations.get(PREDICATE_TYPE_ANNOTATION);
+    if let (Some(w), Some(a)) = (wanted, annotated)
+        && w != a
+    {
+        return Ok(Err(format!(
+            "predicate type `{a}`, not the `{w}` asked for"
+        )));
+    }
+    if desc.size > limits.attestation_layer {
+        return Ok(Err(format!(
+            "envelope of {} bytes exceeds the {}-byte limit for attestation layers",
+            desc.size, limits.attestation_layer
+        )));
+    }
+    let blob = match target
+        .blob(desc, Access::Pull, limits.attestation_layer)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let parse_limits = Limits {
+        envelope: usize::try_from(limits.attestation_layer).unwrap_or(usize::MAX),
+        ..Limits::DEFAULT
+    };
+    let envelope = match Envelope::parse(&blob, &parse_limits) {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    drop(blob);
+    if envelope.payload_type != INTOTO_PAYLOAD_TYPE {
+        return Ok(Err(format!(
+            "payload type `{}`, expected `{INTOTO_PAYLOAD_TYPE}`",
+            envelope.payload_type
+        )));
+    }
+    // The signature over the exact payload bytes first; only then are they parsed.
+    let pae = envelope.pae_digest();
+    let mut last = None;
+    let mut proof = None;
+    for sig in &envelope.signatures {
+        match key.verify_digest(&pae, &sig.sig) {
+            Ok(p) => {
+                proof = Some(p);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some(proof) = proof else {
+        let e = last.map(|e| e.to_string()).unwrap_or_default();
+        return Ok(Err(format!("{e} (key {})", key.hint())));
+    };
+    let statement = envelope.payload;
+    let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
+    {
+        Ok(s) => {
+            let raw = s.predicate.get().as_bytes();
+            let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
+            (s.predicate_type, s.subjects, start..start + raw.len())
+        }
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    if !subjects
+        .iter()
+        .any(|s| s.sha256_digest().as_ref() == Some(image))
+    {
+        return Ok(Err(format!(
+            "the statement's subjects do not include this image {image}"
+        )));
+    }
+    if let Some(a) = annotated
+        && *a != predicate_type
+    {
+        return Ok(Err(format!(
+            "the statement's predicate type `{predicate_type}` differs from the layer's annotation `{a}`"
+        )));
+    }
+    if let Some(w) = wanted
+        && w != predicate_type
+    {
+        return Ok(Err(format!(
+            "predicate type `{predicate_type}`, not the `{w}` asked for"
+        )));
+    }
+    Ok(Ok(VerifiedAttestation {
+        image: *image,
+        layer: desc.digest,
+        predicate_type,
+        subjects,
+        statement,
+        predicate,
+        key_hint: key.hint(),
+        _proof: proof,
+    }))
+}
+
+/// Verifies the `.att` attestations of `image` (stored in `target`) against `key`, keeping
+/// those of predicate type `wanted` when given.
+pub async fn verify_attestations(
+    target: &Target,
+    image: &Sha256Digest,
+    key: &PublicKey,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<ImageAttestations, VerifyError> {
+    let tag = Attachment::Attestations.tag(image);
+    let manifest = match read_attached(target, &tag, Access::Pull, limits).await {
+        Ok(m) => m,
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
+            return Ok(ImageAttestations {
+                digest: *image,
+                verified: vec![],
+                failures: vec![LayerFailure {
+                    index: 0,
+                    digest: *image,
+                    reason: e.to_string(),
+                }],
+                found: true,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some((_, manifest)) = manifest else {
+        return Ok(ImageAttestations {
+            digest: *image,
+            verified: vec![],
+            failures: vec![],
+            found: false,
+        });
+    };
+    // A few at a time: attestation layers can be large SBOMs.
+    let checks: Vec<_> = stream::iter(&manifest.layers)
+        .map(|desc| check_layer(target, image, desc, key, wanted, limits))
+        .buffered(4)
+        .collect()
+        .await;
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for (i, (check, desc)) in checks.into_iter().zip(&manifest.layers).enumerate() {
+        match check? {
+            Ok(v) => verified.push(v),
+            Err(reason) => failures.push(LayerFailure {
+                index: i,
+                digest: desc.digest,
+                reason,
+            }),
+        }
+    }
+    Ok(ImageAttestations {
+        digest: *image,
+        verified,
+        failures,
+        found: true,
+    })
+}
