@@ -15,6 +15,11 @@ Usage (the password comes from COSIGN_PASSWORD):
         add a cosign signature (simple signing, `sha256-<hex>.sig` tag) in a registry (plain HTTP)
   cosign_keys.py verify-image PUB HOST REPO DIGEST
         exit 0 if some layer of the .sig tag is a valid signature of DIGEST by PUB, else 1
+  cosign_keys.py attest-image KEY HOST REPO DIGEST PREDICATE_TYPE PREDICATE_FILE [--subject-digest D]
+        add a DSSE in-toto attestation (`sha256-<hex>.att` tag) in a registry
+  cosign_keys.py verify-attestation PUB HOST REPO DIGEST [PREDICATE_TYPE]
+        exit 0 if some layer of the .att tag is a DSSE envelope signed by PUB whose statement
+        names DIGEST (and has PREDICATE_TYPE), else 1; prints the predicate types found
 """
 
 import base64
@@ -254,6 +259,93 @@ def verify_image(pub_path, host, repo, digest):
     sys.exit(0 if valid else 1)
 
 
+DSSE = "application/vnd.dsse.envelope.v1+json"
+INTOTO = "application/vnd.in-toto+json"
+
+
+def pae(payload_type, payload):
+    """DSSE pre-authentication encoding (secure-systems-lab/dsse protocol.md)."""
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+def push_manifest_with(base, tag, layers):
+    config = json.dumps({
+        "architecture": "", "created": "0001-01-01T00:00:00Z",
+        "history": [{"created": "0001-01-01T00:00:00Z"} for _ in layers],
+        "os": "", "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]},
+        "config": {}}, separators=(",", ":")).encode()
+    cdesc = push_blob(base, config)
+    cdesc["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cdesc,
+                       "layers": layers}, separators=(",", ":")).encode()
+    status, _, resp = http("PUT", base + "/manifests/" + tag, body, {"Content-Type": OCI_MANIFEST})
+    if status != 201:
+        sys.exit("manifest PUT failed: %d %r" % (status, resp))
+
+
+def attest_image(key_path, host, repo, digest, predicate_type, predicate_path, opts=()):
+    key = load_private(key_path)
+    subject = digest
+    if "--subject-digest" in opts:
+        subject = opts[opts.index("--subject-digest") + 1]
+    statement = json.dumps({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": host + "/" + repo, "digest": {"sha256": subject.split(":", 1)[1]}}],
+        "predicateType": predicate_type,
+        "predicate": json.load(open(predicate_path))}, separators=(",", ":")).encode()
+    sig = key.sign(pae(INTOTO, statement), ec.ECDSA(hashes.SHA256()))
+    envelope = json.dumps({"payloadType": INTOTO, "payload": base64.b64encode(statement).decode(),
+                           "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}]},
+                          separators=(",", ":")).encode()
+    base = "http://%s/v2/%s" % (host, repo)
+    tag = digest.replace(":", "-") + ".att"
+    status, _, body = http("GET", base + "/manifests/" + tag, None, {"Accept": OCI_MANIFEST})
+    layers = json.loads(body)["layers"] if status == 200 else []
+    layer = push_blob(base, envelope)
+    layer["mediaType"] = DSSE
+    layer["annotations"] = {"predicateType": predicate_type, SIG_ANNOTATION: ""}
+    layers.append(layer)
+    push_manifest_with(base, tag, layers)
+
+
+def verify_attestation(pub_path, host, repo, digest, wanted=None):
+    pub = serialization.load_pem_public_key(open(pub_path, "rb").read())
+    base = "http://%s/v2/%s" % (host, repo)
+    tag = digest.replace(":", "-") + ".att"
+    status, _, body = http("GET", base + "/manifests/" + tag, None, {"Accept": OCI_MANIFEST})
+    layers = json.loads(body)["layers"] if status == 200 else []
+    found = []
+    for i, layer in enumerate(layers):
+        status, _, blob = http("GET", base + "/blobs/" + layer["digest"])
+        if status != 200 or "sha256:" + hashlib.sha256(blob).hexdigest() != layer["digest"]:
+            print("layer %d: blob does not match its digest" % i, file=sys.stderr)
+            continue
+        env = json.loads(blob)
+        payload = base64.b64decode(env["payload"])
+        ok = False
+        for s in env["signatures"]:
+            try:
+                pub.verify(base64.b64decode(s["sig"]), pae(env["payloadType"], payload),
+                           ec.ECDSA(hashes.SHA256()))
+                ok = True
+            except InvalidSignature:
+                pass
+        if not ok or env["payloadType"] != INTOTO:
+            print("layer %d: no valid DSSE signature" % i, file=sys.stderr)
+            continue
+        st = json.loads(payload)
+        if digest.split(":", 1)[1] not in [x.get("digest", {}).get("sha256") for x in st["subject"]]:
+            print("layer %d: subject is not %s" % (i, digest), file=sys.stderr)
+            continue
+        if wanted and st["predicateType"] != wanted:
+            print("layer %d: predicate type %s" % (i, st["predicateType"]), file=sys.stderr)
+            continue
+        found.append(st["predicateType"])
+    print("\n".join(found))
+    sys.exit(0 if found else 1)
+
+
 def main(argv):
     cmds = {
         "generate": lambda a: generate(a[0], int(a[1]) if len(a) > 1 else 32768),
@@ -263,6 +355,8 @@ def main(argv):
         "verify-bundle": lambda a: verify_bundle(a[0], a[1], a[2]),
         "sign-image": lambda a: sign_image(a[0], a[1], a[2], a[3], a[4:]),
         "verify-image": lambda a: verify_image(a[0], a[1], a[2], a[3]),
+        "attest-image": lambda a: attest_image(a[0], a[1], a[2], a[3], a[4], a[5], a[6:]),
+        "verify-attestation": lambda a: verify_attestation(a[0], a[1], a[2], a[3], *a[4:5]),
     }
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)

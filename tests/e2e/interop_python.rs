@@ -267,3 +267,158 @@ async fn image_signatures_cross_verify_through_the_registry() {
     )
     .code(1);
 }
+
+/// DSSE attestations cross-checked with the independent Python implementation, both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attestations_cross_verify_through_the_registry() {
+    use crate::support::image::{client, push_image};
+    use crate::support::registry::Registry;
+
+    let reg = Registry::start();
+    let host = reg.host();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    py(d, Some("py-pw"), &["generate", "py"]).ok();
+    vouch_in(d, Some("v-pw"), ["generate-key-pair"]).ok();
+    let digest = push_image(&client(), &host, "interop/att", "v1").await;
+    let image = format!("{host}/interop/att@{digest}");
+    let sbom = crate::support::vectors().join("sboms/trivy-npm.cdx.json");
+    let scan = crate::support::vectors().join("scans/grype/image.json");
+
+    // vouch attests an SBOM and a scan; Python verifies the DSSE envelopes and subjects.
+    for (kind, file) in [("cyclonedx", &sbom), ("vuln", &scan)] {
+        vouch_in(
+            d,
+            Some("v-pw"),
+            [
+                "attest".as_ref(),
+                "--key".as_ref(),
+                "vouch.key".as_ref(),
+                "--type".as_ref(),
+                kind.as_ref(),
+                "--predicate".as_ref(),
+                file.as_os_str(),
+                image.as_ref(),
+            ],
+        )
+        .ok();
+    }
+    let out = py(
+        d,
+        None,
+        &[
+            "verify-attestation",
+            "vouch.pub",
+            &host,
+            "interop/att",
+            &digest.to_string(),
+        ],
+    )
+    .ok();
+    assert!(out.stdout.contains("https://cyclonedx.org/bom"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("https://cosign.sigstore.dev/attestation/vuln/v1"),
+        "{out:?}"
+    );
+    py(
+        d,
+        None,
+        &[
+            "verify-attestation",
+            "py.pub",
+            &host,
+            "interop/att",
+            &digest.to_string(),
+        ],
+    )
+    .code(1);
+
+    // Python attests; vouch verifies, next to its own attestations.
+    py(
+        d,
+        Some("py-pw"),
+        &[
+            "attest-image",
+            "py.key",
+            &host,
+            "interop/att",
+            &digest.to_string(),
+            "https://spdx.dev/Document",
+            crate::support::vectors()
+                .join("sboms/trivy-conda.spdx.json")
+                .to_str()
+                .unwrap(),
+        ],
+    )
+    .ok();
+    let out = vouch_in(
+        d,
+        None,
+        [
+            "verify-attestation",
+            "--key",
+            "py.pub",
+            "--type",
+            "spdx",
+            "--output",
+            "json",
+            &image,
+        ],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc[0]["attestations"].as_array().unwrap().len(), 1);
+    vouch_in(
+        d,
+        None,
+        [
+            "verify-attestation",
+            "--key",
+            "vouch.pub",
+            "--type",
+            "cyclonedx",
+            &image,
+        ],
+    )
+    .ok();
+    // Python's attestation under this image's tag whose statement is about another digest:
+    // rejected by vouch (and by Python).
+    let dir2 = d.join("b");
+    std::fs::create_dir_all(&dir2).unwrap();
+    let other = push_image(&client(), &host, "interop/att2", "v1").await;
+    let image2 = format!("{host}/interop/att2@{other}");
+    py(
+        d,
+        Some("py-pw"),
+        &[
+            "attest-image",
+            "py.key",
+            &host,
+            "interop/att2",
+            &other.to_string(),
+            "https://example.com/p",
+            scan.to_str().unwrap(),
+            "--subject-digest",
+            &digest.to_string(),
+        ],
+    )
+    .ok();
+    let out = vouch_in(d, None, ["verify-attestation", "--key", "py.pub", &image2]).code(1);
+    assert!(
+        out.stderr.contains("subjects do not include this image"),
+        "{out:?}"
+    );
+    py(
+        d,
+        None,
+        &[
+            "verify-attestation",
+            "py.pub",
+            &host,
+            "interop/att2",
+            &other.to_string(),
+        ],
+    )
+    .code(1);
+}
