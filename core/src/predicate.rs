@@ -2,7 +2,6 @@
 //! written around a predicate's raw bytes (a 100 MB SBOM is never turned into a JSON tree).
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use crate::payload::PayloadError;
 
@@ -65,8 +64,8 @@ struct SbomProbe {
     spec_version: Option<String>,
     #[serde(rename = "spdxVersion")]
     spdx_version: Option<String>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
+    // Other fields are skipped by serde without being kept (no `flatten`: it would buffer the
+    // whole document).
 }
 
 /// Recognises CycloneDX (`bomFormat`, `specVersion`) and SPDX (`spdxVersion`) JSON without
