@@ -29,5 +29,7 @@ pub mod oci;
 pub mod payload;
 pub mod predicate;
 pub mod scan;
+pub mod sigstore;
+pub mod time;
 
 pub use error::{Classify, ErrorClass};
