@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod merkle;
+pub mod set;
 pub mod trusted_root;
 
 #[cfg(test)]
