@@ -46,6 +46,8 @@ enum Command {
     SignBlob(commands::blob::SignArgs),
     /// Verify a file's signature or sigstore bundle against a public key.
     VerifyBlob(commands::blob::VerifyArgs),
+    /// Verify a sigstore bundle offline against a trusted root (sigstore's conformance CLI).
+    VerifyBundle(commands::bundle::VerifyBundleArgs),
     /// Sign images (cosign's `.sig` tag format) in a registry or an OCI layout.
     Sign(commands::image::SignArgs),
     /// Verify images' signatures against a public key.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::PublicKey(args) => commands::keys::public_key(args),
         Command::SignBlob(args) => commands::blob::sign(args),
         Command::VerifyBlob(args) => commands::blob::verify(args),
+        Command::VerifyBundle(args) => commands::bundle::verify_bundle(args),
         Command::Sign(args) => block_on(commands::image::sign(args)),
         Command::Verify(args) => block_on(commands::image::verify(args)),
         Command::Tree(args) => block_on(commands::image::tree(args)),

@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod merkle;
 pub mod set;
+pub mod tlog;
 pub mod trusted_root;
 
 #[cfg(test)]

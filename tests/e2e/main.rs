@@ -15,6 +15,7 @@ mod support;
 mod attest;
 mod blob;
 mod concurrency;
+mod conformance;
 mod hostile_registry;
 mod image_sign;
 mod interop_python;

@@ -20,5 +20,6 @@ pub mod attestation;
 pub mod blob;
 mod error;
 pub mod image;
+pub mod sigstore_bundle;
 
 pub use error::VerifyError;

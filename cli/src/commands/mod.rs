@@ -2,5 +2,6 @@
 
 pub(crate) mod attest;
 pub(crate) mod blob;
+pub(crate) mod bundle;
 pub(crate) mod image;
 pub(crate) mod keys;
