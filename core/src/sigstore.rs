@@ -1,6 +1,7 @@
 //! Sigstore verification material, offline: trusted roots, transparency-log checkpoints and
 //! Merkle inclusion proofs. (Keyless verification is built on these; see the keyless issue.)
 
+pub mod certificate;
 pub mod checkpoint;
 pub mod merkle;
 pub mod set;
