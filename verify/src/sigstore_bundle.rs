@@ -13,6 +13,7 @@ use vouch_core::keys::{PublicKey, ValidSignature};
 use vouch_core::limits::Limits;
 use vouch_core::payload::PayloadError;
 use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef};
+use vouch_core::sigstore::certificate::{CertIdentity, LeafCertificate};
 use vouch_core::sigstore::tlog::TlogEntry;
 use vouch_core::sigstore::trusted_root::TrustedRoot;
 use vouch_core::{Classify, ErrorClass};
@@ -53,6 +54,55 @@ fn fail(check: &'static str, reason: impl Into<String>) -> BundleError {
     }
 }
 
+/// A string that must match exactly, or an anchored regular expression.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Exactly this.
+    Exact(String),
+    /// This pattern, anchored at both ends.
+    Regex(regex_lite::Regex),
+}
+
+impl Matcher {
+    /// An anchored regular expression (as cosign's `--certificate-identity-regexp`).
+    pub fn regex(pattern: &str) -> Result<Self, BundleError> {
+        regex_lite::Regex::new(&format!("^(?:{pattern})$"))
+            .map(Self::Regex)
+            .map_err(|e| {
+                BundleError::Unsupported(format!("invalid regular expression `{pattern}`: {e}"))
+            })
+    }
+
+    /// Whether `s` matches.
+    pub fn matches(&self, s: &str) -> bool {
+        match self {
+            Self::Exact(x) => x == s,
+            Self::Regex(r) => r.is_match(s),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Exact(x) => format!("`{x}`"),
+            Self::Regex(r) => format!("/{}/", r.as_str()),
+        }
+    }
+}
+
+/// Who must have signed: a key, or a certificate identity from Fulcio.
+#[derive(Debug, Clone)]
+pub enum Signer<'a> {
+    /// A managed key.
+    Key(&'a PublicKey),
+    /// A keyless identity: the certificate's SAN and OIDC issuer.
+    Identity {
+        /// The SAN.
+        subject: &'a Matcher,
+        /// The OIDC issuer.
+        issuer: &'a Matcher,
+    },
+}
+
 /// A bundle whose every check passed. Only this module constructs one.
 #[derive(Debug)]
 pub struct VerifiedSigstoreBundle {
@@ -61,6 +111,7 @@ pub struct VerifiedSigstoreBundle {
     log_index: i64,
     key_hint: String,
     statement: Option<Vec<u8>>,
+    identity: Option<CertIdentity>,
     _proof: ValidSignature,
 }
 
@@ -85,11 +136,84 @@ impl VerifiedSigstoreBundle {
     pub fn statement(&self) -> Option<&[u8]> {
         self.statement.as_deref()
     }
+    /// The certificate identity, for keyless bundles.
+    pub fn identity(&self) -> Option<&CertIdentity> {
+        self.identity.as_ref()
+    }
 }
 
-fn pem_key(b64_pem: &str) -> Option<PublicKey> {
-    let pem = B64.decode(b64_pem).ok()?;
-    PublicKey::from_pem(&pem).ok()
+/// Who the log entry must name as the signer.
+enum Verifier<'a> {
+    Key(&'a PublicKey),
+    Certificate(&'a [u8]),
+}
+
+impl Verifier<'_> {
+    /// Whether a base64 PEM from a log entry is this verifier.
+    fn is(&self, b64_pem: &str) -> bool {
+        let Ok(pem) = B64.decode(b64_pem) else {
+            return false;
+        };
+        match self {
+            Verifier::Key(k) => PublicKey::from_pem(&pem).ok().as_ref() == Some(*k),
+            Verifier::Certificate(der) => {
+                let Ok(text) = std::str::from_utf8(&pem) else {
+                    return false;
+                };
+                let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
+                    return false;
+                };
+                pem_rfc7468_decode(&text[start..]).as_deref() == Some(*der)
+            }
+        }
+    }
+}
+
+fn pem_rfc7468_decode(text: &str) -> Option<Vec<u8>> {
+    let end = text.find("-----END CERTIFICATE-----")? + "-----END CERTIFICATE-----".len();
+    let body: String = text[..end]
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    B64.decode(body.trim()).ok()
+}
+
+/// The leaf certificate of the bundle's verification material.
+fn leaf_of(vm: &Value) -> Result<LeafCertificate, BundleError> {
+    const CHECK: &str = "verification material";
+    let der = |v: &Value| -> Result<Vec<u8>, BundleError> {
+        v.get("rawBytes")
+            .and_then(Value::as_str)
+            .and_then(|s| B64.decode(s).ok())
+            .ok_or_else(|| fail(CHECK, "a certificate without base64 rawBytes"))
+    };
+    if let Some(c) = vm.get("certificate") {
+        return LeafCertificate::from_der(&der(c)?).map_err(|e| fail(CHECK, e.to_string()));
+    }
+    if let Some(chain) = vm.get("x509CertificateChain") {
+        let certs = chain
+            .get("certificates")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some((leaf, rest)) = certs.split_first() else {
+            return Err(fail(CHECK, "the certificate chain is empty"));
+        };
+        for c in rest {
+            let c = LeafCertificate::from_der(&der(c)?).map_err(|e| fail(CHECK, e.to_string()))?;
+            if c.is_self_issued() {
+                return Err(fail(
+                    CHECK,
+                    "the bundle's chain contains a root certificate; roots come only from the trusted root",
+                ));
+            }
+        }
+        return LeafCertificate::from_der(&der(leaf)?).map_err(|e| fail(CHECK, e.to_string()));
+    }
+    Err(fail(
+        CHECK,
+        "the bundle was signed with a key, but a certificate identity was given",
+    ))
 }
 
 fn get<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
@@ -102,7 +226,7 @@ fn check_body(
     body: &[u8],
     content: &BundleContent,
     artifact: &Sha256Digest,
-    key: &PublicKey,
+    verifier: &Verifier<'_>,
 ) -> Result<(), BundleError> {
     const CHECK: &str = "log entry body";
     let v: Value =
@@ -128,12 +252,8 @@ fn check_body(
             if logged.as_deref() != Some(signature.as_slice()) {
                 return Err(fail(CHECK, "the entry records another signature"));
             }
-            if get(&v, "/spec/signature/publicKey/content")
-                .and_then(pem_key)
-                .as_ref()
-                != Some(key)
-            {
-                return Err(fail(CHECK, "the entry records another key"));
+            if !get(&v, "/spec/signature/publicKey/content").is_some_and(|k| verifier.is(k)) {
+                return Err(fail(CHECK, "the entry records another key or certificate"));
             }
             Ok(())
         }
@@ -148,10 +268,35 @@ fn check_body(
             let ours = sigs.into_iter().flatten().any(|s| {
                 let sig = get(s, "/signature").and_then(|x| B64.decode(x).ok());
                 env.signatures.iter().any(|e| Some(&e.sig) == sig.as_ref())
-                    && get(s, "/verifier").and_then(pem_key).as_ref() == Some(key)
+                    && get(s, "/verifier").is_some_and(|k| verifier.is(k))
             });
             if !ours {
                 return Err(fail(CHECK, "the entry records other signatures or keys"));
+            }
+            Ok(())
+        }
+        (("intoto", "0.0.2"), BundleContent::Dsse(env)) => {
+            // intoto 0.0.2 stores the payload and signatures base64-encoded twice.
+            let twice = |s: &str| B64.decode(s).ok().and_then(|x| B64.decode(x).ok());
+            if get(&v, "/spec/content/payloadHash/algorithm") != Some("sha256")
+                || get(&v, "/spec/content/payloadHash/value")
+                    != Some(Sha256Digest::of(&env.payload).hex().as_str())
+            {
+                return Err(fail(CHECK, "the entry records another payload"));
+            }
+            let sigs = v
+                .pointer("/spec/content/envelope/signatures")
+                .and_then(Value::as_array);
+            let ours = sigs.into_iter().flatten().any(|s| {
+                let sig = get(s, "/sig").and_then(twice);
+                env.signatures.iter().any(|e| Some(&e.sig) == sig.as_ref())
+                    && get(s, "/publicKey").is_some_and(|k| verifier.is(k))
+            });
+            if !ours {
+                return Err(fail(
+                    CHECK,
+                    "the entry records other signatures or certificates",
+                ));
             }
             Ok(())
         }
@@ -169,14 +314,48 @@ pub fn verify_with_key(
     root: &TrustedRoot,
     limits: &Limits,
 ) -> Result<VerifiedSigstoreBundle, BundleError> {
+    verify(bundle, artifact, &Signer::Key(key), root, limits)
+}
+
+/// Verifies `bundle` over the artifact with SHA-256 `artifact`, signed by `signer`.
+pub fn verify(
+    bundle: &[u8],
+    artifact: &Sha256Digest,
+    signer: &Signer<'_>,
+    root: &TrustedRoot,
+    limits: &Limits,
+) -> Result<VerifiedSigstoreBundle, BundleError> {
     let b = Bundle::parse(bundle, limits)?;
     let vm = &b.verification_material;
-    if vm.get("certificate").is_some() || vm.get("x509CertificateChain").is_some() {
-        return Err(fail(
-            "verification material",
-            "the bundle was signed with a certificate, but a key was given",
+    // Every timestamp in a bundle must be verified, and RFC 3161 verification is not built
+    // yet: refuse rather than ignore them (one of them may be the time that matters).
+    if vm
+        .pointer("/timestampVerificationData/rfc3161Timestamps")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty())
+    {
+        return Err(BundleError::Unsupported(
+            "this bundle carries RFC 3161 timestamps, which vouch does not verify yet".into(),
         ));
     }
+    let (key, leaf) = match signer {
+        Signer::Key(k) => {
+            if vm.get("certificate").is_some() || vm.get("x509CertificateChain").is_some() {
+                return Err(fail(
+                    "verification material",
+                    "the bundle was signed with a certificate, but a key was given",
+                ));
+            }
+            ((*k).clone(), None)
+        }
+        Signer::Identity { .. } => {
+            let leaf = leaf_of(vm)?;
+            let key = leaf
+                .public_key()
+                .map_err(|e| fail("verification material", e.to_string()))?;
+            (key, Some(leaf))
+        }
+    };
     // The signature.
     let (proof, statement) = match &b.content {
         BundleContent::MessageSignature { digest, signature } => {
@@ -235,13 +414,58 @@ pub fn verify_with_key(
     let checked = entry
         .check(root, b.version == BundleVersion::V01)
         .map_err(|e| fail("transparency log", e.to_string()))?;
-    check_body(entry, &checked.body, &b.content, artifact, key)?;
+    // The certificate, at the time the log vouches for.
+    let identity = match (&leaf, signer) {
+        (Some(leaf), Signer::Identity { subject, issuer }) => {
+            let time = checked.integrated_time.ok_or_else(|| {
+                BundleError::Unsupported(
+                    "this bundle is timed only by RFC 3161 timestamps (Rekor v2), which vouch does not verify yet".into(),
+                )
+            })?;
+            let (_, issuer_spki) = leaf
+                .verify_chain(root, time)
+                .map_err(|e| fail("certificate", e.to_string()))?;
+            leaf.verify_scts(root, &issuer_spki)
+                .map_err(|e| fail("certificate", e.to_string()))?;
+            let id = leaf
+                .identity()
+                .map_err(|e| fail("certificate", e.to_string()))?;
+            if !subject.matches(&id.san) {
+                return Err(fail(
+                    "identity",
+                    format!(
+                        "the certificate's identity is `{}`, expected {}",
+                        id.san,
+                        subject.describe()
+                    ),
+                ));
+            }
+            let found = id.issuer.clone().unwrap_or_default();
+            if !issuer.matches(&found) {
+                return Err(fail(
+                    "identity",
+                    format!(
+                        "the certificate's OIDC issuer is `{found}`, expected {}",
+                        issuer.describe()
+                    ),
+                ));
+            }
+            Some(id)
+        }
+        _ => None,
+    };
+    let verifier = match &leaf {
+        Some(l) => Verifier::Certificate(l.der()),
+        None => Verifier::Key(&key),
+    };
+    check_body(entry, &checked.body, &b.content, artifact, &verifier)?;
     Ok(VerifiedSigstoreBundle {
         artifact: *artifact,
         signing_time: checked.integrated_time,
         log_index: entry.log_index,
         key_hint: key.hint(),
         statement,
+        identity,
         _proof: proof,
     })
 }

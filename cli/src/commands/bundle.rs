@@ -12,7 +12,7 @@ use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::files::{self, ReadError};
 use vouch_core::limits::Limits;
 use vouch_core::sigstore::trusted_root::TrustedRoot;
-use vouch_verify::sigstore_bundle::verify_with_key;
+use vouch_verify::sigstore_bundle::{Matcher, Signer, verify};
 
 use crate::commands::blob::Output;
 use crate::exit::UsageError;
@@ -82,23 +82,67 @@ pub(crate) fn verify_bundle(args: VerifyBundleArgs) -> Result<()> {
             ReadError::TooLarge(t) => UsageError(format!("{}: {t}", args.bundle.display())).into(),
         })?;
     let digest = artifact_digest(&args.artifact)?;
-    let Some(key_path) = &args.key else {
-        return Err(UsageError(
-            "keyless verification (--certificate-identity) is not implemented yet; only --key bundles verify for now".into(),
-        )
-        .into());
+    let key;
+    let (subject, issuer);
+    let signer = match &args.key {
+        Some(path) => {
+            key = files::load_public_key(path, &limits)?;
+            Signer::Key(&key)
+        }
+        None => {
+            subject = match (
+                &args.certificate_identity,
+                &args.certificate_identity_regexp,
+            ) {
+                (Some(id), None) => Matcher::Exact(id.clone()),
+                (None, Some(re)) => Matcher::regex(re)?,
+                _ => {
+                    return Err(UsageError(
+                        "give one of --certificate-identity and --certificate-identity-regexp"
+                            .into(),
+                    )
+                    .into());
+                }
+            };
+            issuer = match (
+                &args.certificate_oidc_issuer,
+                &args.certificate_oidc_issuer_regexp,
+            ) {
+                (Some(i), None) => Matcher::Exact(i.clone()),
+                (None, Some(re)) => Matcher::regex(re)?,
+                _ => {
+                    return Err(UsageError(
+                        "give one of --certificate-oidc-issuer and --certificate-oidc-issuer-regexp".into(),
+                    )
+                    .into());
+                }
+            };
+            Signer::Identity {
+                subject: &subject,
+                issuer: &issuer,
+            }
+        }
     };
-    let key = files::load_public_key(key_path, &limits)?;
-    let v = verify_with_key(&bundle, &digest, &key, &root, &limits)
+    let v = verify(&bundle, &digest, &signer, &root, &limits)
         .with_context(|| args.bundle.display().to_string())?;
     match args.output {
-        Output::Text => eprintln!(
-            "Verified OK: {} ({}) signed by key {}, log index {}",
-            args.artifact,
-            v.artifact(),
-            v.key_hint(),
-            v.log_index()
-        ),
+        Output::Text => match v.identity() {
+            Some(id) => eprintln!(
+                "Verified OK: {} ({}) signed by {} ({}), log index {}",
+                args.artifact,
+                v.artifact(),
+                id.san,
+                id.issuer.as_deref().unwrap_or("no issuer"),
+                v.log_index()
+            ),
+            None => eprintln!(
+                "Verified OK: {} ({}) signed by key {}, log index {}",
+                args.artifact,
+                v.artifact(),
+                v.key_hint(),
+                v.log_index()
+            ),
+        },
         Output::Json => writeln!(
             io::stdout(),
             "{}",
@@ -107,6 +151,8 @@ pub(crate) fn verify_bundle(args: VerifyBundleArgs) -> Result<()> {
                 "verified": true,
                 "artifact": v.artifact().to_string(),
                 "key": v.key_hint(),
+                "identity": v.identity().map(|i| i.san.clone()),
+                "issuer": v.identity().and_then(|i| i.issuer.clone()),
                 "logIndex": v.log_index(),
                 "integratedTime": v.signing_time(),
             })

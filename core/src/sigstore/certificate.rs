@@ -97,6 +97,12 @@ impl LeafCertificate {
         &self.der
     }
 
+    /// Whether issuer and subject are the same name (a root, or another self-issued CA).
+    pub fn is_self_issued(&self) -> bool {
+        let tbs = self.cert.tbs_certificate();
+        tbs.issuer() == tbs.subject()
+    }
+
     /// The certificate's public key (ECDSA P-256, as Fulcio issues).
     pub fn public_key(&self) -> Result<PublicKey, CertificateError> {
         let spki = self
