@@ -486,11 +486,15 @@ mod tests {
     }
 
     fn setup() -> (Value, Sha256Digest, PublicKey, TrustedRoot) {
+        // managed-key-and-trusted-root: no RFC 3161 timestamps, its own trusted root.
         let bundle: Value =
-            serde_json::from_slice(&case("managed-key-happy-path/bundle.sigstore.json")).unwrap();
+            serde_json::from_slice(&case("managed-key-and-trusted-root/bundle.sigstore.json"))
+                .unwrap();
         let artifact = Sha256Digest::of(&case("a.txt"));
-        let key = PublicKey::from_pem(&case("managed-key-happy-path/key.pub")).unwrap();
-        (bundle, artifact, key, TrustedRoot::public_good().unwrap())
+        let key = PublicKey::from_pem(&case("managed-key-and-trusted-root/key.pub")).unwrap();
+        let root =
+            TrustedRoot::parse(&case("managed-key-and-trusted-root/trusted_root.json")).unwrap();
+        (bundle, artifact, key, root)
     }
 
     fn verify(
