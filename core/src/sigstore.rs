@@ -7,6 +7,7 @@ pub mod merkle;
 pub mod set;
 pub mod tlog;
 pub mod trusted_root;
+pub mod tsa;
 
 #[cfg(test)]
 mod conformance_pieces {

@@ -16,6 +16,7 @@ use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef};
 use vouch_core::sigstore::certificate::{CertIdentity, LeafCertificate};
 use vouch_core::sigstore::tlog::TlogEntry;
 use vouch_core::sigstore::trusted_root::TrustedRoot;
+use vouch_core::sigstore::tsa::verify_timestamp;
 use vouch_core::{Classify, ErrorClass};
 
 /// Why a bundle did not verify; `check` names the step.
@@ -300,6 +301,43 @@ fn check_body(
             }
             Ok(())
         }
+        (("hashedrekord", "0.0.2"), content) => {
+            let spec = v.pointer("/spec/hashedRekordV002").unwrap_or(&Value::Null);
+            let (digest, sig) = match content {
+                BundleContent::MessageSignature { signature, .. } => {
+                    (artifact.as_bytes().to_vec(), signature.clone())
+                }
+                BundleContent::Dsse(env) => (
+                    env.pae_digest().as_bytes().to_vec(),
+                    env.signatures
+                        .first()
+                        .map(|s| s.sig.clone())
+                        .unwrap_or_default(),
+                ),
+            };
+            if get(spec, "/data/algorithm") != Some("SHA2_256")
+                || get(spec, "/data/digest").and_then(|d| B64.decode(d).ok()) != Some(digest)
+            {
+                return Err(fail(CHECK, "the entry records another artifact digest"));
+            }
+            if get(spec, "/signature/content").and_then(|d| B64.decode(d).ok()) != Some(sig) {
+                return Err(fail(CHECK, "the entry records another signature"));
+            }
+            let ok = match verifier {
+                Verifier::Certificate(der) => {
+                    get(spec, "/signature/verifier/x509Certificate/rawBytes")
+                        .and_then(|d| B64.decode(d).ok())
+                        .is_some_and(|d| d == *der)
+                }
+                Verifier::Key(k) => get(spec, "/signature/verifier/publicKey/rawBytes")
+                    .and_then(|d| B64.decode(d).ok())
+                    .is_some_and(|d| d == k.to_spki_der()),
+            };
+            if !ok {
+                return Err(fail(CHECK, "the entry records another key or certificate"));
+            }
+            Ok(())
+        }
         ((k, ver), _) => Err(BundleError::Unsupported(format!(
             "log entries of kind {k} {ver} with this content are not supported yet"
         ))),
@@ -327,17 +365,6 @@ pub fn verify(
 ) -> Result<VerifiedSigstoreBundle, BundleError> {
     let b = Bundle::parse(bundle, limits)?;
     let vm = &b.verification_material;
-    // Every timestamp in a bundle must be verified, and RFC 3161 verification is not built
-    // yet: refuse rather than ignore them (one of them may be the time that matters).
-    if vm
-        .pointer("/timestampVerificationData/rfc3161Timestamps")
-        .and_then(Value::as_array)
-        .is_some_and(|t| !t.is_empty())
-    {
-        return Err(BundleError::Unsupported(
-            "this bundle carries RFC 3161 timestamps, which vouch does not verify yet".into(),
-        ));
-    }
     let (key, leaf) = match signer {
         Signer::Key(k) => {
             if vm.get("certificate").is_some() || vm.get("x509CertificateChain").is_some() {
@@ -414,17 +441,62 @@ pub fn verify(
     let checked = entry
         .check(root, b.version == BundleVersion::V01)
         .map_err(|e| fail("transparency log", e.to_string()))?;
-    // The certificate, at the time the log vouches for.
-    let identity = match (&leaf, signer) {
-        (Some(leaf), Signer::Identity { subject, issuer }) => {
-            let time = checked.integrated_time.ok_or_else(|| {
-                BundleError::Unsupported(
-                    "this bundle is timed only by RFC 3161 timestamps (Rekor v2), which vouch does not verify yet".into(),
+    // Verified times: the log's signed integration time and every RFC 3161 timestamp, each
+    // over this bundle's signature. A timestamp that does not verify fails the bundle.
+    let signature_bytes: &[u8] = match &b.content {
+        BundleContent::MessageSignature { signature, .. } => signature,
+        BundleContent::Dsse(env) => env.signatures.first().map_or(&[][..], |s| &s.sig[..]),
+    };
+    let mut times: Vec<i64> = checked.integrated_time.into_iter().collect();
+    let tokens = vm
+        .pointer("/timestampVerificationData/rfc3161Timestamps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for t in &tokens {
+        let der = t
+            .get("signedTimestamp")
+            .and_then(Value::as_str)
+            .and_then(|s| B64.decode(s).ok())
+            .ok_or_else(|| {
+                fail(
+                    "timestamp",
+                    "an RFC 3161 timestamp without base64 signedTimestamp",
                 )
             })?;
+        let time = verify_timestamp(&der, signature_bytes, root)
+            .map_err(|e| fail("timestamp", e.to_string()))?;
+        if checked.integrated_time.is_none() && !checked.log.validity.contains(time) {
+            return Err(fail(
+                "transparency log",
+                "the log's key was not valid at the timestamped time",
+            ));
+        }
+        times.push(time);
+    }
+    if checked.integrated_time.is_none() && tokens.is_empty() && leaf.is_some() {
+        return Err(fail(
+            "time",
+            "no verified signing time: neither a signed entry timestamp nor an RFC 3161 timestamp",
+        ));
+    }
+    // The certificate, at every verified time.
+    let identity = match (&leaf, signer) {
+        (Some(leaf), Signer::Identity { subject, issuer }) => {
+            let Some(&first) = times.first() else {
+                return Err(fail("time", "no verified signing time"));
+            };
             let (_, issuer_spki) = leaf
-                .verify_chain(root, time)
+                .verify_chain(root, first)
                 .map_err(|e| fail("certificate", e.to_string()))?;
+            for &t in &times[1..] {
+                if t < leaf.not_before || t > leaf.not_after {
+                    return Err(fail(
+                        "certificate",
+                        format!("a verified time ({t}) is outside the certificate's validity"),
+                    ));
+                }
+            }
             leaf.verify_scts(root, &issuer_spki)
                 .map_err(|e| fail("certificate", e.to_string()))?;
             let id = leaf
@@ -461,7 +533,7 @@ pub fn verify(
     check_body(entry, &checked.body, &b.content, artifact, &verifier)?;
     Ok(VerifiedSigstoreBundle {
         artifact: *artifact,
-        signing_time: checked.integrated_time,
+        signing_time: times.first().copied(),
         log_index: entry.log_index,
         key_hint: key.hint(),
         statement,

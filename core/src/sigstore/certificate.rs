@@ -97,6 +97,15 @@ impl LeafCertificate {
         &self.der
     }
 
+    /// The DER SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> Result<Vec<u8>, CertificateError> {
+        self.cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(malformed)
+    }
+
     /// Whether issuer and subject are the same name (a root, or another self-issued CA).
     pub fn is_self_issued(&self) -> bool {
         let tbs = self.cert.tbs_certificate();

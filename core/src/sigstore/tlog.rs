@@ -139,7 +139,7 @@ pub enum TlogError {
 pub struct CheckedEntry<'r> {
     /// The log.
     pub log: &'r TransparencyLog,
-    /// The time the log vouches for (Rekor v1), if any.
+    /// The integrated time, when the log signed it (a verified SET); `None` otherwise.
     pub integrated_time: Option<i64>,
     /// The decoded entry body.
     pub body: Vec<u8>,
@@ -175,17 +175,12 @@ impl TlogEntry {
             .tlog(&log_id)
             .ok_or_else(|| TlogError::UnknownLog(self.log_id.key_id.clone()))?;
         let body = b64("canonicalizedBody", &self.canonicalized_body)?;
-        if let Some(t) = self.integrated_time {
-            if t < 0 {
-                return Err(TlogError::Malformed(format!(
-                    "negative integrated time {t}"
-                )));
-            }
-            if !log.validity.contains(t) {
-                return Err(TlogError::OutsideValidity { time: t });
-            }
-        } else if log.validity.start.is_none() {
-            return Err(TlogError::OutsideValidity { time: 0 });
+        if let Some(t) = self.integrated_time
+            && t < 0
+        {
+            return Err(TlogError::Malformed(format!(
+                "negative integrated time {t}"
+            )));
         }
         let mut proven = false;
         if let Some(p) = &self.inclusion_proof {
@@ -221,6 +216,9 @@ impl TlogEntry {
             }
             proven = true;
         }
+        // The integrated time counts only when the log signed it (the SET); otherwise the
+        // bundle must bring an RFC 3161 timestamp, checked by the caller against `log`.
+        let mut signed_time = None;
         if let Some(promise) = &self.inclusion_promise {
             let t = self.integrated_time.ok_or_else(|| {
                 TlogError::Malformed("a signed entry timestamp without an integrated time".into())
@@ -229,6 +227,10 @@ impl TlogEntry {
             if !verify_set(log, &self.canonicalized_body, t, self.log_index, &set) {
                 return Err(TlogError::SignedEntryTimestamp);
             }
+            if !log.validity.contains(t) {
+                return Err(TlogError::OutsideValidity { time: t });
+            }
+            signed_time = Some(t);
             proven = true;
         } else if require_promise {
             return Err(TlogError::Unproven);
@@ -238,7 +240,7 @@ impl TlogEntry {
         }
         Ok(CheckedEntry {
             log,
-            integrated_time: self.integrated_time,
+            integrated_time: signed_time,
             body,
         })
     }

@@ -43,6 +43,10 @@ pub enum KeyAlgorithm {
     EcdsaP256Sha256,
     /// ECDSA P-384 with SHA-384.
     EcdsaP384Sha384,
+    /// ECDSA P-256 with SHA-384 (seen in CMS signatures).
+    EcdsaP256Sha384,
+    /// ECDSA P-384 with SHA-256 (sigstore's TSA signs so).
+    EcdsaP384Sha256,
     /// ECDSA P-521 with SHA-512.
     EcdsaP521Sha512,
     /// Ed25519.
@@ -70,6 +74,8 @@ impl VerificationKey {
         let algorithm = match details {
             "PKIX_ECDSA_P256_SHA_256" => KeyAlgorithm::EcdsaP256Sha256,
             "PKIX_ECDSA_P384_SHA_384" => KeyAlgorithm::EcdsaP384Sha384,
+            "PKIX_ECDSA_P256_SHA_384" => KeyAlgorithm::EcdsaP256Sha384,
+            "PKIX_ECDSA_P384_SHA_256" => KeyAlgorithm::EcdsaP384Sha256,
             "PKIX_ECDSA_P521_SHA_512" => KeyAlgorithm::EcdsaP521Sha512,
             "PKIX_ED25519" => KeyAlgorithm::Ed25519,
             "PKCS1_RSA_PKCS1V5"
@@ -109,12 +115,15 @@ impl VerificationKey {
     /// Checks `sig` (DER for ECDSA) over `message`.
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
         use aws_lc_rs::signature::{
-            ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ECDSA_P521_SHA512_ASN1, ED25519,
-            RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey, VerificationAlgorithm,
+            ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA384_ASN1, ECDSA_P384_SHA256_ASN1,
+            ECDSA_P384_SHA384_ASN1, ECDSA_P521_SHA512_ASN1, ED25519, RSA_PKCS1_2048_8192_SHA256,
+            UnparsedPublicKey, VerificationAlgorithm,
         };
         let alg: &'static dyn VerificationAlgorithm = match self.algorithm {
             KeyAlgorithm::EcdsaP256Sha256 => &ECDSA_P256_SHA256_ASN1,
             KeyAlgorithm::EcdsaP384Sha384 => &ECDSA_P384_SHA384_ASN1,
+            KeyAlgorithm::EcdsaP256Sha384 => &ECDSA_P256_SHA384_ASN1,
+            KeyAlgorithm::EcdsaP384Sha256 => &ECDSA_P384_SHA256_ASN1,
             KeyAlgorithm::EcdsaP521Sha512 => &ECDSA_P521_SHA512_ASN1,
             KeyAlgorithm::Ed25519 => &ED25519,
             KeyAlgorithm::RsaPkcs1Sha256 => &RSA_PKCS1_2048_8192_SHA256,
