@@ -7,6 +7,7 @@
 pub mod encrypted;
 pub mod files;
 mod import;
+pub use import::decode_pem;
 
 use std::fmt;
 

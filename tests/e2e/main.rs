@@ -19,6 +19,7 @@ mod conformance;
 mod hostile_registry;
 mod image_sign;
 mod interop_python;
+mod keyless;
 mod keys;
 mod registry_auth;
 mod registry_smoke;

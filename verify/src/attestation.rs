@@ -19,7 +19,47 @@ use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef, Subject};
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
+use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 use crate::image::LayerFailure;
+use crate::sigstore_bundle::{Matcher, Signer, VerifiedSigstoreBundle};
+use vouch_core::sigstore::trusted_root::TrustedRoot;
+
+/// Who must have signed.
+#[derive(Debug, Clone, Copy)]
+pub enum Authority<'a> {
+    /// A key.
+    Key(&'a PublicKey),
+    /// A Fulcio certificate identity, logged in Rekor, checked against a trusted root.
+    Keyless {
+        /// The certificate's SAN.
+        subject: &'a Matcher,
+        /// The OIDC issuer.
+        issuer: &'a Matcher,
+        /// The trusted root.
+        root: &'a TrustedRoot,
+    },
+}
+
+impl Authority<'_> {
+    /// A short description for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Authority::Key(k) => format!("key {}", k.hint()),
+            Authority::Keyless {
+                subject, issuer, ..
+            } => {
+                format!("identity {} from {}", subject.describe(), issuer.describe())
+            }
+        }
+    }
+}
+
+/// How an attestation was proven.
+#[derive(Debug)]
+enum Proof {
+    Key(#[allow(dead_code)] ValidSignature),
+    Keyless(#[allow(dead_code)] Box<VerifiedSigstoreBundle>),
+}
 
 /// The layer annotation naming the attestation's predicate type.
 pub const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
@@ -34,7 +74,7 @@ pub struct VerifiedAttestation {
     statement: Vec<u8>,
     predicate: Range<usize>,
     key_hint: String,
-    _proof: ValidSignature,
+    _proof: Proof,
 }
 
 impl VerifiedAttestation {
@@ -66,7 +106,7 @@ impl VerifiedAttestation {
     pub fn predicate(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_slice(self.predicate_json())
     }
-    /// The hint of the key that verified it.
+    /// The key's hint, or the certificate identity, that verified it.
     pub fn key_hint(&self) -> &str {
         &self.key_hint
     }
@@ -96,7 +136,7 @@ async fn check_layer(
     target: &Target,
     image: &Sha256Digest,
     desc: &Descriptor,
-    key: &PublicKey,
+    authority: Authority<'_>,
     wanted: Option<&str>,
     limits: &OciLimits,
 ) -> Result<Result<VerifiedAttestation, String>, VerifyError> {
@@ -136,7 +176,6 @@ async fn check_layer(
         Ok(e) => e,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    drop(blob);
     if envelope.payload_type != INTOTO_PAYLOAD_TYPE {
         return Ok(Err(format!(
             "payload type `{}`, expected `{INTOTO_PAYLOAD_TYPE}`",
@@ -144,22 +183,49 @@ async fn check_layer(
         )));
     }
     // The signature over the exact payload bytes first; only then are they parsed.
-    let pae = envelope.pae_digest();
-    let mut last = None;
-    let mut proof = None;
-    for sig in &envelope.signatures {
-        match key.verify_digest(&pae, &sig.sig) {
-            Ok(p) => {
-                proof = Some(p);
-                break;
+    let (proof, key_hint) = match authority {
+        Authority::Key(key) => {
+            let pae = envelope.pae_digest();
+            let mut last = None;
+            let mut proof = None;
+            for sig in &envelope.signatures {
+                match key.verify_digest(&pae, &sig.sig) {
+                    Ok(p) => {
+                        proof = Some(p);
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
             }
-            Err(e) => last = Some(e),
+            let Some(proof) = proof else {
+                let e = last.map(|e| e.to_string()).unwrap_or_default();
+                return Ok(Err(format!("{e} (key {})", key.hint())));
+            };
+            (Proof::Key(proof), key.hint())
         }
-    }
-    let Some(proof) = proof else {
-        let e = last.map(|e| e.to_string()).unwrap_or_default();
-        return Ok(Err(format!("{e} (key {})", key.hint())));
+        Authority::Keyless {
+            subject,
+            issuer,
+            root,
+        } => {
+            if !is_keyless(&desc.annotations) {
+                return Ok(Err("signed with a key, not a certificate".into()));
+            }
+            let bundle = match bundle_of(&desc.annotations, Signed::Dsse(&blob)) {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(e)),
+            };
+            let signer = Signer::Identity { subject, issuer };
+            match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
+                Ok(v) => {
+                    let who = v.identity().map(|i| i.san.clone()).unwrap_or_default();
+                    (Proof::Keyless(Box::new(v)), who)
+                }
+                Err(e) => return Ok(Err(e.to_string())),
+            }
+        }
     };
+    drop(blob);
     let statement = envelope.payload;
     let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
     {
@@ -199,7 +265,7 @@ async fn check_layer(
         subjects,
         statement,
         predicate,
-        key_hint: key.hint(),
+        key_hint,
         _proof: proof,
     }))
 }
@@ -209,7 +275,7 @@ async fn check_layer(
 pub async fn verify_attestations(
     target: &Target,
     image: &Sha256Digest,
-    key: &PublicKey,
+    authority: Authority<'_>,
     wanted: Option<&str>,
     limits: &OciLimits,
 ) -> Result<ImageAttestations, VerifyError> {
@@ -241,7 +307,7 @@ pub async fn verify_attestations(
     };
     // A few at a time: attestation layers can be large SBOMs.
     let checks: Vec<_> = stream::iter(&manifest.layers)
-        .map(|desc| check_layer(target, image, desc, key, wanted, limits))
+        .map(|desc| check_layer(target, image, desc, authority, wanted, limits))
         .buffered(4)
         .collect()
         .await;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use vouch_core::cosign::{Attachment, SIGNATURE_ANNOTATION, read_attached};
 use vouch_core::digest::Sha256Digest;
-use vouch_core::keys::{PublicKey, ValidSignature};
+use vouch_core::keys::ValidSignature;
 use vouch_core::limits::Limits;
 use vouch_core::oci::manifest::Descriptor;
 use vouch_core::oci::registry::Access;
@@ -20,6 +20,8 @@ use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigni
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
+pub use crate::attestation::Authority;
+use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 
 /// A signature layer that passed every check. Only this module constructs one.
 #[derive(Debug)]
@@ -29,7 +31,14 @@ pub struct VerifiedImageSignature {
     payload: SimpleSigning,
     payload_bytes: Bytes,
     key_hint: String,
-    _proof: ValidSignature,
+    _proof: Proof,
+}
+
+/// How a signature was proven.
+#[derive(Debug)]
+enum Proof {
+    Key(#[allow(dead_code)] ValidSignature),
+    Keyless(#[allow(dead_code)] Box<crate::sigstore_bundle::VerifiedSigstoreBundle>),
 }
 
 impl VerifiedImageSignature {
@@ -91,7 +100,7 @@ async fn check_layer(
     sig_target: &Target,
     image: &Sha256Digest,
     desc: &Descriptor,
-    key: &PublicKey,
+    authority: Authority<'_>,
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
 ) -> Result<Result<VerifiedImageSignature, String>, VerifyError> {
@@ -122,9 +131,40 @@ async fn check_layer(
         Err(e) => return Ok(Err(e.to_string())),
     };
     // Signature over the exact bytes first; only then parse them.
-    let proof = match key.verify(&payload, &sig) {
-        Ok(p) => p,
-        Err(e) => return Ok(Err(format!("{e} (key {})", key.hint()))),
+    let (proof, key_hint) = match authority {
+        Authority::Key(key) => match key.verify(&payload, &sig) {
+            Ok(p) => (Proof::Key(p), key.hint()),
+            Err(e) => return Ok(Err(format!("{e} (key {})", key.hint()))),
+        },
+        Authority::Keyless {
+            subject,
+            issuer,
+            root,
+        } => {
+            if !is_keyless(&desc.annotations) {
+                return Ok(Err("signed with a key, not a certificate".into()));
+            }
+            let digest = Sha256Digest::of(&payload);
+            let bundle = match bundle_of(
+                &desc.annotations,
+                Signed::Payload {
+                    digest,
+                    signature: sig_b64,
+                },
+            ) {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(e)),
+            };
+            let signer = crate::sigstore_bundle::Signer::Identity { subject, issuer };
+            match crate::sigstore_bundle::verify(&bundle, &digest, &signer, root, &Limits::DEFAULT)
+            {
+                Ok(v) => {
+                    let who = v.identity().map(|i| i.san.clone()).unwrap_or_default();
+                    (Proof::Keyless(Box::new(v)), who)
+                }
+                Err(e) => return Ok(Err(e.to_string())),
+            }
+        }
     };
     let parsed = match SimpleSigning::parse(
         &payload,
@@ -163,7 +203,7 @@ async fn check_layer(
         layer: desc.digest,
         payload: parsed,
         payload_bytes: payload,
-        key_hint: key.hint(),
+        key_hint,
         _proof: proof,
     }))
 }
@@ -172,7 +212,7 @@ async fn check_layer(
 pub async fn verify_signatures(
     sig_target: &Target,
     image: &Sha256Digest,
-    key: &PublicKey,
+    authority: Authority<'_>,
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
 ) -> Result<ImageSignatures, VerifyError> {
@@ -206,7 +246,7 @@ pub async fn verify_signatures(
         manifest
             .layers
             .iter()
-            .map(|desc| check_layer(sig_target, image, desc, key, required, limits)),
+            .map(|desc| check_layer(sig_target, image, desc, authority, required, limits)),
     )
     .await;
     let mut verified = Vec::new();

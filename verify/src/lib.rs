@@ -18,6 +18,7 @@
 
 pub mod attestation;
 pub mod blob;
+pub mod cosign_keyless;
 mod error;
 pub mod image;
 pub mod sigstore_bundle;

@@ -82,7 +82,8 @@ impl Matcher {
         }
     }
 
-    fn describe(&self) -> String {
+    /// `exact` or `/regex/`.
+    pub fn describe(&self) -> String {
         match self {
             Self::Exact(x) => format!("`{x}`"),
             Self::Regex(r) => format!("/{}/", r.as_str()),

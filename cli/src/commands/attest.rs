@@ -58,9 +58,8 @@ pub(crate) struct AttestArgs {
 
 #[derive(Args)]
 pub(crate) struct VerifyAttestationArgs {
-    /// Public key (PEM `PUBLIC KEY`).
-    #[arg(long, short = 'k', value_name = "PUB")]
-    key: PathBuf,
+    #[command(flatten)]
+    authority: crate::commands::authority::AuthorityArgs,
     /// Only attestations of this predicate type (a name as for `attest`, or a URI).
     #[arg(long = "type", value_name = "TYPE")]
     kind: Option<String>,
@@ -167,12 +166,12 @@ pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()
         .map(predicate::predicate_type)
         .transpose()?;
     let images = parse_images(&args.images)?;
-    let key =
-        vouch_core::keys::files::load_public_key(&args.key, &vouch_core::limits::Limits::DEFAULT)?;
+    let loaded = args.authority.load()?;
+    let key = loaded.authority();
     let client = client(&args.registry)?;
     let outcomes: Vec<_> = stream::iter(&images)
         .map(|image| {
-            let (client, key, wanted) = (&client, &key, wanted.as_deref());
+            let (client, wanted) = (&client, wanted.as_deref());
             async move {
                 let resolved = resolve(image, client, Access::Pull, &limits).await?;
                 let target = attachment_target(&resolved, client)?;
@@ -259,8 +258,8 @@ pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()
     }
     if failed > 0 {
         return Err(VerificationFailed(format!(
-            "{failed} image(s) without a valid attestation for key {}",
-            args.key.display()
+            "{failed} image(s) without a valid attestation for {}",
+            loaded.describe()
         ))
         .into());
     }

@@ -15,8 +15,6 @@ use vouch_core::cosign::{
     attach_all, read_attached,
 };
 use vouch_core::digest::Sha256Digest;
-use vouch_core::keys::files;
-use vouch_core::limits::Limits;
 use vouch_core::oci::manifest::Manifest;
 use vouch_core::oci::reference::ImageRef;
 use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions};
@@ -75,9 +73,8 @@ pub(crate) struct SignArgs {
 
 #[derive(Args)]
 pub(crate) struct VerifyArgs {
-    /// Public key (PEM `PUBLIC KEY`).
-    #[arg(long, short = 'k', value_name = "PUB")]
-    key: PathBuf,
+    #[command(flatten)]
+    authority: crate::commands::authority::AuthorityArgs,
     /// Require this annotation in the signed payload.
     #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -264,7 +261,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
 async fn verify_one(
     image: &ImageRef,
     client: &Arc<RegistryClient>,
-    key: &vouch_core::keys::PublicKey,
+    key: vouch_verify::image::Authority<'_>,
     required: &BTreeMap<String, String>,
     recursive: bool,
     limits: &OciLimits,
@@ -301,10 +298,11 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
     let limits = args.registry.limits();
     let images = parse_images(&args.images)?;
     let required = parse_annotations(&args.annotations)?;
-    let key = files::load_public_key(&args.key, &Limits::DEFAULT)?;
+    let loaded = args.authority.load()?;
+    let key = loaded.authority();
     let client = client(&args.registry)?;
     let outcomes: Vec<_> = stream::iter(&images)
-        .map(|image| verify_one(image, &client, &key, &required, args.recursive, &limits))
+        .map(|image| verify_one(image, &client, key, &required, args.recursive, &limits))
         .buffered(CONCURRENCY)
         .collect()
         .await;
@@ -315,10 +313,10 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
             if sigs.ok() {
                 if args.output == Output::Text {
                     eprintln!(
-                        "Verified {name}: {} of {} signature(s) valid for key {}",
+                        "Verified {name}: {} of {} signature(s) valid for {}",
                         sigs.verified.len(),
                         sigs.verified.len() + sigs.failures.len(),
-                        key.hint()
+                        key.describe()
                     );
                 }
             } else {
@@ -356,8 +354,8 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
     }
     if failed > 0 {
         return Err(VerificationFailed(format!(
-            "{failed} image(s) without a valid signature for key {}",
-            args.key.display()
+            "{failed} image(s) without a valid signature for {}",
+            loaded.describe()
         ))
         .into());
     }

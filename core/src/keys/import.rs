@@ -40,6 +40,7 @@ fn describe_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> String {
 }
 
 const KNOWN_LABELS: &[&str] = &[
+    "CERTIFICATE",
     "PUBLIC KEY",
     "PRIVATE KEY",
     "EC PRIVATE KEY",
@@ -50,7 +51,7 @@ const KNOWN_LABELS: &[&str] = &[
 
 /// Decodes the first PEM block in `text`, skipping anything before it (as Go's `pem.Decode`
 /// does), and returns its label and body. Windows line endings are accepted.
-pub(crate) fn decode_pem(text: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
+pub fn decode_pem(text: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
     let start = find(text, b"-----BEGIN ")
         .ok_or_else(|| KeyError::Pem("no `-----BEGIN` line found".into()))?;
     let block = &text[start..];
