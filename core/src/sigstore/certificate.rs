@@ -63,6 +63,52 @@ pub struct CertIdentity {
     pub extensions: Vec<(String, String)>,
 }
 
+/// The GitHub Actions claims of a Fulcio certificate (for policies on builder identity).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GithubClaims {
+    /// `owner/repo` (.1.5; or the repository of .1.12 `https://github.com/owner/repo`).
+    pub repository: Option<String>,
+    /// `refs/heads/main`, `refs/tags/v1` (.1.6 or .1.14).
+    pub git_ref: Option<String>,
+    /// The workflow name (.1.4).
+    pub workflow: Option<String>,
+    /// The event that triggered it (.1.2 or .1.20).
+    pub trigger: Option<String>,
+    /// The commit SHA (.1.3 or .1.13).
+    pub sha: Option<String>,
+}
+
+impl CertIdentity {
+    /// A Fulcio extension's value by its last OID arc (1.3.6.1.4.1.57264.1.N).
+    pub fn extension(&self, n: u32) -> Option<&str> {
+        let oid = format!("1.3.6.1.4.1.57264.1.{n}");
+        self.extensions
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The GitHub workflow claims, preferring the newer extensions.
+    pub fn github(&self) -> GithubClaims {
+        let pick = |new: u32, old: u32| {
+            self.extension(new)
+                .or_else(|| self.extension(old))
+                .map(str::to_owned)
+        };
+        GithubClaims {
+            repository: self.extension(5).map(str::to_owned).or_else(|| {
+                self.extension(12)
+                    .and_then(|u| u.strip_prefix("https://github.com/"))
+                    .map(str::to_owned)
+            }),
+            git_ref: pick(14, 6),
+            workflow: self.extension(4).map(str::to_owned),
+            trigger: pick(20, 2),
+            sha: pick(13, 3),
+        }
+    }
+}
+
 /// A parsed leaf certificate.
 #[derive(Debug, Clone)]
 pub struct LeafCertificate {
@@ -412,6 +458,21 @@ mod tests {
             cert.verify_scts(&root, &issuer_spki)
                 .unwrap_or_else(|e| panic!("{case}: {e}"));
             cert.public_key().unwrap();
+            let gh = id.github();
+            assert_eq!(
+                gh.repository.as_deref(),
+                Some("sigstore-conformance/extremely-dangerous-public-oidc-beacon"),
+                "{case}"
+            );
+            assert_eq!(gh.git_ref.as_deref(), Some("refs/heads/main"), "{case}");
+            assert!(
+                gh.sha.as_deref().is_some_and(|s| s.len() == 40),
+                "{case}: {gh:?}"
+            );
+            assert!(
+                gh.trigger.is_some() && gh.workflow.is_some(),
+                "{case}: {gh:?}"
+            );
             // Outside the certificate's ten minutes: rejected.
             assert!(matches!(
                 cert.verify_chain(&root, cert.not_after + 1),
