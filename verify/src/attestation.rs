@@ -6,21 +6,19 @@
 
 use std::ops::Range;
 
-use futures_util::stream::{self, StreamExt};
-use vouch_core::cosign::{Attachment, read_attached};
+use vouch_core::cosign::Attachment;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::{PublicKey, ValidSignature};
 use vouch_core::limits::Limits;
 use vouch_core::oci::manifest::Descriptor;
 use vouch_core::oci::registry::Access;
-use vouch_core::oci::{OciError, OciLimits, Target};
+use vouch_core::oci::{OciLimits, Target};
 use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope};
 use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef, Subject};
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
-use crate::image::LayerFailure;
 use crate::sigstore_bundle::{Matcher, Signer, VerifiedSigstoreBundle};
 use vouch_core::sigstore::trusted_root::TrustedRoot;
 
@@ -112,25 +110,8 @@ impl VerifiedAttestation {
     }
 }
 
-/// The outcome for one image.
-#[derive(Debug)]
-pub struct ImageAttestations {
-    /// The image digest.
-    pub digest: Sha256Digest,
-    /// Attestations that verified.
-    pub verified: Vec<VerifiedAttestation>,
-    /// Layers that did not, and why.
-    pub failures: Vec<LayerFailure>,
-    /// Whether an `.att` manifest was found at all.
-    pub found: bool,
-}
-
-impl ImageAttestations {
-    /// At least one attestation verified.
-    pub fn ok(&self) -> bool {
-        !self.verified.is_empty()
-    }
-}
+/// The attestations of one image.
+pub type ImageAttestations = crate::image::Verdicts<VerifiedAttestation>;
 
 async fn check_layer(
     target: &Target,
@@ -270,7 +251,7 @@ async fn check_layer(
     }))
 }
 
-/// Verifies the `.att` attestations of `image` (stored in `target`) against `key`, keeping
+/// Verifies the `.att` attestations of `image` (stored in `target`) by `authority`, keeping
 /// those of predicate type `wanted` when given.
 pub async fn verify_attestations(
     target: &Target,
@@ -279,54 +260,14 @@ pub async fn verify_attestations(
     wanted: Option<&str>,
     limits: &OciLimits,
 ) -> Result<ImageAttestations, VerifyError> {
-    let tag = Attachment::Attestations.tag(image);
-    let manifest = match read_attached(target, &tag, Access::Pull, limits).await {
-        Ok(m) => m,
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
-            return Ok(ImageAttestations {
-                digest: *image,
-                verified: vec![],
-                failures: vec![LayerFailure {
-                    index: 0,
-                    digest: *image,
-                    reason: e.to_string(),
-                }],
-                found: true,
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let Some((_, manifest)) = manifest else {
-        return Ok(ImageAttestations {
-            digest: *image,
-            verified: vec![],
-            failures: vec![],
-            found: false,
-        });
-    };
     // A few at a time: attestation layers can be large SBOMs.
-    let checks: Vec<_> = stream::iter(&manifest.layers)
-        .map(|desc| check_layer(target, image, desc, authority, wanted, limits))
-        .buffered(4)
-        .collect()
-        .await;
-    let mut verified = Vec::new();
-    let mut failures = Vec::new();
-    for (i, (check, desc)) in checks.into_iter().zip(&manifest.layers).enumerate() {
-        match check? {
-            Ok(v) => verified.push(v),
-            Err(reason) => failures.push(LayerFailure {
-                index: i,
-                digest: desc.digest,
-                reason,
-            }),
-        }
-    }
-    Ok(ImageAttestations {
-        digest: *image,
-        verified,
-        failures,
-        found: true,
-    })
+    crate::image::check_attached(
+        target,
+        image,
+        Attachment::Attestations,
+        limits,
+        4,
+        |desc| async move { check_layer(target, image, &desc, authority, wanted, limits).await },
+    )
+    .await
 }

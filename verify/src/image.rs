@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
-use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 use vouch_core::cosign::{Attachment, SIGNATURE_ANNOTATION, read_attached};
 use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::ValidSignature;
@@ -75,24 +75,81 @@ pub struct LayerFailure {
     pub reason: String,
 }
 
-/// The outcome for one image.
+/// The outcome for one image: what verified, what did not and why.
 #[derive(Debug)]
-pub struct ImageSignatures {
+pub struct Verdicts<T> {
     /// The image digest.
     pub digest: Sha256Digest,
     /// Layers that verified.
-    pub verified: Vec<VerifiedImageSignature>,
+    pub verified: Vec<T>,
     /// Layers that did not, or why there was nothing to check.
     pub failures: Vec<LayerFailure>,
-    /// Whether a signature manifest was found at all.
+    /// Whether the tag was found at all.
     pub found: bool,
 }
 
-impl ImageSignatures {
+impl<T> Verdicts<T> {
     /// At least one layer verified.
     pub fn ok(&self) -> bool {
         !self.verified.is_empty()
     }
+}
+
+/// The signatures of one image.
+pub type ImageSignatures = Verdicts<VerifiedImageSignature>;
+
+/// Reads the `attachment` tag of `image` and checks each layer with `check`, `concurrency` at a
+/// time. A tag holding something unreadable is one failure; registry errors abort.
+pub(crate) async fn check_attached<T, F, Fut>(
+    target: &Target,
+    image: &Sha256Digest,
+    attachment: Attachment,
+    limits: &OciLimits,
+    concurrency: usize,
+    check: F,
+) -> Result<Verdicts<T>, VerifyError>
+where
+    F: Fn(Descriptor) -> Fut,
+    Fut: std::future::Future<Output = Result<Result<T, String>, VerifyError>>,
+{
+    let tag = attachment.tag(image);
+    let empty = |failures, found| Verdicts {
+        digest: *image,
+        verified: vec![],
+        failures,
+        found,
+    };
+    let manifest = match read_attached(target, &tag, Access::Pull, limits).await {
+        Ok(Some((_, m))) => m,
+        Ok(None) => return Ok(empty(vec![], false)),
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
+            let f = LayerFailure {
+                index: 0,
+                digest: *image,
+                reason: e.to_string(),
+            };
+            return Ok(empty(vec![f], true));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let checks: Vec<_> = stream::iter(manifest.layers.iter().cloned())
+        .map(&check)
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut verdicts = empty(vec![], true);
+    for (i, (c, desc)) in checks.into_iter().zip(&manifest.layers).enumerate() {
+        match c? {
+            Ok(v) => verdicts.verified.push(v),
+            Err(reason) => verdicts.failures.push(LayerFailure {
+                index: i,
+                digest: desc.digest,
+                reason,
+            }),
+        }
+    }
+    Ok(verdicts)
 }
 
 /// Checks one layer; `Err` only for errors that are not the layer's fault (registry down).
@@ -208,7 +265,7 @@ async fn check_layer(
     }))
 }
 
-/// Verifies the `.sig` signatures of `image` (stored in `sig_target`) against `key`.
+/// Verifies the `.sig` signatures of `image` (stored in `sig_target`) by `authority`.
 pub async fn verify_signatures(
     sig_target: &Target,
     image: &Sha256Digest,
@@ -216,55 +273,8 @@ pub async fn verify_signatures(
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
 ) -> Result<ImageSignatures, VerifyError> {
-    let tag = Attachment::Signatures.tag(image);
-    let manifest = match read_attached(sig_target, &tag, Access::Pull, limits).await {
-        Ok(m) => m,
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
-            return Ok(ImageSignatures {
-                digest: *image,
-                verified: vec![],
-                failures: vec![LayerFailure {
-                    index: 0,
-                    digest: *image,
-                    reason: e.to_string(),
-                }],
-                found: true,
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let Some((_, manifest)) = manifest else {
-        return Ok(ImageSignatures {
-            digest: *image,
-            verified: vec![],
-            failures: vec![],
-            found: false,
-        });
-    };
-    let checks = join_all(
-        manifest
-            .layers
-            .iter()
-            .map(|desc| check_layer(sig_target, image, desc, authority, required, limits)),
-    )
-    .await;
-    let mut verified = Vec::new();
-    let mut failures = Vec::new();
-    for (i, (check, desc)) in checks.into_iter().zip(&manifest.layers).enumerate() {
-        match check? {
-            Ok(v) => verified.push(v),
-            Err(reason) => failures.push(LayerFailure {
-                index: i,
-                digest: desc.digest,
-                reason,
-            }),
-        }
-    }
-    Ok(ImageSignatures {
-        digest: *image,
-        verified,
-        failures,
-        found: true,
+    check_attached(sig_target, image, Attachment::Signatures, limits, 16, |desc| async move {
+        check_layer(sig_target, image, &desc, authority, required, limits).await
     })
+    .await
 }
