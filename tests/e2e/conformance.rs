@@ -69,3 +69,37 @@ fn conformance_suite() {
     );
     assert_eq!(passed.len(), cases.len());
 }
+
+/// Real cosign 3 output (`cosign attest --new-bundle-format`, shared/vectors/more/03-…): a v0.3
+/// DSSE bundle, verified offline for its subject digest with its signer's identity, and
+/// rejected for another identity or another digest.
+#[test]
+fn cosign_3_bundle() {
+    let bundle = vectors()
+        .join("more/03-cosign-sigstore-artifacts/cosign/testdata/oci-attestation.sigstore.json");
+    let digest = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4";
+    let verify = |id: &str, artifact: &str| {
+        run(vouch().args([
+            "verify-bundle",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--certificate-identity",
+            id,
+            "--certificate-oidc-issuer",
+            "https://github.com/login/oauth",
+            "--output",
+            "json",
+            artifact,
+        ]))
+    };
+    let out = verify("cody@soyland.com", digest);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["identity"], "cody@soyland.com");
+    assert_eq!(doc["artifact"], digest);
+    assert_eq!(verify("mallory@soyland.com", digest).code, 1);
+    let other = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let out = verify("cody@soyland.com", other);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("subject"), "{out:?}");
+}
