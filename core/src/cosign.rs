@@ -27,7 +27,7 @@ use crate::oci::layout::{KIND_ATTS, KIND_SIGS};
 use crate::oci::manifest::{
     Descriptor, ImageManifest, Manifest, OCI_CONFIG, OCI_MANIFEST, to_bytes,
 };
-use crate::oci::registry::{Access, RegistryError};
+use crate::oci::registry::{Access, FetchedManifest, RegistryError};
 use crate::oci::{ManifestRef, OciError, OciLimits, Target};
 
 /// The layer annotation holding a base64 signature.
@@ -131,29 +131,7 @@ pub async fn read_attached(
     else {
         return Ok(None);
     };
-    match Manifest::parse(&fetched.bytes, Some(&fetched.media_type)) {
-        Ok(Manifest::Image(m)) => {
-            if m.layers.len() > limits.layers {
-                return Err(OciError::TooLarge {
-                    what: format!("{} ({} layers)", tag, m.layers.len()),
-                    limit: limits.layers as u64,
-                });
-            }
-            Ok(Some((fetched.digest, m)))
-        }
-        Ok(Manifest::Index(_)) => Err(OciError::Manifest {
-            what: format!("{} in {}", tag, target.describe()),
-            source: crate::payload::PayloadError::Field {
-                what: "manifest",
-                field: "mediaType",
-                reason: "expected a cosign image manifest, found an image index".into(),
-            },
-        }),
-        Err(source) => Err(OciError::Manifest {
-            what: format!("{} in {}", tag, target.describe()),
-            source,
-        }),
-    }
+    Ok(Some((fetched.digest, image_manifest(&fetched, tag, target, limits)?)))
 }
 
 /// Timing of the settle protocol (see the module docs).
@@ -211,35 +189,101 @@ fn replaced(layer: &Descriptor, req: &AttachRequest) -> bool {
         .is_some_and(|t| layer.annotations.get("predicateType").map(String::as_str) == Some(t))
 }
 
-enum Round {
-    Present,
-    /// Written; the digest of the manifest we put.
-    Written(Sha256Digest),
+/// The new document for a tag.
+pub struct Merged {
+    /// The manifest or index bytes.
+    pub document: Bytes,
+    /// Their media type.
+    pub media_type: &'static str,
+    /// Blobs the document needs that are not pushed beforehand (a config).
+    pub blobs: Vec<Bytes>,
 }
 
-/// One read-modify-write. `window` bounds read→write when given.
-async fn write_round(
-    req: &AttachRequest,
+/// A read-modify-write of one tag, done with the no-lost-write protocol of this module.
+pub trait TagUpdate {
+    /// Where the tag lives.
+    fn target(&self) -> &Target;
+    /// The tag.
+    fn tag(&self) -> String;
+    /// cosign's `kind` for the index entry in a layout.
+    fn layout_kind(&self) -> Option<&'static str>;
+    /// Blobs pushed before any read (the payloads); pushed again after a blob race.
+    fn blobs(&self) -> Vec<Bytes>;
+    /// The new document given the current one (`None`: absent). `Ok(None)` when our change is
+    /// already in it.
+    fn merge(
+        &self,
+        current: Option<&FetchedManifest>,
+        limits: &OciLimits,
+    ) -> Result<Option<Merged>, OciError>;
+    /// Whether `current` holds our change.
+    fn holds(&self, current: &FetchedManifest, limits: &OciLimits) -> bool;
+}
+
+fn image_manifest(
+    current: &FetchedManifest,
+    tag: &str,
+    target: &Target,
     limits: &OciLimits,
-    window: Option<Duration>,
-) -> Result<Round, OciError> {
-    let tag = req.attachment.tag(&req.image);
-    let ours = req.layer.descriptor();
-    let mut blob_retries = 0u32;
-    loop {
-        let guard = req.target.begin_update()?;
-        let started = Instant::now();
-        let existing = read_attached(&req.target, &tag, Access::Push, limits).await?;
-        let mut layers = existing.map(|(_, m)| m.layers).unwrap_or_default();
+) -> Result<ImageManifest, OciError> {
+    match Manifest::parse(&current.bytes, Some(&current.media_type)) {
+        Ok(Manifest::Image(m)) if m.layers.len() <= limits.layers => Ok(m),
+        Ok(Manifest::Image(m)) => Err(OciError::TooLarge {
+            what: format!("{tag} ({} layers)", m.layers.len()),
+            limit: limits.layers as u64,
+        }),
+        Ok(Manifest::Index(_)) => Err(OciError::Manifest {
+            what: format!("{tag} in {}", target.describe()),
+            source: crate::payload::PayloadError::Field {
+                what: "manifest",
+                field: "mediaType",
+                reason: "expected a cosign image manifest, found an image index".into(),
+            },
+        }),
+        Err(source) => Err(OciError::Manifest {
+            what: format!("{tag} in {}", target.describe()),
+            source,
+        }),
+    }
+}
+
+impl TagUpdate for AttachRequest {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn tag(&self) -> String {
+        self.attachment.tag(&self.image)
+    }
+
+    fn layout_kind(&self) -> Option<&'static str> {
+        self.attachment.layout_kind()
+    }
+
+    fn blobs(&self) -> Vec<Bytes> {
+        vec![self.layer.blob.clone()]
+    }
+
+    fn merge(
+        &self,
+        current: Option<&FetchedManifest>,
+        limits: &OciLimits,
+    ) -> Result<Option<Merged>, OciError> {
+        let tag = self.tag();
+        let ours = self.layer.descriptor();
+        let mut layers = match current {
+            Some(c) => image_manifest(c, &tag, &self.target, limits)?.layers,
+            None => Vec::new(),
+        };
         if layers.iter().any(|l| same_layer(l, &ours))
             && !layers
                 .iter()
-                .any(|l| replaced(l, req) && !same_layer(l, &ours))
+                .any(|l| replaced(l, self) && !same_layer(l, &ours))
         {
-            return Ok(Round::Present);
+            return Ok(None);
         }
-        layers.retain(|l| !replaced(l, req));
-        layers.push(ours.clone());
+        layers.retain(|l| !replaced(l, self));
+        layers.push(ours);
         if layers.len() > limits.layers {
             return Err(OciError::TooLarge {
                 what: format!("{tag} would have {} layers", layers.len()),
@@ -247,19 +291,52 @@ async fn write_round(
             });
         }
         let (config, manifest) = build_manifest(&layers);
-        req.target.push_blob(config).await?;
+        Ok(Some(Merged {
+            document: manifest,
+            media_type: OCI_MANIFEST,
+            blobs: vec![config],
+        }))
+    }
+
+    fn holds(&self, current: &FetchedManifest, limits: &OciLimits) -> bool {
+        let ours = self.layer.descriptor();
+        image_manifest(current, &self.tag(), &self.target, limits)
+            .is_ok_and(|m| m.layers.iter().any(|l| same_layer(l, &ours)))
+    }
+}
+
+enum Round {
+    Present,
+    /// Written; the digest of the document we put.
+    Written(Sha256Digest),
+}
+
+/// One read-modify-write. `window` bounds read→write when given.
+async fn write_round<U: TagUpdate>(
+    req: &U,
+    limits: &OciLimits,
+    window: Option<Duration>,
+) -> Result<Round, OciError> {
+    let tag = req.tag();
+    let target = req.target();
+    let mut blob_retries = 0u32;
+    loop {
+        let guard = target.begin_update()?;
+        let started = Instant::now();
+        let current = target
+            .manifest(ManifestRef::Tag(&tag), Access::Push, limits.manifest)
+            .await?;
+        let Some(merged) = req.merge(current.as_ref(), limits)? else {
+            return Ok(Round::Present);
+        };
+        for b in merged.blobs {
+            target.push_blob(b).await?;
+        }
         if window.is_some_and(|w| started.elapsed() > w) {
             continue; // our view may be stale: read again
         }
-        match req
-            .target
-            .push_manifest(
-                &tag,
-                manifest,
-                OCI_MANIFEST,
-                req.attachment.layout_kind(),
-                &guard,
-            )
+        match target
+            .push_manifest(&tag, merged.document, merged.media_type, req.layout_kind(), &guard)
             .await
         {
             Ok(digest) => return Ok(Round::Written(digest)),
@@ -272,7 +349,9 @@ async fn write_round(
             {
                 blob_retries += 1;
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(blob_retries))).await;
-                req.target.push_blob(req.layer.blob.clone()).await?;
+                for b in req.blobs() {
+                    target.push_blob(b).await?;
+                }
             }
             Err(e) => return Err(e),
         }
@@ -295,13 +374,29 @@ pub async fn attach_all(
     limits: &OciLimits,
     concurrency: usize,
 ) -> Vec<Result<AttachOutcome, OciError>> {
+    update_all(requests, settle, limits, concurrency).await
+}
+
+/// Applies each update with the no-lost-write protocol (see the module docs). Results are in
+/// request order.
+pub async fn update_all<U: TagUpdate + Sync>(
+    requests: &[U],
+    settle: SettleOptions,
+    limits: &OciLimits,
+    concurrency: usize,
+) -> Vec<Result<AttachOutcome, OciError>> {
     use futures_util::stream::{self, StreamExt};
 
     let mut results: Vec<Option<Result<AttachOutcome, OciError>>> =
         (0..requests.len()).map(|_| None).collect();
     // Payload blobs first, outside the read→write window.
     let pushed: Vec<Result<(), OciError>> = stream::iter(requests)
-        .map(|r| async move { r.target.push_blob(r.layer.blob.clone()).await.map(drop) })
+        .map(|r| async move {
+            for b in r.blobs() {
+                r.target().push_blob(b).await?;
+            }
+            Ok(())
+        })
         .buffered(concurrency.max(1))
         .collect()
         .await;
@@ -321,7 +416,8 @@ pub async fn attach_all(
         let outcomes: Vec<(usize, Result<Round, OciError>)> = stream::iter(pending.clone())
             .map(|i| {
                 let req = &requests[i];
-                let window = matches!(req.target, Target::Registry { .. }).then_some(settle.window);
+                let window =
+                    matches!(req.target(), Target::Registry { .. }).then_some(settle.window);
                 // After a lost write, spread the retries over the settle time: writers that
                 // all retry at once would again overwrite each other.
                 let delay = if round > 0 {
@@ -347,7 +443,7 @@ pub async fn attach_all(
                 Ok(Round::Written(digest)) => {
                     added[i] = true;
                     written[i] = Some(digest);
-                    if matches!(requests[i].target, Target::Layout(_)) {
+                    if matches!(requests[i].target(), Target::Layout(_)) {
                         results[i] = Some(Ok(AttachOutcome::Added)); // under the lock: final
                     } else {
                         to_confirm.push(i);
@@ -360,25 +456,24 @@ pub async fn attach_all(
             break;
         }
         tokio::time::sleep(settle.settle).await;
-        // Confirm: a fresh read must still hold our layer; otherwise merge again next round.
+        // Confirm: a fresh read must still hold our change; otherwise merge again next round.
         let checks: Vec<(usize, Result<bool, OciError>)> = stream::iter(to_confirm)
             .map(|i| {
                 let req = &requests[i];
                 let put = written[i];
                 async move {
-                    let tag = req.attachment.tag(&req.image);
-                    // Still the manifest we put? Then our layer is in it (one HEAD).
-                    match req.target.tag_digest(&tag, Access::Push).await {
+                    let tag = req.tag();
+                    // Still the document we put? Then our change is in it (one HEAD).
+                    match req.target().tag_digest(&tag, Access::Push).await {
                         Ok(Some(d)) if Some(d) == put => return (i, Ok(true)),
                         Ok(_) => {}
                         Err(e) => return (i, Err(e)),
                     }
-                    let ours = req.layer.descriptor();
-                    let present = read_attached(&req.target, &tag, Access::Push, limits)
+                    let present = req
+                        .target()
+                        .manifest(ManifestRef::Tag(&tag), Access::Push, limits.manifest)
                         .await
-                        .map(|m| {
-                            m.is_some_and(|(_, m)| m.layers.iter().any(|l| same_layer(l, &ours)))
-                        });
+                        .map(|m| m.is_some_and(|m| req.holds(&m, limits)));
                     (i, present)
                 }
             })
@@ -401,10 +496,10 @@ pub async fn attach_all(
             r.unwrap_or_else(|| {
                 let req = &requests[i];
                 Err(OciError::Registry(RegistryError::Invalid {
-                    registry: req.target.describe(),
+                    registry: req.target().describe(),
                     reason: format!(
-                        "{} kept losing our layer to concurrent writers after {} rounds; nothing else was changed, run again",
-                        req.attachment.tag(&req.image),
+                        "{} kept losing our change to concurrent writers after {} rounds; nothing else was changed, run again",
+                        req.tag(),
                         settle.rounds
                     ),
                 }))
