@@ -131,7 +131,10 @@ pub async fn read_attached(
     else {
         return Ok(None);
     };
-    Ok(Some((fetched.digest, image_manifest(&fetched, tag, target, limits)?)))
+    Ok(Some((
+        fetched.digest,
+        image_manifest(&fetched, tag, target, limits)?,
+    )))
 }
 
 /// Timing of the settle protocol (see the module docs).
@@ -336,7 +339,13 @@ async fn write_round<U: TagUpdate>(
             continue; // our view may be stale: read again
         }
         match target
-            .push_manifest(&tag, merged.document, merged.media_type, req.layout_kind(), &guard)
+            .push_manifest(
+                &tag,
+                merged.document,
+                merged.media_type,
+                req.layout_kind(),
+                &guard,
+            )
             .await
         {
             Ok(digest) => return Ok(Round::Written(digest)),

@@ -28,6 +28,7 @@ pub mod limits;
 pub mod oci;
 pub mod payload;
 pub mod predicate;
+pub mod referrers;
 pub mod scan;
 pub mod sigstore;
 pub mod time;

@@ -286,6 +286,89 @@ impl Target {
         }
     }
 
+    /// Stores a manifest by digest only (a referrer): its blobs must be stored first.
+    pub async fn push_manifest_by_digest(
+        &self,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<Sha256Digest, OciError> {
+        let digest = Sha256Digest::of(&bytes);
+        match self {
+            Target::Registry { client, repo } => Ok(client
+                .put_manifest(repo, &digest.to_string(), bytes, media_type)
+                .await?),
+            Target::Layout(layout) => layout.write_blob(&bytes),
+        }
+    }
+
+    /// The referrers of `subject` of artifact type `artifact_type` (all when `None`): through
+    /// the registry's referrers API where it has one, else the fallback tag index
+    /// `sha256-<hex>` (OCI distribution spec 1.1), which is also how layouts keep them.
+    pub async fn referrers(
+        &self,
+        subject: &Sha256Digest,
+        artifact_type: Option<&str>,
+        access: Access,
+        limit: u64,
+    ) -> Result<Vec<Descriptor>, OciError> {
+        let mut filtered = false;
+        let index_bytes = match self {
+            Target::Registry { client, repo } => {
+                match client
+                    .get_referrers(repo, subject, artifact_type, access, limit)
+                    .await?
+                {
+                    Some((bytes, f)) => {
+                        filtered = f;
+                        Some(bytes)
+                    }
+                    None => None,
+                }
+            }
+            Target::Layout(_) => None,
+        };
+        let index_bytes = match index_bytes {
+            Some(b) => Some(b),
+            None => self
+                .manifest(
+                    ManifestRef::Tag(&format!("sha256-{}", subject.hex())),
+                    access,
+                    limit,
+                )
+                .await?
+                .map(|m| m.bytes),
+        };
+        let Some(bytes) = index_bytes else {
+            return Ok(Vec::new());
+        };
+        let index = match Manifest::parse(&bytes, Some(manifest::OCI_INDEX)) {
+            Ok(Manifest::Index(i)) => i,
+            Ok(Manifest::Image(_)) => {
+                return Err(OciError::Manifest {
+                    what: format!("referrers of {subject}"),
+                    source: PayloadError::Field {
+                        what: "manifest",
+                        field: "mediaType",
+                        reason: "the referrers tag holds an image manifest, not an index".into(),
+                    },
+                });
+            }
+            Err(source) => {
+                return Err(OciError::Manifest {
+                    what: format!("referrers of {subject}"),
+                    source,
+                });
+            }
+        };
+        Ok(index
+            .manifests
+            .into_iter()
+            .filter(|d| {
+                filtered || artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t))
+            })
+            .collect())
+    }
+
     /// Exclusive access for a read-modify-write of a tag (a lock in layouts).
     pub fn begin_update(&self) -> Result<UpdateGuard, OciError> {
         match self {

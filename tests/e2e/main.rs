@@ -21,5 +21,6 @@ mod image_sign;
 mod interop_python;
 mod keyless;
 mod keys;
+mod referrers;
 mod registry_auth;
 mod registry_smoke;

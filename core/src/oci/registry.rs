@@ -574,6 +574,44 @@ impl RegistryClient {
         Ok(header_digest(resp.headers()).and_then(|d| d.parse().ok()))
     }
 
+    /// `GET /v2/<repo>/referrers/<digest>[?artifactType=…]` (OCI distribution 1.1). `None` when
+    /// the registry has no referrers API (404), so the caller uses the fallback tag. The bool
+    /// says whether the registry applied the `artifactType` filter (`OCI-Filters-Applied`).
+    pub async fn get_referrers(
+        &self,
+        r: &RegistryRef,
+        subject: &Sha256Digest,
+        artifact_type: Option<&str>,
+        access: Access,
+        limit: u64,
+    ) -> Result<Option<(Bytes, bool)>, RegistryError> {
+        let url = format!("{}/referrers/{subject}", self.base(r));
+        let op = format!("GET referrers {}@{subject}", r.repository);
+        let resp = self
+            .send(r, access, &op, |c| {
+                let mut req = c.get(&url).header(ACCEPT, super::manifest::OCI_INDEX);
+                if let Some(t) = artifact_type {
+                    req = req.query(&[("artifactType", t)]);
+                }
+                req
+            })
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(Self::fail(r, &op, resp).await);
+        }
+        let filtered = resp
+            .headers()
+            .get("oci-filters-applied")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
+        let what = format!("referrers of {}@{subject}", r.repository);
+        let bytes = read_capped(resp, limit, &what).await?;
+        Ok(Some((Bytes::from(bytes), filtered)))
+    }
+
     /// `PUT /v2/<repo>/manifests/<reference>` (a tag or the digest). Returns the digest.
     pub async fn put_manifest(
         &self,

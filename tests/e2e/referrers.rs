@@ -1,0 +1,180 @@
+//! cosign 3's referrer format in a real registry without a referrers API (Debian's
+//! distribution 2.8: the fallback tag index) and in OCI layouts: attach, list, no lost writes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use vouch_core::cosign::{AttachOutcome, SettleOptions};
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::layout::Layout;
+use vouch_core::oci::manifest::{Descriptor, Manifest, OCI_MANIFEST};
+use vouch_core::oci::reference::{ImageRef, RegistryRef};
+use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions};
+use vouch_core::oci::{OciLimits, Target};
+use vouch_core::referrers::{
+    BUNDLE_ARTIFACT_TYPE, PREDICATE_TYPE_ANNOTATION, Referrer, attach_referrers, referrer,
+};
+
+use crate::support::image::{client, layout_image};
+use crate::support::registry::Registry;
+use crate::support::vectors;
+
+/// The real cosign 3 bundle from shared/vectors and its subject.
+fn cosign3_bundle() -> (Bytes, Sha256Digest) {
+    let b =
+        std::fs::read(vectors().join(
+            "more/03-cosign-sigstore-artifacts/cosign/testdata/oci-attestation.sigstore.json",
+        ))
+        .unwrap();
+    let subject = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
+        .parse()
+        .unwrap();
+    (Bytes::from(b), subject)
+}
+
+fn referrer_for(subject: &Sha256Digest, n: usize) -> Referrer {
+    let (bundle, _) = cosign3_bundle();
+    let mut desc = Descriptor::of(OCI_MANIFEST, b"x");
+    desc.digest = *subject;
+    desc.size = 1234;
+    referrer(
+        desc,
+        bundle,
+        "https://cosign.sigstore.dev/attestation/v1",
+        &format!("2025-02-28T19:18:{:02}Z", n % 60),
+    )
+}
+
+fn fast() -> SettleOptions {
+    SettleOptions {
+        window: Duration::from_millis(300),
+        settle: Duration::from_millis(600),
+        rounds: 40,
+    }
+}
+
+async fn check_listing(target: &Target, subject: &Sha256Digest, n: usize) {
+    let limits = OciLimits::default();
+    let found = target
+        .referrers(
+            subject,
+            Some(BUNDLE_ARTIFACT_TYPE),
+            Access::Pull,
+            limits.manifest,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), n);
+    assert!(
+        target
+            .referrers(
+                subject,
+                Some("application/other"),
+                Access::Pull,
+                limits.manifest
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Each entry is a referrer manifest in cosign's shape, whose layer is the bundle.
+    let d = &found[0];
+    assert_eq!(
+        d.annotations[PREDICATE_TYPE_ANNOTATION],
+        "https://cosign.sigstore.dev/attestation/v1"
+    );
+    let m = target
+        .manifest(
+            vouch_core::oci::ManifestRef::Digest(&d.digest),
+            Access::Pull,
+            limits.manifest,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let Manifest::Image(m) = Manifest::parse(&m.bytes, Some(&m.media_type)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(m.artifact_type.as_deref(), Some(BUNDLE_ARTIFACT_TYPE));
+    assert_eq!(m.subject.as_ref().unwrap().digest, *subject);
+    assert_eq!(m.config.media_type, "application/vnd.oci.empty.v1+json");
+    let bundle = target
+        .blob(&m.layers[0], Access::Pull, 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(bundle, cosign3_bundle().0.to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_in_registry_and_layout() {
+    let limits = OciLimits::default();
+    let (_, subject) = cosign3_bundle();
+    // Registry (fallback index).
+    let reg = Registry::start();
+    let r = match format!("{}/cosign3/repo", reg.host())
+        .parse::<ImageRef>()
+        .unwrap()
+    {
+        ImageRef::Registry(r) => r,
+        ImageRef::Layout(_) => unreachable!(),
+    };
+    let target = Target::registry(client(), &r);
+    let refs: Vec<_> = (0..2)
+        .map(|n| (subject, referrer_for(&subject, n)))
+        .collect();
+    for res in attach_referrers(&target, &refs, fast(), &limits, 4).await {
+        assert_eq!(res.unwrap(), AttachOutcome::Added);
+    }
+    // Again: nothing duplicated.
+    for res in attach_referrers(&target, &refs, fast(), &limits, 4).await {
+        assert_eq!(res.unwrap(), AttachOutcome::AlreadyPresent);
+    }
+    check_listing(&target, &subject, 2).await;
+    // Layout.
+    let dir = tempfile::tempdir().unwrap();
+    let layout_dir = dir.path().join("layout");
+    layout_image(&layout_dir, "v1");
+    let target = Target::Layout(Layout::open(&layout_dir).unwrap());
+    for res in attach_referrers(&target, &refs, fast(), &limits, 4).await {
+        assert_eq!(res.unwrap(), AttachOutcome::Added);
+    }
+    check_listing(&target, &subject, 2).await;
+}
+
+/// The fallback index is a read-modify-write too: 8 writers (own clients, as separate processes
+/// would be) adding referrers to one subject at once, 3 rounds: all 24 are listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_keep_every_referrer() {
+    let reg = Registry::start();
+    let (_, subject) = cosign3_bundle();
+    let r: RegistryRef = match format!("{}/race/referrers", reg.host())
+        .parse::<ImageRef>()
+        .unwrap()
+    {
+        ImageRef::Registry(r) => r,
+        ImageRef::Layout(_) => unreachable!(),
+    };
+    for round in 0..3 {
+        let writers = (0..8).map(|w| {
+            let r = r.clone();
+            async move {
+                let own = Arc::new(RegistryClient::new(RegistryOptions::default()).unwrap());
+                let target = Target::registry(own, &r);
+                let refs = vec![(subject, referrer_for(&subject, round * 8 + w))];
+                attach_referrers(&target, &refs, fast(), &OciLimits::default(), 1)
+                    .await
+                    .remove(0)
+            }
+        });
+        for outcome in futures_util::future::join_all(writers).await {
+            assert_eq!(outcome.unwrap(), AttachOutcome::Added);
+        }
+    }
+    let target = Target::registry(client(), &r);
+    let found = target
+        .referrers(&subject, Some(BUNDLE_ARTIFACT_TYPE), Access::Pull, 4 << 20)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 24);
+}
