@@ -178,3 +178,56 @@ async fn concurrent_writers_keep_every_referrer() {
         .unwrap();
     assert_eq!(found.len(), 24);
 }
+
+/// Real cosign 3 output attached as cosign 3 attaches it, verified by `vouch
+/// verify-attestation` through the fallback index (registry) and in a layout; another identity
+/// is rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_attestation_reads_cosign_3_referrers() {
+    use crate::support::{run, vouch};
+    let reg = Registry::start();
+    let (_, subject) = cosign3_bundle();
+    let r = match format!("{}/cosign3/app", reg.host())
+        .parse::<ImageRef>()
+        .unwrap()
+    {
+        ImageRef::Registry(r) => r,
+        ImageRef::Layout(_) => unreachable!(),
+    };
+    let target = Target::registry(client(), &r);
+    let refs = vec![(subject, referrer_for(&subject, 0))];
+    attach_referrers(&target, &refs, fast(), &OciLimits::default(), 1)
+        .await
+        .remove(0)
+        .unwrap();
+    let image = format!("{}/cosign3/app@{subject}", reg.host());
+    let verify = |id: &str| {
+        run(vouch().args([
+            "verify-attestation",
+            "--certificate-identity",
+            id,
+            "--certificate-oidc-issuer",
+            "https://github.com/login/oauth",
+            "--type",
+            "custom",
+            "--output",
+            "json",
+            &image,
+        ]))
+    };
+    let out = verify("cody@soyland.com");
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let att = &doc[0]["attestations"][0];
+    assert_eq!(att["key"], "cody@soyland.com");
+    assert_eq!(
+        att["statement"]["predicate"]["Data"],
+        "{\"foo\": \"bar\"}\n"
+    );
+    let out = verify("mallory@example.com");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("bundle referrer") && out.stderr.contains("identity"),
+        "{out:?}"
+    );
+}

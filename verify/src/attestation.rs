@@ -19,6 +19,7 @@ use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
+use crate::image::LayerFailure;
 use crate::sigstore_bundle::{Matcher, Signer, VerifiedSigstoreBundle};
 use vouch_core::sigstore::trusted_root::TrustedRoot;
 
@@ -251,17 +252,19 @@ async fn check_layer(
     }))
 }
 
-/// Verifies the `.att` attestations of `image` (stored in `target`) by `authority`, keeping
-/// those of predicate type `wanted` when given.
+/// Verifies the attestations of `image` by `authority` in both formats: the `.att` tag
+/// (stored in `target`) and cosign 3's bundle referrers of the image's repository (`referrers`),
+/// keeping those of predicate type `wanted` when given.
 pub async fn verify_attestations(
     target: &Target,
+    referrers: &Target,
     image: &Sha256Digest,
     authority: Authority<'_>,
     wanted: Option<&str>,
     limits: &OciLimits,
 ) -> Result<ImageAttestations, VerifyError> {
     // A few at a time: attestation layers can be large SBOMs.
-    crate::image::check_attached(
+    let mut verdicts = crate::image::check_attached(
         target,
         image,
         Attachment::Attestations,
@@ -269,5 +272,209 @@ pub async fn verify_attestations(
         4,
         |desc| async move { check_layer(target, image, &desc, authority, wanted, limits).await },
     )
-    .await
+    .await?;
+    let (found, verified, failures) =
+        referrer_attestations(referrers, image, authority, wanted, limits).await?;
+    verdicts.found |= found;
+    verdicts.verified.extend(verified);
+    verdicts.failures.extend(failures);
+    Ok(verdicts)
+}
+
+/// The bundle referrers of `image` that are attestations (not cosign 3 image signatures), of
+/// predicate type `wanted` when given: listed once, fetched in parallel, each bundle verified.
+async fn referrer_attestations(
+    target: &Target,
+    image: &Sha256Digest,
+    authority: Authority<'_>,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<(bool, Vec<VerifiedAttestation>, Vec<LayerFailure>), VerifyError> {
+    use futures_util::stream::{self, StreamExt};
+    use vouch_core::referrers::{
+        BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, PREDICATE_TYPE_ANNOTATION,
+    };
+
+    let listed = match target
+        .referrers(
+            image,
+            Some(BUNDLE_ARTIFACT_TYPE),
+            Access::Pull,
+            limits.manifest,
+        )
+        .await
+    {
+        Ok(l) => l,
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => {
+            let f = LayerFailure {
+                index: 0,
+                digest: *image,
+                reason: format!("referrers: {e}"),
+            };
+            return Ok((true, vec![], vec![f]));
+        }
+    };
+    // Only those asked for: the predicate type is in the listing, so others are not fetched.
+    let wanted_refs: Vec<_> = listed
+        .into_iter()
+        .filter(|d| {
+            let t = d
+                .annotations
+                .get(PREDICATE_TYPE_ANNOTATION)
+                .map(String::as_str);
+            t != Some(COSIGN_SIGN_PREDICATE) && wanted.is_none_or(|w| t.is_none() || t == Some(w))
+        })
+        .collect();
+    let found = !wanted_refs.is_empty();
+    let root_for_keys = match authority {
+        Authority::Key(_) => {
+            Some(
+                TrustedRoot::public_good().map_err(|e| VerifyError::Malformed {
+                    what: "trusted root",
+                    reason: e.to_string(),
+                })?,
+            )
+        }
+        Authority::Keyless { .. } => None,
+    };
+    let root_for_keys = root_for_keys.as_ref();
+    let checks: Vec<_> = stream::iter(wanted_refs.iter().cloned())
+        .map(|d| async move {
+            let r =
+                check_referrer(target, image, &d, authority, root_for_keys, wanted, limits).await;
+            (d.digest, r)
+        })
+        .buffered(4)
+        .collect()
+        .await;
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for (i, (digest, r)) in checks.into_iter().enumerate() {
+        match r? {
+            Ok(v) => verified.push(v),
+            Err(reason) => failures.push(LayerFailure {
+                index: i,
+                digest,
+                reason: format!("bundle referrer: {reason}"),
+            }),
+        }
+    }
+    Ok((found, verified, failures))
+}
+
+async fn check_referrer(
+    target: &Target,
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    authority: Authority<'_>,
+    root_for_keys: Option<&TrustedRoot>,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<Result<VerifiedAttestation, String>, VerifyError> {
+    use vouch_core::oci::ManifestRef;
+    use vouch_core::oci::manifest::Manifest;
+    use vouch_core::referrers::BUNDLE_ARTIFACT_TYPE;
+
+    let fetched = match target
+        .manifest(
+            ManifestRef::Digest(&desc.digest),
+            Access::Pull,
+            limits.manifest,
+        )
+        .await
+    {
+        Ok(Some(m)) => m,
+        Ok(None) => return Ok(Err("listed but not found".into())),
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let manifest = match Manifest::parse(&fetched.bytes, Some(&fetched.media_type)) {
+        Ok(Manifest::Image(m)) => m,
+        Ok(Manifest::Index(_)) => return Ok(Err("an index, not a referrer manifest".into())),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    if manifest.subject.as_ref().map(|s| s.digest) != Some(*image) {
+        return Ok(Err("its subject is not this image".into()));
+    }
+    let [layer] = manifest.layers.as_slice() else {
+        return Ok(Err("expected one layer (the bundle)".into()));
+    };
+    if layer.media_type != BUNDLE_ARTIFACT_TYPE {
+        return Ok(Err(format!(
+            "layer media type `{}` is not a sigstore bundle",
+            layer.media_type
+        )));
+    }
+    let bundle = match target
+        .blob(layer, Access::Pull, limits.attestation_layer)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let parse_limits = Limits {
+        envelope: usize::try_from(limits.attestation_layer).unwrap_or(usize::MAX),
+        ..Limits::DEFAULT
+    };
+    let (signer, root) = match authority {
+        Authority::Key(k) => match root_for_keys {
+            Some(r) => (Signer::Key(k), r),
+            None => return Ok(Err("no trusted root".into())),
+        },
+        Authority::Keyless {
+            subject,
+            issuer,
+            root,
+        } => (Signer::Identity { subject, issuer }, root),
+    };
+    let v = match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
+        return Ok(Err(
+            "the bundle holds a message signature, not an attestation".into(),
+        ));
+    };
+    let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
+    {
+        Ok(s) => {
+            let raw = s.predicate.get().as_bytes();
+            let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
+            (s.predicate_type, s.subjects, start..start + raw.len())
+        }
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    if let Some(a) = manifest
+        .annotations
+        .get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)
+        && *a != predicate_type
+    {
+        return Ok(Err(format!(
+            "the statement's predicate type `{predicate_type}` differs from the referrer's annotation `{a}`"
+        )));
+    }
+    if let Some(w) = wanted
+        && w != predicate_type
+    {
+        return Ok(Err(format!(
+            "predicate type `{predicate_type}`, not the `{w}` asked for"
+        )));
+    }
+    let key_hint = match v.identity() {
+        Some(id) => id.san.clone(),
+        None => v.key_hint().to_owned(),
+    };
+    Ok(Ok(VerifiedAttestation {
+        image: *image,
+        layer: desc.digest,
+        predicate_type,
+        subjects,
+        statement,
+        predicate,
+        key_hint,
+        _proof: Proof::Keyless(Box::new(v)),
+    }))
 }

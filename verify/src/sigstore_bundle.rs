@@ -110,7 +110,7 @@ pub enum Signer<'a> {
 pub struct VerifiedSigstoreBundle {
     artifact: Sha256Digest,
     signing_time: Option<i64>,
-    log_index: i64,
+    log_index: Option<i64>,
     key_hint: String,
     statement: Option<Vec<u8>>,
     identity: Option<CertIdentity>,
@@ -126,8 +126,8 @@ impl VerifiedSigstoreBundle {
     pub fn signing_time(&self) -> Option<i64> {
         self.signing_time
     }
-    /// The entry's index in the log.
-    pub fn log_index(&self) -> i64 {
+    /// The entry's index in the log (`None` for an offline key-signed bundle).
+    pub fn log_index(&self) -> Option<i64> {
         self.log_index
     }
     /// The key's hint.
@@ -430,25 +430,34 @@ pub fn verify(
             .unwrap_or(Value::Array(vec![])),
     )
     .map_err(|e| fail("log entry", format!("malformed: {e}")))?;
-    let [entry] = entries.as_slice() else {
-        return Err(fail(
-            "log entry",
-            format!(
-                "expected exactly one transparency log entry, found {}",
-                entries.len()
-            ),
-        ));
+    // A key-signed bundle may be offline (no log entry): the key is the trust. A keyless one
+    // needs its entry.
+    let logged = match (entries.as_slice(), &leaf) {
+        ([], None) => None,
+        ([entry], _) => {
+            let checked = entry
+                .check(root, b.version == BundleVersion::V01)
+                .map_err(|e| fail("transparency log", e.to_string()))?;
+            Some((entry, checked))
+        }
+        (other, _) => {
+            return Err(fail(
+                "log entry",
+                format!(
+                    "expected exactly one transparency log entry, found {}",
+                    other.len()
+                ),
+            ));
+        }
     };
-    let checked = entry
-        .check(root, b.version == BundleVersion::V01)
-        .map_err(|e| fail("transparency log", e.to_string()))?;
+    let integrated_time = logged.as_ref().and_then(|(_, c)| c.integrated_time);
     // Verified times: the log's signed integration time and every RFC 3161 timestamp, each
     // over this bundle's signature. A timestamp that does not verify fails the bundle.
     let signature_bytes: &[u8] = match &b.content {
         BundleContent::MessageSignature { signature, .. } => signature,
         BundleContent::Dsse(env) => env.signatures.first().map_or(&[][..], |s| &s.sig[..]),
     };
-    let mut times: Vec<i64> = checked.integrated_time.into_iter().collect();
+    let mut times: Vec<i64> = integrated_time.into_iter().collect();
     let tokens = vm
         .pointer("/timestampVerificationData/rfc3161Timestamps")
         .and_then(Value::as_array)
@@ -467,7 +476,10 @@ pub fn verify(
             })?;
         let time = verify_timestamp(&der, signature_bytes, root)
             .map_err(|e| fail("timestamp", e.to_string()))?;
-        if checked.integrated_time.is_none() && !checked.log.validity.contains(time) {
+        if let Some((_, checked)) = &logged
+            && integrated_time.is_none()
+            && !checked.log.validity.contains(time)
+        {
             return Err(fail(
                 "transparency log",
                 "the log's key was not valid at the timestamped time",
@@ -475,7 +487,7 @@ pub fn verify(
         }
         times.push(time);
     }
-    if checked.integrated_time.is_none() && tokens.is_empty() && leaf.is_some() {
+    if integrated_time.is_none() && tokens.is_empty() && leaf.is_some() {
         return Err(fail(
             "time",
             "no verified signing time: neither a signed entry timestamp nor an RFC 3161 timestamp",
@@ -531,11 +543,13 @@ pub fn verify(
         Some(l) => Verifier::Certificate(l.der()),
         None => Verifier::Key(&key),
     };
-    check_body(entry, &checked.body, &b.content, artifact, &verifier)?;
+    if let Some((entry, checked)) = &logged {
+        check_body(entry, &checked.body, &b.content, artifact, &verifier)?;
+    }
     Ok(VerifiedSigstoreBundle {
         artifact: *artifact,
         signing_time: times.first().copied(),
-        log_index: entry.log_index,
+        log_index: logged.as_ref().map(|(e, _)| e.log_index),
         key_hint: key.hint(),
         statement,
         identity,
@@ -623,9 +637,25 @@ mod tests {
         *x.pointer_mut(&format!("{entry}/logId/keyId")).unwrap() =
             Value::from("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
         expect(&x, &artifact, "transparency log");
-        // No log entry at all.
+        // No log entry at all: an offline key-signed bundle, trusted through the key alone.
         let mut x = b.clone();
         *x.pointer_mut("/verificationMaterial/tlogEntries").unwrap() = Value::Array(vec![]);
+        let v = verify_with_key(
+            &serde_json::to_vec(&x).unwrap(),
+            &artifact,
+            &key,
+            &root,
+            &Limits::DEFAULT,
+        )
+        .unwrap();
+        assert_eq!(v.log_index(), None);
+        // Two entries: refused.
+        let mut x = b.clone();
+        let e = x["verificationMaterial"]["tlogEntries"][0].clone();
+        x["verificationMaterial"]["tlogEntries"]
+            .as_array_mut()
+            .unwrap()
+            .push(e);
         expect(&x, &artifact, "log entry");
         // Another key.
         let other = vouch_core::keys::SigningKey::generate()

@@ -22,10 +22,13 @@ use vouch_verify::attestation::{PREDICATE_TYPE_ANNOTATION, verify_attestations};
 
 use crate::commands::blob::Output;
 use crate::commands::image::{
-    CONCURRENCY, RegistryArgs, attachment_target, client, parse_images, settle_options,
+    CONCURRENCY, RegistryArgs, attachment_target, attachment_target_of, client, parse_images,
+    settle_options,
 };
 use crate::exit::{UsageError, VerificationFailed};
 use crate::password::load_signing_key;
+use vouch_core::oci::Target;
+use vouch_core::oci::reference::ImageRef;
 
 /// The largest predicate file read (an SBOM; the envelope is a third larger).
 const PREDICATE_LIMIT: usize = 192 << 20;
@@ -173,11 +176,21 @@ pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()
         .map(|image| {
             let (client, wanted) = (&client, wanted.as_deref());
             async move {
-                let resolved = resolve(image, client, Access::Pull, &limits).await?;
-                let target = attachment_target(&resolved, client)?;
+                // Pinned by digest in a registry: nothing to resolve.
+                let (identity, digest, image_target) = match image {
+                    ImageRef::Registry(r) if let Some(d) = r.digest => {
+                        (r.docker_reference(), d, Target::registry(client.clone(), r))
+                    }
+                    _ => {
+                        let resolved = resolve(image, client, Access::Pull, &limits).await?;
+                        (resolved.identity, resolved.digest, resolved.target)
+                    }
+                };
+                let target = attachment_target_of(&image_target, client)?;
                 let atts =
-                    verify_attestations(&target, &resolved.digest, key, wanted, &limits).await?;
-                anyhow::Ok((resolved.identity, atts))
+                    verify_attestations(&target, &image_target, &digest, key, wanted, &limits)
+                        .await?;
+                anyhow::Ok((identity, atts))
             }
         })
         .buffered(CONCURRENCY.min(8))

@@ -42,6 +42,13 @@ fn artifact_digest(arg: &str) -> Result<Sha256Digest> {
     Ok(d)
 }
 
+fn logged(index: Option<i64>) -> String {
+    match index {
+        Some(i) => format!("log index {i}"),
+        None => "not in a transparency log (offline, trusted through the key)".into(),
+    }
+}
+
 pub(crate) fn verify_bundle(args: VerifyBundleArgs) -> Result<()> {
     let limits = Limits::DEFAULT;
     let loaded = args.authority.load()?;
@@ -63,19 +70,19 @@ pub(crate) fn verify_bundle(args: VerifyBundleArgs) -> Result<()> {
     match args.output {
         Output::Text => match v.identity() {
             Some(id) => eprintln!(
-                "Verified OK: {} ({}) signed by {} ({}), log index {}",
+                "Verified OK: {} ({}) signed by {} ({}), {}",
                 args.artifact,
                 v.artifact(),
                 id.san,
                 id.issuer.as_deref().unwrap_or("no issuer"),
-                v.log_index()
+                logged(v.log_index())
             ),
             None => eprintln!(
-                "Verified OK: {} ({}) signed by key {}, log index {}",
+                "Verified OK: {} ({}) signed by key {}, {}",
                 args.artifact,
                 v.artifact(),
                 v.key_hint(),
-                v.log_index()
+                logged(v.log_index())
             ),
         },
         Output::Json => writeln!(

@@ -135,7 +135,10 @@ pub(crate) fn attachment_target(
     attachment_target_of(&image.target, client)
 }
 
-fn attachment_target_of(target: &Target, client: &Arc<RegistryClient>) -> Result<Target> {
+pub(crate) fn attachment_target_of(
+    target: &Target,
+    client: &Arc<RegistryClient>,
+) -> Result<Target> {
     let over = std::env::var("VOUCH_REPOSITORY")
         .ok()
         .or_else(|| std::env::var("COSIGN_REPOSITORY").ok())
