@@ -131,15 +131,35 @@ async fn referrers_in_registry_and_layout() {
         assert_eq!(res.unwrap(), AttachOutcome::AlreadyPresent);
     }
     check_listing(&target, &subject, 2).await;
-    // Layout.
+    // Layout: referrers of the layout's own image, and `tree` lists them by format.
     let dir = tempfile::tempdir().unwrap();
     let layout_dir = dir.path().join("layout");
-    layout_image(&layout_dir, "v1");
+    let image = layout_image(&layout_dir, "v1");
     let target = Target::Layout(Layout::open(&layout_dir).unwrap());
+    let refs: Vec<_> = (0..2).map(|n| (image, referrer_for(&image, n))).collect();
     for res in attach_referrers(&target, &refs, fast(), &limits, 4).await {
         assert_eq!(res.unwrap(), AttachOutcome::Added);
     }
-    check_listing(&target, &subject, 2).await;
+    check_listing(&target, &image, 2).await;
+    let out = crate::support::run(crate::support::vouch().args([
+        "tree",
+        "--output",
+        "json",
+        &format!("oci:{}:v1", layout_dir.display()),
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let referrers = doc["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["format"] == "referrer")
+        .unwrap();
+    assert_eq!(referrers["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        referrers["entries"][0]["predicateType"],
+        "https://cosign.sigstore.dev/attestation/v1"
+    );
 }
 
 /// The fallback index is a read-modify-write too: 8 writers (own clients, as separate processes

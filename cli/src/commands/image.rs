@@ -366,6 +366,7 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
 }
 
 pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
+    use vouch_core::referrers::PREDICATE_TYPE_ANNOTATION as BUNDLE_PREDICATE;
     let limits = args.registry.limits();
     let image: ImageRef = args.image.parse()?;
     let client = client(&args.registry)?;
@@ -373,6 +374,7 @@ pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
         .await
         .with_context(|| format!("{image}"))?;
     let target = attachment_target(&resolved, &client)?;
+    // (title, format, where, entries)
     let mut sections = Vec::new();
     for (attachment, title) in [
         (Attachment::Signatures, "signatures"),
@@ -384,21 +386,38 @@ pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
             Some((_, m)) => m.layers,
             None => Vec::new(),
         };
-        sections.push((title, tag, layers));
+        sections.push((title, "tag", format!("tag {tag}"), layers));
     }
+    let referrers = resolved
+        .target
+        .referrers(&resolved.digest, None, Access::Pull, limits.manifest)
+        .await?;
+    sections.push((
+        "referrers",
+        "referrer",
+        "cosign 3 bundles and other OCI 1.1 referrers".to_owned(),
+        referrers,
+    ));
+    let predicate = |d: &vouch_core::oci::manifest::Descriptor| {
+        d.annotations
+            .get("predicateType")
+            .or_else(|| d.annotations.get(BUNDLE_PREDICATE))
+            .cloned()
+    };
     if args.output == Output::Json {
         let doc = serde_json::json!({
             "image": image.to_string(),
             "digest": resolved.digest.to_string(),
-            "attachments": sections.iter().map(|(title, tag, layers)| serde_json::json!({
+            "attachments": sections.iter().map(|(title, format, place, entries)| serde_json::json!({
                 "kind": title,
-                "format": "tag",
-                "tag": tag,
-                "layers": layers.iter().map(|l| serde_json::json!({
+                "format": format,
+                "where": place,
+                "entries": entries.iter().map(|l| serde_json::json!({
                     "digest": l.digest.to_string(),
                     "mediaType": l.media_type,
+                    "artifactType": l.artifact_type,
                     "size": l.size,
-                    "predicateType": l.annotations.get("predicateType"),
+                    "predicateType": predicate(l),
                     "keyless": l.annotations.contains_key(vouch_core::cosign::CERTIFICATE_ANNOTATION),
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
@@ -409,20 +428,20 @@ pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
     let mut out = String::new();
     out.push_str(&format!("{}@{}\n", resolved.identity, resolved.digest));
     let n = sections.len();
-    for (i, (title, tag, layers)) in sections.iter().enumerate() {
+    for (i, (title, _, place, entries)) in sections.iter().enumerate() {
         let (branch, pipe) = if i + 1 == n {
             ("└──", "    ")
         } else {
             ("├──", "│   ")
         };
-        out.push_str(&format!("{branch} {title}: {} (tag {tag})\n", layers.len()));
-        for (j, l) in layers.iter().enumerate() {
-            let leaf = if j + 1 == layers.len() {
+        out.push_str(&format!("{branch} {title}: {} ({place})\n", entries.len()));
+        for (j, l) in entries.iter().enumerate() {
+            let leaf = if j + 1 == entries.len() {
                 "└──"
             } else {
                 "├──"
             };
-            let detail = match l.annotations.get("predicateType") {
+            let detail = match predicate(l) {
                 Some(p) => format!("predicateType {p}"),
                 None if l
                     .annotations
@@ -430,7 +449,10 @@ pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
                 {
                     format!("{} (keyless)", l.media_type)
                 }
-                None => l.media_type.clone(),
+                None => l
+                    .artifact_type
+                    .clone()
+                    .unwrap_or_else(|| l.media_type.clone()),
             };
             out.push_str(&format!("{pipe}{leaf} {} {detail}\n", l.digest));
         }
