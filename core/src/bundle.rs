@@ -138,6 +138,26 @@ impl Bundle {
         out
     }
 
+    /// A v0.3 bundle of a key-signed DSSE envelope, offline (no log entry): what cosign 3 writes
+    /// for `--key` signing without a transparency log.
+    pub fn dsse_v03(key: &PublicKey, envelope: &crate::payload::dsse::Envelope) -> Vec<u8> {
+        let env = envelope.to_json();
+        let head = serde_json::json!({
+            "mediaType": BUNDLE_V03_MEDIA_TYPE,
+            "verificationMaterial": {"publicKey": {"hint": key.hint()}, "tlogEntries": []},
+        });
+        let mut out = match serde_json::to_vec(&head) {
+            Ok(v) => v,
+            Err(_) => unreachable!("serializing a JSON value cannot fail"),
+        };
+        out.reserve(env.len() + 20);
+        out.pop();
+        out.extend_from_slice(b",\"dsseEnvelope\":");
+        out.extend_from_slice(&env);
+        out.push(b'}');
+        out
+    }
+
     /// Parses untrusted bundle bytes.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.envelope)?;

@@ -251,3 +251,123 @@ async fn verify_attestation_reads_cosign_3_referrers() {
         "{out:?}"
     );
 }
+
+/// `--format bundle` end to end, in the registry and in a layout: sign and attest write cosign 3
+/// referrers; verify and verify-attestation read them (beside the tag format); tree shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_format_sign_attest_verify() {
+    use crate::support::{run, vouch, vouch_in};
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    vouch_in(d, Some("pw"), ["generate-key-pair"]).ok();
+    vouch_in(
+        d,
+        Some("pw"),
+        ["generate-key-pair", "--output-key-prefix", "other"],
+    )
+    .ok();
+    let digest = crate::support::image::push_image(&client(), &reg.host(), "fmt/app", "v1").await;
+    let layout = d.join("layout");
+    let ldigest = layout_image(&layout, "v1");
+    let sbom = vectors().join("sboms/trivy-npm.cdx.json");
+    for image in [
+        format!("{}/fmt/app@{digest}", reg.host()),
+        format!("oci:{}@{ldigest}", layout.display()),
+    ] {
+        vouch_in(
+            d,
+            Some("pw"),
+            ["sign", "--format", "bundle", "--key", "vouch.key", &image],
+        )
+        .ok();
+        vouch_in(
+            d,
+            Some("pw"),
+            [
+                "attest".as_ref(),
+                "--format".as_ref(),
+                "bundle".as_ref(),
+                "--key".as_ref(),
+                "vouch.key".as_ref(),
+                "--type".as_ref(),
+                "cyclonedx".as_ref(),
+                "--predicate".as_ref(),
+                sbom.as_os_str(),
+                image.as_ref(),
+            ],
+        )
+        .ok();
+        // Nothing under the tags: everything is a referrer.
+        let out = run(vouch().args(["tree", "--output", "json", &image]));
+        assert_eq!(out.code, 0, "{out:?}");
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let count = |format: &str| -> usize {
+            doc["attachments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["format"] == format)
+                .map(|a| a["entries"].as_array().unwrap().len())
+                .sum()
+        };
+        assert_eq!((count("tag"), count("referrer")), (0, 2), "{doc}");
+        // verify reads the bundle signature.
+        let out = vouch_in(
+            d,
+            None,
+            ["verify", "--key", "vouch.pub", "--output", "json", &image],
+        )
+        .ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(
+            v[0]["signatures"][0]["payload"]["predicateType"],
+            "https://sigstore.dev/cosign/sign/v1"
+        );
+        vouch_in(d, None, ["verify", "--key", "other.pub", &image]).code(1);
+        // verify-attestation reads the SBOM attestation, and only it for --type cyclonedx.
+        let out = vouch_in(
+            d,
+            None,
+            [
+                "verify-attestation",
+                "--key",
+                "vouch.pub",
+                "--type",
+                "cyclonedx",
+                "--output",
+                "json",
+                &image,
+            ],
+        )
+        .ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v[0]["attestations"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            v[0]["attestations"][0]["statement"]["predicate"]["bomFormat"],
+            "CycloneDX"
+        );
+        vouch_in(
+            d,
+            None,
+            ["verify-attestation", "--key", "other.pub", &image],
+        )
+        .code(1);
+        // The legacy format still works beside it, and both are seen.
+        vouch_in(
+            d,
+            Some("pw"),
+            ["sign", "--format", "legacy", "--key", "other.key", &image],
+        )
+        .ok();
+        let out = vouch_in(
+            d,
+            None,
+            ["verify", "--key", "other.pub", "--output", "json", &image],
+        )
+        .ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v[0]["signatures"].as_array().unwrap().len(), 1);
+        vouch_in(d, None, ["verify", "--key", "vouch.pub", &image]).ok();
+    }
+}

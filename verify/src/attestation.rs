@@ -263,31 +263,36 @@ pub async fn verify_attestations(
     wanted: Option<&str>,
     limits: &OciLimits,
 ) -> Result<ImageAttestations, VerifyError> {
-    // A few at a time: attestation layers can be large SBOMs.
-    let mut verdicts = crate::image::check_attached(
-        target,
-        image,
-        Attachment::Attestations,
-        limits,
-        4,
-        |desc| async move { check_layer(target, image, &desc, authority, wanted, limits).await },
+    // Both formats at once; a few layers at a time: attestation layers can be large SBOMs.
+    let (tagged, referred) = futures_util::future::join(
+        crate::image::check_attached(
+            target,
+            image,
+            Attachment::Attestations,
+            limits,
+            4,
+            |desc| async move { check_layer(target, image, &desc, authority, wanted, limits).await },
+        ),
+        referrer_attestations(referrers, image, authority, wanted, false, limits)
     )
-    .await?;
-    let (found, verified, failures) =
-        referrer_attestations(referrers, image, authority, wanted, limits).await?;
+    .await;
+    let mut verdicts = tagged?;
+    let (found, verified, failures) = referred?;
     verdicts.found |= found;
     verdicts.verified.extend(verified);
     verdicts.failures.extend(failures);
     Ok(verdicts)
 }
 
-/// The bundle referrers of `image` that are attestations (not cosign 3 image signatures), of
-/// predicate type `wanted` when given: listed once, fetched in parallel, each bundle verified.
-async fn referrer_attestations(
+/// The bundle referrers of `image` that are attestations of predicate type `wanted` (when
+/// given) — or, with `signatures`, cosign 3 image signatures (`sign/v1`) only: listed once,
+/// fetched in parallel, each bundle verified.
+pub(crate) async fn referrer_attestations(
     target: &Target,
     image: &Sha256Digest,
     authority: Authority<'_>,
     wanted: Option<&str>,
+    signatures: bool,
     limits: &OciLimits,
 ) -> Result<(bool, Vec<VerifiedAttestation>, Vec<LayerFailure>), VerifyError> {
     use futures_util::stream::{self, StreamExt};
@@ -323,7 +328,12 @@ async fn referrer_attestations(
                 .annotations
                 .get(PREDICATE_TYPE_ANNOTATION)
                 .map(String::as_str);
-            t != Some(COSIGN_SIGN_PREDICATE) && wanted.is_none_or(|w| t.is_none() || t == Some(w))
+            if signatures {
+                t.is_none() || t == Some(COSIGN_SIGN_PREDICATE)
+            } else {
+                t != Some(COSIGN_SIGN_PREDICATE)
+                    && wanted.is_none_or(|w| t.is_none() || t == Some(w))
+            }
         })
         .collect();
     let found = !wanted_refs.is_empty();
@@ -339,6 +349,11 @@ async fn referrer_attestations(
         Authority::Keyless { .. } => None,
     };
     let root_for_keys = root_for_keys.as_ref();
+    let wanted = if signatures {
+        Some(COSIGN_SIGN_PREDICATE)
+    } else {
+        wanted
+    };
     let checks: Vec<_> = stream::iter(wanted_refs.iter().cloned())
         .map(|d| async move {
             let r =

@@ -28,7 +28,7 @@ use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 pub struct VerifiedImageSignature {
     image: Sha256Digest,
     layer: Sha256Digest,
-    payload: SimpleSigning,
+    payload: Option<SimpleSigning>,
     payload_bytes: Bytes,
     key_hint: String,
     _proof: Proof,
@@ -39,6 +39,7 @@ pub struct VerifiedImageSignature {
 enum Proof {
     Key(#[allow(dead_code)] ValidSignature),
     Keyless(#[allow(dead_code)] Box<crate::sigstore_bundle::VerifiedSigstoreBundle>),
+    Bundle(#[allow(dead_code)] Box<crate::attestation::VerifiedAttestation>),
 }
 
 impl VerifiedImageSignature {
@@ -50,11 +51,12 @@ impl VerifiedImageSignature {
     pub fn layer(&self) -> &Sha256Digest {
         &self.layer
     }
-    /// The parsed payload (parsed from the verified bytes).
-    pub fn payload(&self) -> &SimpleSigning {
-        &self.payload
+    /// The simple-signing payload (tag format), parsed from the verified bytes; `None` for a
+    /// cosign 3 bundle signature, whose payload is an in-toto statement.
+    pub fn payload(&self) -> Option<&SimpleSigning> {
+        self.payload.as_ref()
     }
-    /// The exact payload bytes that were verified.
+    /// The exact payload bytes that were verified (simple signing, or the statement).
     pub fn payload_bytes(&self) -> &[u8] {
         &self.payload_bytes
     }
@@ -258,23 +260,60 @@ async fn check_layer(
     Ok(Ok(VerifiedImageSignature {
         image: *image,
         layer: desc.digest,
-        payload: parsed,
+        payload: Some(parsed),
         payload_bytes: payload,
         key_hint,
         _proof: proof,
     }))
 }
 
-/// Verifies the `.sig` signatures of `image` (stored in `sig_target`) by `authority`.
+/// Verifies the signatures of `image` by `authority` in both formats: the `.sig` tag (in
+/// `sig_target`) and cosign 3's bundle referrers (in `referrers`, the image's repository).
 pub async fn verify_signatures(
     sig_target: &Target,
+    referrers: &Target,
     image: &Sha256Digest,
     authority: Authority<'_>,
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
 ) -> Result<ImageSignatures, VerifyError> {
-    check_attached(sig_target, image, Attachment::Signatures, limits, 16, |desc| async move {
-        check_layer(sig_target, image, &desc, authority, required, limits).await
-    })
-    .await
+    // Both formats at once: the tag lookup and the referrers lookup are independent.
+    let (tagged, referred) = futures_util::future::join(
+        check_attached(
+            sig_target,
+            image,
+            Attachment::Signatures,
+            limits,
+            16,
+            |desc| async move {
+                check_layer(sig_target, image, &desc, authority, required, limits).await
+            },
+        ),
+        crate::attestation::referrer_attestations(referrers, image, authority, None, true, limits),
+    )
+    .await;
+    let mut verdicts = tagged?;
+    let (found, verified, failures) = referred?;
+    verdicts.found |= found;
+    verdicts.failures.extend(failures);
+    for a in verified {
+        if !required.is_empty() {
+            verdicts.failures.push(LayerFailure {
+                index: verdicts.failures.len(),
+                digest: *a.layer(),
+                reason: "bundle referrer: cosign 3 signatures carry no annotations to match -a"
+                    .into(),
+            });
+            continue;
+        }
+        verdicts.verified.push(VerifiedImageSignature {
+            image: *image,
+            layer: *a.layer(),
+            payload: None,
+            payload_bytes: Bytes::from(a.statement_bytes().to_vec()),
+            key_hint: a.key_hint().to_owned(),
+            _proof: Proof::Bundle(Box::new(a)),
+        });
+    }
+    Ok(verdicts)
 }

@@ -52,6 +52,9 @@ pub(crate) struct AttestArgs {
     /// When the scan finished (RFC 3339), for reports that do not say.
     #[arg(long, value_name = "TIME")]
     scan_finished_on: Option<String>,
+    /// Storage format.
+    #[arg(long, value_enum, default_value = "legacy")]
+    format: crate::commands::image::Format,
     #[command(flatten)]
     registry: RegistryArgs,
     /// Image: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
@@ -134,7 +137,22 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
     let statement = Statement::encode_raw(&[subject], &predicate_type, &predicate);
     drop(predicate);
     let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
-    let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec()).to_json();
+    let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec());
+    if args.format == crate::commands::image::Format::Bundle {
+        let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &envelope);
+        drop(envelope);
+        let name = format!("{}@{}", resolved.identity, resolved.digest);
+        return attach_bundle(
+            &resolved,
+            Bytes::from(bundle),
+            &predicate_type,
+            &limits,
+            &name,
+            "Attested",
+        )
+        .await;
+    }
+    let envelope = envelope.to_json();
     let request = AttachRequest {
         target: attachment_target(&resolved, &client)?,
         image: resolved.digest,
@@ -157,6 +175,41 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
     {
         AttachOutcome::Added => eprintln!("Attested {name} ({predicate_type})"),
         AttachOutcome::AlreadyPresent => eprintln!("Already attested identically: {name}"),
+    }
+    Ok(())
+}
+
+/// Attaches a bundle to the image as a cosign 3 referrer (in the image's repository).
+pub(crate) async fn attach_bundle(
+    resolved: &vouch_core::oci::ResolvedImage,
+    bundle: Bytes,
+    predicate_type: &str,
+    limits: &vouch_core::oci::OciLimits,
+    name: &str,
+    verb: &str,
+) -> Result<()> {
+    let mut subject = vouch_core::oci::manifest::Descriptor::of(
+        &resolved.manifest.media_type,
+        &resolved.manifest.bytes,
+    );
+    if subject.media_type.is_empty() {
+        subject.media_type = vouch_core::oci::manifest::OCI_MANIFEST.into();
+    }
+    let created = predicate::rfc3339(std::time::SystemTime::now());
+    let r = vouch_core::referrers::referrer(subject, bundle, predicate_type, &created);
+    let outcome = vouch_core::referrers::attach_referrers(
+        &resolved.target,
+        &[(resolved.digest, r)],
+        settle_options(),
+        limits,
+        1,
+    )
+    .await
+    .remove(0)
+    .with_context(|| name.to_owned())?;
+    match outcome {
+        AttachOutcome::Added => eprintln!("{verb} {name} ({predicate_type}, bundle referrer)"),
+        AttachOutcome::AlreadyPresent => eprintln!("Already present: {name}"),
     }
     Ok(())
 }

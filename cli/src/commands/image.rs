@@ -29,6 +29,16 @@ use crate::commands::blob::Output;
 use crate::exit::{UsageError, VerificationFailed};
 use crate::password::load_signing_key;
 
+/// How signatures and attestations are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// cosign 3's format: a sigstore bundle attached as an OCI 1.1 referrer of the image.
+    /// Key-signed bundles are offline: they carry no transparency-log entry.
+    Bundle,
+    /// cosign 1–2's format: layers of the `sha256-<hex>.sig` / `.att` tags.
+    Legacy,
+}
+
 /// Registry options shared by the image commands.
 #[derive(Args, Clone)]
 pub(crate) struct RegistryArgs {
@@ -64,6 +74,9 @@ pub(crate) struct SignArgs {
     /// Also sign every platform manifest of an image index.
     #[arg(long)]
     recursive: bool,
+    /// Storage format.
+    #[arg(long, value_enum, default_value = "legacy")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
     /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
@@ -210,6 +223,39 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
         }
         let target = attachment_target(&r, &client)?;
         for img in with_children(r, args.recursive, &limits).await? {
+            if args.format == Format::Bundle {
+                if !annotations.is_empty() {
+                    return Err(UsageError(
+                        "annotations (-a) are written only with --format legacy for now".into(),
+                    )
+                    .into());
+                }
+                // cosign 3: an in-toto statement about the digest, DSSE, in a bundle referrer.
+                let statement = vouch_core::payload::intoto::Statement::encode_raw(
+                    &[vouch_core::payload::intoto::Subject::sha256(
+                        None,
+                        &img.digest,
+                    )],
+                    vouch_core::referrers::COSIGN_SIGN_PREDICATE,
+                    b"{}",
+                );
+                let pt = vouch_core::payload::intoto::INTOTO_PAYLOAD_TYPE;
+                let sig = key.sign_digest(&vouch_core::payload::dsse::pae_digest(pt, &statement));
+                let env =
+                    vouch_core::payload::dsse::Envelope::new(pt, statement, sig.as_der().to_vec());
+                let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &env);
+                let name = format!("{}@{}", img.identity, img.digest);
+                crate::commands::attest::attach_bundle(
+                    &img,
+                    Bytes::from(bundle),
+                    vouch_core::referrers::COSIGN_SIGN_PREDICATE,
+                    &limits,
+                    &name,
+                    "Signed",
+                )
+                .await?;
+                continue;
+            }
             let optional = (!annotations.is_empty()).then(|| {
                 annotations
                     .iter()
@@ -272,8 +318,9 @@ async fn verify_one(
     // Pinned by digest: nothing to resolve; 2 sequential round trips (the .sig manifest, then
     // its blobs in parallel).
     if let (ImageRef::Registry(r), Some(digest), false) = (image, &image_digest(image), recursive) {
-        let target = attachment_target_of(&Target::registry(client.clone(), r), client)?;
-        let sigs = verify_signatures(&target, digest, key, required, limits).await?;
+        let image_target = Target::registry(client.clone(), r);
+        let target = attachment_target_of(&image_target, client)?;
+        let sigs = verify_signatures(&target, &image_target, digest, key, required, limits).await?;
         return Ok(vec![(
             format!("{}@{digest}", r.docker_reference()),
             *digest,
@@ -284,7 +331,8 @@ async fn verify_one(
     let target = attachment_target(&resolved, client)?;
     let mut out = Vec::new();
     for img in with_children(resolved, recursive, limits).await? {
-        let sigs = verify_signatures(&target, &img.digest, key, required, limits).await?;
+        let sigs =
+            verify_signatures(&target, &img.target, &img.digest, key, required, limits).await?;
         out.push((format!("{}@{}", img.identity, img.digest), img.digest, sigs));
     }
     Ok(out)
