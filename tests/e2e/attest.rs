@@ -75,6 +75,8 @@ fn attest_all_types(dir: &Path, image: &str, digest: &str) {
             Some("pw"),
             [
                 "attest".as_ref(),
+                "--format".as_ref(),
+                "legacy".as_ref(),
                 "--key".as_ref(),
                 "vouch.key".as_ref(),
                 "--type".as_ref(),
@@ -160,6 +162,8 @@ fn every_type_in_a_layout_and_rejections() {
         Some("pw"),
         [
             "attest".as_ref(),
+            "--format".as_ref(),
+            "legacy".as_ref(),
             "--key".as_ref(),
             "vouch.key".as_ref(),
             "--type".as_ref(),
@@ -195,6 +199,8 @@ fn every_type_in_a_layout_and_rejections() {
         Some("pw"),
         [
             "attest".as_ref(),
+            "--format".as_ref(),
+            "legacy".as_ref(),
             "--key".as_ref(),
             "vouch.key".as_ref(),
             "--type".as_ref(),
@@ -212,6 +218,8 @@ fn every_type_in_a_layout_and_rejections() {
         Some("pw"),
         [
             "attest".as_ref(),
+            "--format".as_ref(),
+            "legacy".as_ref(),
             "--key".as_ref(),
             "vouch.key".as_ref(),
             "--type".as_ref(),
@@ -271,6 +279,8 @@ fn replace_drops_same_type_only_and_annotation_must_match() {
             Some("pw"),
             [
                 "attest".as_ref(),
+                "--format".as_ref(),
+                "legacy".as_ref(),
                 "--key".as_ref(),
                 "vouch.key".as_ref(),
                 "--predicate".as_ref(),
@@ -285,6 +295,8 @@ fn replace_drops_same_type_only_and_annotation_must_match() {
         Some("pw"),
         [
             "attest".as_ref(),
+            "--format".as_ref(),
+            "legacy".as_ref(),
             "--key".as_ref(),
             "vouch.key".as_ref(),
             "--type".as_ref(),
@@ -309,6 +321,8 @@ fn replace_drops_same_type_only_and_annotation_must_match() {
         Some("pw"),
         [
             "attest".as_ref(),
+            "--format".as_ref(),
+            "legacy".as_ref(),
             "--key".as_ref(),
             "vouch.key".as_ref(),
             "--replace".as_ref(),
@@ -400,6 +414,8 @@ fn every_scan_vector_attests() {
             Some("pw"),
             [
                 "attest".as_ref(),
+                "--format".as_ref(),
+                "legacy".as_ref(),
                 "--key".as_ref(),
                 "vouch.key".as_ref(),
                 "--type".as_ref(),

@@ -37,6 +37,8 @@ async fn concurrent_signers_lose_nothing() {
                     .env_remove("COSIGN_PASSWORD")
                     .args([
                         "sign",
+                        "--format",
+                        "legacy",
                         "--key",
                         &format!("k{k}.key"),
                         "-a",
@@ -102,4 +104,67 @@ async fn concurrent_signers_lose_nothing() {
         total += rounds.len();
     }
     assert_eq!(total, SIGNERS * ROUNDS);
+}
+
+/// The same with cosign 3's format: 8 `vouch sign` processes with 8 keys on one image at once
+/// (4 rounds, a new image each round); the fallback referrers index keeps every signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_bundle_signers_lose_nothing() {
+    const ROUNDS_BUNDLE: usize = 4;
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..SIGNERS {
+        vouch_in(
+            dir.path(),
+            Some("pw"),
+            ["generate-key-pair", "--output-key-prefix", &format!("k{k}")],
+        )
+        .ok();
+    }
+    let mut images = Vec::new();
+    for round in 0..ROUNDS_BUNDLE {
+        let digest = push_image(&client(), &reg.host(), "race/bundles", &format!("r{round}")).await;
+        let image = format!("{}/race/bundles@{digest}", reg.host());
+        let children: Vec<_> = (0..SIGNERS)
+            .map(|k| {
+                Command::new(env!("CARGO_BIN_EXE_vouch"))
+                    .current_dir(dir.path())
+                    .env("VOUCH_PASSWORD", "pw")
+                    .env("VOUCH_SETTLE_MS", "1000")
+                    .env_remove("COSIGN_PASSWORD")
+                    .args([
+                        "sign",
+                        "--format",
+                        "bundle",
+                        "--key",
+                        &format!("k{k}.key"),
+                        &image,
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        images.push(image);
+    }
+    for image in &images {
+        for k in 0..SIGNERS {
+            vouch_in(
+                dir.path(),
+                None,
+                ["verify", "--key", &format!("k{k}.pub"), image],
+            )
+            .ok();
+        }
+    }
 }

@@ -32,7 +32,7 @@ fn manifest_that_does_not_match_its_digest_is_refused() {
     let out = vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "vouch.key", &image],
+        ["sign", "--format", "legacy", "--key", "vouch.key", &image],
     )
     .code(1);
     assert!(out.stderr.contains("expected digest"), "{out:?}");
@@ -41,6 +41,8 @@ fn manifest_that_does_not_match_its_digest_is_refused() {
         Some("pw"),
         [
             "sign",
+            "--format",
+            "legacy",
             "--key",
             "vouch.key",
             &format!("{}/app:v1", fake.host),

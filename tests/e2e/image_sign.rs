@@ -39,7 +39,16 @@ async fn sign_verify_in_registry() {
     let out = vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "vouch.key", "-a", "env=prod", &by_tag],
+        [
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "vouch.key",
+            "-a",
+            "env=prod",
+            &by_tag,
+        ],
     )
     .ok();
     assert!(
@@ -50,7 +59,16 @@ async fn sign_verify_in_registry() {
     let out = vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "vouch.key", "-a", "env=prod", &by_digest],
+        [
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "vouch.key",
+            "-a",
+            "env=prod",
+            &by_digest,
+        ],
     )
     .ok();
     assert!(out.stderr.contains("Already signed"), "{out:?}");
@@ -119,7 +137,14 @@ async fn sign_verify_in_registry() {
     vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "other.key", &by_digest],
+        [
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "other.key",
+            &by_digest,
+        ],
     )
     .ok();
     vouch_in(
@@ -151,7 +176,14 @@ async fn recursive_sign_and_verify_of_an_index() {
     vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "vouch.key", &by_digest],
+        [
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "vouch.key",
+            &by_digest,
+        ],
     )
     .ok();
     vouch_in(
@@ -170,7 +202,15 @@ async fn recursive_sign_and_verify_of_an_index() {
     vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "vouch.key", "--recursive", &by_digest],
+        [
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "vouch.key",
+            "--recursive",
+            &by_digest,
+        ],
     )
     .ok();
     vouch_in(
@@ -202,12 +242,19 @@ fn sign_verify_in_oci_layout() {
     let digest = layout_image(&layout, "v1");
     let r = format!("oci:{}:v1", layout.display());
     vouch_in(dir.path(), None, ["verify", "--key", "vouch.pub", &r]).code(1);
-    vouch_in(dir.path(), Some("pw"), ["sign", "--key", "vouch.key", &r]).ok();
+    vouch_in(
+        dir.path(),
+        Some("pw"),
+        ["sign", "--format", "legacy", "--key", "vouch.key", &r],
+    )
+    .ok();
     vouch_in(
         dir.path(),
         Some("pw"),
         [
             "sign",
+            "--format",
+            "legacy",
             "--key",
             "other.key",
             &format!("oci:{}@{digest}", layout.display()),
@@ -302,7 +349,7 @@ async fn signatures_in_another_repository() {
             .current_dir(dir.path())
             .env("VOUCH_PASSWORD", "pw")
             .env(var, &sigs)
-            .args(["sign", "--key", "vouch.key", &image]));
+            .args(["sign", "--format", "legacy", "--key", "vouch.key", &image]));
         assert_eq!(out.code, 0, "{var}: {out:?}");
         let out = run(vouch().current_dir(dir.path()).env(var, &sigs).args([
             "verify",
@@ -343,7 +390,15 @@ fn recursive_sign_in_a_cosign_saved_layout() {
     vouch_in(
         dir.path(),
         Some("pw"),
-        ["sign", "--key", "vouch.key", "--recursive", &r],
+        [
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "vouch.key",
+            "--recursive",
+            &r,
+        ],
     )
     .ok();
     vouch_in(

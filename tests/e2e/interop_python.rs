@@ -166,7 +166,12 @@ async fn image_signatures_cross_verify_through_the_registry() {
     )
     .ok();
     vouch_in(d, None, ["verify", "--key", "py.pub", &image_a]).ok();
-    vouch_in(d, Some("v-pw"), ["sign", "--key", "vouch.key", &image_a]).ok();
+    vouch_in(
+        d,
+        Some("v-pw"),
+        ["sign", "--format", "legacy", "--key", "vouch.key", &image_a],
+    )
+    .ok();
     py(
         d,
         None,
@@ -183,7 +188,12 @@ async fn image_signatures_cross_verify_through_the_registry() {
 
     // A wrong key: both reject.
     let image_b = format!("{host}/interop/b@{b}");
-    vouch_in(d, Some("v-pw"), ["sign", "--key", "vouch.key", &image_b]).ok();
+    vouch_in(
+        d,
+        Some("v-pw"),
+        ["sign", "--format", "legacy", "--key", "vouch.key", &image_b],
+    )
+    .ok();
     let out = vouch_in(d, None, ["verify", "--key", "py.pub", &image_b]).code(1);
     assert!(
         out.stderr.contains("does not match the content and key"),
@@ -292,6 +302,8 @@ async fn attestations_cross_verify_through_the_registry() {
             Some("v-pw"),
             [
                 "attest".as_ref(),
+                "--format".as_ref(),
+                "legacy".as_ref(),
                 "--key".as_ref(),
                 "vouch.key".as_ref(),
                 "--type".as_ref(),

@@ -138,7 +138,12 @@ async fn failed_push_leaves_previous_signatures_intact() {
     .ok();
     let digest = push_image(&client(), &reg.host(), "fail/app", "v1").await;
     let direct = format!("{}/fail/app@{digest}", reg.host());
-    vouch_in(dir.path(), Some("pw"), ["sign", "--key", "a.key", &direct]).ok();
+    vouch_in(
+        dir.path(),
+        Some("pw"),
+        ["sign", "--format", "legacy", "--key", "a.key", &direct],
+    )
+    .ok();
     let sig_tag = format!("/manifests/sha256-{}.sig", digest.hex());
     let before = run(vouch().args(["tree", "--output", "json", &direct]))
         .ok()
@@ -154,7 +159,7 @@ async fn failed_push_leaves_previous_signatures_intact() {
         let out = vouch_in(
             dir.path(),
             Some("pw"),
-            ["sign", "--key", "b.key", &via_proxy],
+            ["sign", "--format", "legacy", "--key", "b.key", &via_proxy],
         )
         .code(3);
         assert!(
@@ -170,7 +175,12 @@ async fn failed_push_leaves_previous_signatures_intact() {
         vouch_in(dir.path(), None, ["verify", "--key", "b.pub", &direct]).code(1);
     }
     // Once the registry works again, the signature goes through and both verify.
-    vouch_in(dir.path(), Some("pw"), ["sign", "--key", "b.key", &direct]).ok();
+    vouch_in(
+        dir.path(),
+        Some("pw"),
+        ["sign", "--format", "legacy", "--key", "b.key", &direct],
+    )
+    .ok();
     vouch_in(dir.path(), None, ["verify", "--key", "a.pub", &direct]).ok();
     vouch_in(dir.path(), None, ["verify", "--key", "b.pub", &direct]).ok();
 }
@@ -210,7 +220,11 @@ async fn real_registry_with_basic_auth() {
         run(&mut cmd)
     };
     // auths entry.
-    let out = with(&cfg, &["sign", "--key", "vouch.key", &image], Some("pw"));
+    let out = with(
+        &cfg,
+        &["sign", "--format", "legacy", "--key", "vouch.key", &image],
+        Some("pw"),
+    );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         with(&cfg, &["verify", "--key", "vouch.pub", &image], None).code,

@@ -52,8 +52,9 @@ pub(crate) struct AttestArgs {
     /// When the scan finished (RFC 3339), for reports that do not say.
     #[arg(long, value_name = "TIME")]
     scan_finished_on: Option<String>,
-    /// Storage format.
-    #[arg(long, value_enum, default_value = "legacy")]
+    /// Storage format: `bundle` (cosign 3's default: a sigstore bundle referrer; key-signed
+    /// bundles are offline, with no transparency-log entry) or `legacy` (`.sig`/`.att` tags).
+    #[arg(long, value_enum, default_value = "bundle")]
     format: crate::commands::image::Format,
     #[command(flatten)]
     registry: RegistryArgs,
@@ -179,6 +180,23 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
     Ok(())
 }
 
+/// The cosign 3 referrer of `bundle` for `resolved`.
+pub(crate) fn referrer_for(
+    resolved: &vouch_core::oci::ResolvedImage,
+    bundle: Bytes,
+    predicate_type: &str,
+) -> vouch_core::referrers::Referrer {
+    let mut subject = vouch_core::oci::manifest::Descriptor::of(
+        &resolved.manifest.media_type,
+        &resolved.manifest.bytes,
+    );
+    if subject.media_type.is_empty() {
+        subject.media_type = vouch_core::oci::manifest::OCI_MANIFEST.into();
+    }
+    let created = predicate::rfc3339(std::time::SystemTime::now());
+    vouch_core::referrers::referrer(subject, bundle, predicate_type, &created)
+}
+
 /// Attaches a bundle to the image as a cosign 3 referrer (in the image's repository).
 pub(crate) async fn attach_bundle(
     resolved: &vouch_core::oci::ResolvedImage,
@@ -188,15 +206,7 @@ pub(crate) async fn attach_bundle(
     name: &str,
     verb: &str,
 ) -> Result<()> {
-    let mut subject = vouch_core::oci::manifest::Descriptor::of(
-        &resolved.manifest.media_type,
-        &resolved.manifest.bytes,
-    );
-    if subject.media_type.is_empty() {
-        subject.media_type = vouch_core::oci::manifest::OCI_MANIFEST.into();
-    }
-    let created = predicate::rfc3339(std::time::SystemTime::now());
-    let r = vouch_core::referrers::referrer(subject, bundle, predicate_type, &created);
+    let r = referrer_for(resolved, bundle, predicate_type);
     let outcome = vouch_core::referrers::attach_referrers(
         &resolved.target,
         &[(resolved.digest, r)],

@@ -74,8 +74,9 @@ pub(crate) struct SignArgs {
     /// Also sign every platform manifest of an image index.
     #[arg(long)]
     recursive: bool,
-    /// Storage format.
-    #[arg(long, value_enum, default_value = "legacy")]
+    /// Storage format: `bundle` (cosign 3's default: a sigstore bundle referrer; key-signed
+    /// bundles are offline, with no transparency-log entry) or `legacy` (`.sig`/`.att` tags).
+    #[arg(long, value_enum, default_value = "bundle")]
     format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
@@ -213,6 +214,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
         .await;
     let mut requests = Vec::new();
     let mut names = Vec::new();
+    let mut bundles = Vec::new();
     for (image, r) in images.iter().zip(resolved) {
         let r = r.with_context(|| format!("{image}"))?;
         if r.by_tag {
@@ -245,15 +247,12 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
                     vouch_core::payload::dsse::Envelope::new(pt, statement, sig.as_der().to_vec());
                 let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &env);
                 let name = format!("{}@{}", img.identity, img.digest);
-                crate::commands::attest::attach_bundle(
+                let r = crate::commands::attest::referrer_for(
                     &img,
                     Bytes::from(bundle),
                     vouch_core::referrers::COSIGN_SIGN_PREDICATE,
-                    &limits,
-                    &name,
-                    "Signed",
-                )
-                .await?;
+                );
+                bundles.push((img.target.clone(), img.digest, r, name));
                 continue;
             }
             let optional = (!annotations.is_empty()).then(|| {
@@ -286,7 +285,32 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
             names.push(format!("{}@{}", img.identity, img.digest));
         }
     }
-    let results = attach_all(&requests, settle_options(), &limits, CONCURRENCY).await;
+    let mut results = attach_all(&requests, settle_options(), &limits, CONCURRENCY).await;
+    // Bundle referrers, a batch per repository: one settle wait for all.
+    type Batch = Vec<(Sha256Digest, vouch_core::referrers::Referrer, String)>;
+    let mut groups: BTreeMap<String, (Target, Batch)> = BTreeMap::new();
+    for (target, digest, r, name) in bundles {
+        groups
+            .entry(target.describe())
+            .or_insert_with(|| (target, Vec::new()))
+            .1
+            .push((digest, r, name));
+    }
+    for (_, (target, batch)) in groups {
+        let (refs, batch_names): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|(d, r, n)| ((d, r), n)).unzip();
+        names.extend(batch_names);
+        results.extend(
+            vouch_core::referrers::attach_referrers(
+                &target,
+                &refs,
+                settle_options(),
+                &limits,
+                CONCURRENCY,
+            )
+            .await,
+        );
+    }
     let mut first_err = None;
     for (name, result) in names.iter().zip(results) {
         match result {
