@@ -322,7 +322,7 @@ async fn write_round<U: TagUpdate>(
 ) -> Result<Round, OciError> {
     let tag = req.tag();
     let target = req.target();
-    let mut blob_retries = 0u32;
+    let mut race = BlobRace::default();
     loop {
         let guard = target.begin_update()?;
         let started = Instant::now();
@@ -349,21 +349,36 @@ async fn write_round<U: TagUpdate>(
             .await
         {
             Ok(digest) => return Ok(Round::Written(digest)),
-            // distribution's filesystem driver races when several clients upload the same blob
-            // at once (identical payloads from different signers): the manifest PUT then sees a
-            // half-written blob link. Upload the blobs again and retry, a few times.
-            Err(OciError::Registry(e))
-                if matches!(e.code(), Some("DIGEST_INVALID" | "BLOB_UNKNOWN"))
-                    && blob_retries < 5 =>
-            {
-                blob_retries += 1;
-                tokio::time::sleep(Duration::from_millis(50 * u64::from(blob_retries))).await;
+            Err(e) if race.again(&e).await => {
                 for b in req.blobs() {
                     target.push_blob(b).await?;
                 }
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// distribution's filesystem driver races when several clients upload the same blob at once
+/// (identical payloads from different signers): the manifest PUT then sees a half-written blob
+/// link. The cure is to upload the blobs again and retry, a few times.
+#[derive(Default)]
+pub(crate) struct BlobRace {
+    retries: u32,
+}
+
+impl BlobRace {
+    /// Whether the manifest PUT that failed with `e` should be retried (after re-uploading its
+    /// blobs); pauses briefly first.
+    pub(crate) async fn again(&mut self, e: &OciError) -> bool {
+        let race = matches!(e, OciError::Registry(r)
+            if matches!(r.code(), Some("DIGEST_INVALID" | "BLOB_UNKNOWN")));
+        if !race || self.retries >= 5 {
+            return false;
+        }
+        self.retries += 1;
+        tokio::time::sleep(Duration::from_millis(50 * u64::from(self.retries))).await;
+        true
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::cosign::{AttachOutcome, Merged, SettleOptions, TagUpdate, update_all};
+use crate::cosign::{AttachOutcome, BlobRace, Merged, SettleOptions, TagUpdate, update_all};
 use crate::digest::Sha256Digest;
 use crate::oci::manifest::{
     Descriptor, ImageIndex, ImageManifest, Manifest, OCI_INDEX, OCI_MANIFEST, to_bytes,
@@ -187,7 +187,7 @@ pub async fn attach_referrers(
 
     let pushed: Vec<Result<(), OciError>> = stream::iter(referrers)
         .map(|(_, r)| async move {
-            let mut attempt = 0u32;
+            let mut race = BlobRace::default();
             loop {
                 target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await?;
                 target.push_blob(r.bundle.clone()).await?;
@@ -196,17 +196,7 @@ pub async fn attach_referrers(
                     .await
                 {
                     Ok(_) => return Ok(()),
-                    // distribution's race on identical blobs uploaded at once (see cosign.rs).
-                    Err(OciError::Registry(e))
-                        if matches!(e.code(), Some("DIGEST_INVALID" | "BLOB_UNKNOWN"))
-                            && attempt < 5 =>
-                    {
-                        attempt += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(
-                            50 * u64::from(attempt),
-                        ))
-                        .await;
-                    }
+                    Err(e) if race.again(&e).await => {}
                     Err(e) => return Err(e),
                 }
             }
