@@ -371,3 +371,24 @@ async fn bundle_format_sign_attest_verify() {
         vouch_in(d, None, ["verify", "--key", "vouch.pub", &image]).ok();
     }
 }
+
+/// Annotations exist only in the `.sig` format: with the default bundle format, `-a` is a usage
+/// error that names the fix, before any key is read or image resolved.
+#[test]
+fn annotations_need_the_legacy_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::vouch_in(
+        dir.path(),
+        None,
+        [
+            "sign",
+            "--key",
+            "missing.key",
+            "-a",
+            "team=web",
+            "oci:nowhere@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        ],
+    )
+    .code(2);
+    assert!(out.stderr.contains("--format legacy"), "{out:?}");
+}

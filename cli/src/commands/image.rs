@@ -203,6 +203,12 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
     let limits = args.registry.limits();
     let images = parse_images(&args.images)?;
     let annotations = parse_annotations(&args.annotations)?;
+    if args.format == Format::Bundle && !annotations.is_empty() {
+        return Err(UsageError(
+            "annotations (-a) are only written in the .sig tag format: add --format legacy".into(),
+        )
+        .into());
+    }
     let key = load_signing_key(&args.key)?;
     let client = client(&args.registry)?;
 
@@ -226,12 +232,6 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
         let target = attachment_target(&r, &client)?;
         for img in with_children(r, args.recursive, &limits).await? {
             if args.format == Format::Bundle {
-                if !annotations.is_empty() {
-                    return Err(UsageError(
-                        "annotations (-a) are written only with --format legacy for now".into(),
-                    )
-                    .into());
-                }
                 // cosign 3: an in-toto statement about the digest, DSSE, in a bundle referrer.
                 let statement = vouch_core::payload::intoto::Statement::encode_raw(
                     &[vouch_core::payload::intoto::Subject::sha256(
