@@ -20,6 +20,9 @@ Usage (the password comes from COSIGN_PASSWORD):
   cosign_keys.py verify-attestation PUB HOST REPO DIGEST [PREDICATE_TYPE]
         exit 0 if some layer of the .att tag is a DSSE envelope signed by PUB whose statement
         names DIGEST (and has PREDICATE_TYPE), else 1; prints the predicate types found
+  cosign_keys.py verify-referrers PUB HOST REPO DIGEST [PREDICATE_TYPE]
+        the same for cosign 3's format: sigstore bundle v0.3 referrers of DIGEST, found with the
+        referrers API or, without it, the `sha256-<hex>` fallback index (OCI distribution 1.1)
 """
 
 import base64
@@ -321,27 +324,86 @@ def verify_attestation(pub_path, host, repo, digest, wanted=None):
         if status != 200 or "sha256:" + hashlib.sha256(blob).hexdigest() != layer["digest"]:
             print("layer %d: blob does not match its digest" % i, file=sys.stderr)
             continue
-        env = json.loads(blob)
-        payload = base64.b64decode(env["payload"])
-        ok = False
-        for s in env["signatures"]:
-            try:
-                pub.verify(base64.b64decode(s["sig"]), pae(env["payloadType"], payload),
-                           ec.ECDSA(hashes.SHA256()))
-                ok = True
-            except InvalidSignature:
-                pass
-        if not ok or env["payloadType"] != INTOTO:
-            print("layer %d: no valid DSSE signature" % i, file=sys.stderr)
+        st = check_envelope(pub, json.loads(blob), digest, wanted, "layer %d" % i)
+        if st:
+            found.append(st["predicateType"])
+    print("\n".join(found))
+    sys.exit(0 if found else 1)
+
+
+def check_envelope(pub, env, digest, wanted, what):
+    """The in-toto statement of a DSSE envelope signed by `pub` about `digest`, else None."""
+    payload = base64.b64decode(env["payload"])
+    ok = False
+    for s in env["signatures"]:
+        try:
+            pub.verify(base64.b64decode(s["sig"]), pae(env["payloadType"], payload),
+                       ec.ECDSA(hashes.SHA256()))
+            ok = True
+        except InvalidSignature:
+            pass
+    if not ok or env["payloadType"] != INTOTO:
+        print("%s: no valid DSSE signature" % what, file=sys.stderr)
+        return None
+    st = json.loads(payload)
+    if digest.split(":", 1)[1] not in [x.get("digest", {}).get("sha256") for x in st["subject"]]:
+        print("%s: subject is not %s" % (what, digest), file=sys.stderr)
+        return None
+    if wanted and st["predicateType"] != wanted:
+        print("%s: predicate type %s" % (what, st["predicateType"]), file=sys.stderr)
+        return None
+    return st
+
+
+BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def get_verified(base, kind, digest, accept):
+    status, _, body = http("GET", "%s/%s/%s" % (base, kind, digest), None, {"Accept": accept})
+    if status != 200 or "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        return None
+    return body
+
+
+def verify_referrers(pub_path, host, repo, digest, wanted=None):
+    pub = serialization.load_pem_public_key(open(pub_path, "rb").read())
+    spki = pub.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    hint = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    base = "http://%s/v2/%s" % (host, repo)
+    status, _, body = http("GET", base + "/referrers/" + digest, None, {"Accept": OCI_INDEX})
+    if status != 200:  # no referrers API: the fallback tag
+        tag = digest.replace(":", "-")
+        status, _, body = http("GET", base + "/manifests/" + tag, None, {"Accept": OCI_INDEX})
+    entries = json.loads(body).get("manifests", []) if status == 200 else []
+    found = []
+    for i, entry in enumerate(entries):
+        what = "referrer %d" % i
+        if entry.get("artifactType") != BUNDLE_V03:
             continue
-        st = json.loads(payload)
-        if digest.split(":", 1)[1] not in [x.get("digest", {}).get("sha256") for x in st["subject"]]:
-            print("layer %d: subject is not %s" % (i, digest), file=sys.stderr)
+        raw = get_verified(base, "manifests", entry["digest"], OCI_MANIFEST)
+        if raw is None:
+            print("%s: manifest does not match its digest" % what, file=sys.stderr)
             continue
-        if wanted and st["predicateType"] != wanted:
-            print("layer %d: predicate type %s" % (i, st["predicateType"]), file=sys.stderr)
+        m = json.loads(raw)
+        if m.get("subject", {}).get("digest") != digest or m.get("artifactType") != BUNDLE_V03 \
+                or m["config"]["mediaType"] != "application/vnd.oci.empty.v1+json" \
+                or len(m["layers"]) != 1 or m["layers"][0]["mediaType"] != BUNDLE_V03:
+            print("%s: not a bundle referrer of %s" % (what, digest), file=sys.stderr)
             continue
-        found.append(st["predicateType"])
+        blob = get_verified(base, "blobs", m["layers"][0]["digest"], "*/*")
+        if blob is None:
+            print("%s: bundle does not match its digest" % what, file=sys.stderr)
+            continue
+        bundle = json.loads(blob)
+        if bundle.get("mediaType") != BUNDLE_V03 or \
+                bundle["verificationMaterial"].get("publicKey", {}).get("hint") != hint:
+            print("%s: not a v0.3 bundle for this key" % what, file=sys.stderr)
+            continue
+        st = check_envelope(pub, bundle["dsseEnvelope"], digest, wanted, what)
+        if st:
+            found.append(st["predicateType"])
     print("\n".join(found))
     sys.exit(0 if found else 1)
 
@@ -357,6 +419,7 @@ def main(argv):
         "verify-image": lambda a: verify_image(a[0], a[1], a[2], a[3]),
         "attest-image": lambda a: attest_image(a[0], a[1], a[2], a[3], a[4], a[5], a[6:]),
         "verify-attestation": lambda a: verify_attestation(a[0], a[1], a[2], a[3], *a[4:5]),
+        "verify-referrers": lambda a: verify_referrers(a[0], a[1], a[2], a[3], *a[4:5]),
     }
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)

@@ -434,3 +434,63 @@ async fn attestations_cross_verify_through_the_registry() {
     )
     .code(1);
 }
+
+/// cosign 3's format: vouch signs and attests with the default (`bundle`); the Python checker
+/// finds the referrers through the fallback index, checks each manifest and bundle against its
+/// digest, the key hint, the DSSE signature and the statement's subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_referrers_verify_in_python() {
+    use crate::support::image::{client, push_image};
+    use crate::support::registry::Registry;
+
+    let reg = Registry::start();
+    let host = reg.host();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    py(d, Some("py-pw"), &["generate", "py"]).ok();
+    vouch_in(d, Some("v-pw"), ["generate-key-pair"]).ok();
+    let digest = push_image(&client(), &host, "interop/ref", "v1").await;
+    let image = format!("{host}/interop/ref@{digest}");
+    let sbom = crate::support::vectors().join("sboms/trivy-npm.cdx.json");
+    vouch_in(d, Some("v-pw"), ["sign", "--key", "vouch.key", &image]).ok();
+    vouch_in(
+        d,
+        Some("v-pw"),
+        [
+            "attest".as_ref(),
+            "--key".as_ref(),
+            "vouch.key".as_ref(),
+            "--type".as_ref(),
+            "cyclonedx".as_ref(),
+            "--predicate".as_ref(),
+            sbom.as_os_str(),
+            image.as_ref(),
+        ],
+    )
+    .ok();
+    let digest = digest.to_string();
+    let check = |key: &str, wanted: Option<&str>| {
+        let mut args = vec!["verify-referrers", key, &host, "interop/ref", &digest];
+        args.extend(wanted);
+        py(d, None, &args)
+    };
+    let out = check("vouch.pub", None).ok();
+    let mut found: Vec<&str> = out.stdout.lines().collect();
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        [
+            "https://cyclonedx.org/bom",
+            "https://sigstore.dev/cosign/sign/v1"
+        ],
+        "{out:?}"
+    );
+    let out = check("vouch.pub", Some("https://cyclonedx.org/bom")).ok();
+    assert_eq!(out.stdout.trim(), "https://cyclonedx.org/bom", "{out:?}");
+    // Another key: nothing verifies.
+    let out = check("py.pub", None).code(1);
+    assert!(
+        out.stderr.contains("not a v0.3 bundle for this key"),
+        "{out:?}"
+    );
+}
