@@ -23,6 +23,9 @@ Usage (the password comes from COSIGN_PASSWORD):
   cosign_keys.py verify-referrers PUB HOST REPO DIGEST [PREDICATE_TYPE]
         the same for cosign 3's format: sigstore bundle v0.3 referrers of DIGEST, found with the
         referrers API or, without it, the `sha256-<hex>` fallback index (OCI distribution 1.1)
+  cosign_keys.py make-bundle KEY DIGEST PREDICATE_TYPE PREDICATE_FILE OUT
+        write a key-signed sigstore bundle v0.3 (DSSE in-toto statement about DIGEST, no log
+        entry) to OUT, as cosign 3 `attest --new-bundle-format` makes offline
 """
 
 import base64
@@ -408,6 +411,28 @@ def verify_referrers(pub_path, host, repo, digest, wanted=None):
     sys.exit(0 if found else 1)
 
 
+def make_bundle(key_path, digest, predicate_type, predicate_path, out):
+    key = load_private(key_path)
+    statement = json.dumps({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"digest": {"sha256": digest.split(":", 1)[1]}}],
+        "predicateType": predicate_type,
+        "predicate": json.load(open(predicate_path))}, separators=(",", ":")).encode()
+    sig = key.sign(pae(INTOTO, statement), ec.ECDSA(hashes.SHA256()))
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    bundle = {
+        "mediaType": BUNDLE_V03,
+        "verificationMaterial": {
+            "publicKey": {"hint": base64.b64encode(hashlib.sha256(spki).digest()).decode()},
+            "tlogEntries": []},
+        "dsseEnvelope": {
+            "payload": base64.b64encode(statement).decode(),
+            "payloadType": INTOTO,
+            "signatures": [{"sig": base64.b64encode(sig).decode(), "keyid": ""}]}}
+    open(out, "w").write(json.dumps(bundle))
+
+
 def main(argv):
     cmds = {
         "generate": lambda a: generate(a[0], int(a[1]) if len(a) > 1 else 32768),
@@ -420,6 +445,7 @@ def main(argv):
         "attest-image": lambda a: attest_image(a[0], a[1], a[2], a[3], a[4], a[5], a[6:]),
         "verify-attestation": lambda a: verify_attestation(a[0], a[1], a[2], a[3], *a[4:5]),
         "verify-referrers": lambda a: verify_referrers(a[0], a[1], a[2], a[3], *a[4:5]),
+        "make-bundle": lambda a: make_bundle(a[0], a[1], a[2], a[3], a[4]),
     }
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)

@@ -18,6 +18,7 @@ mod concurrency;
 mod conformance;
 mod hostile_registry;
 mod image_sign;
+mod interop_js;
 mod interop_python;
 mod keyless;
 mod keys;

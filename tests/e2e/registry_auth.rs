@@ -9,21 +9,9 @@ use crate::support::fake_registry::{FakeRegistry, Reply};
 use crate::support::image::{client, image_parts, push_image};
 use crate::support::proxy::FaultProxy;
 use crate::support::registry::Registry;
-use crate::support::{run, vouch, vouch_in};
+use crate::support::{docker_config, run, vouch, vouch_in};
 
 const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
-
-fn docker_config(dir: &std::path::Path, host: &str, user: &str, pass: &str) -> std::path::PathBuf {
-    let cfg = dir.join("docker");
-    std::fs::create_dir_all(&cfg).unwrap();
-    let auth = B64.encode(format!("{user}:{pass}"));
-    std::fs::write(
-        cfg.join("config.json"),
-        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .unwrap();
-    cfg
-}
 
 #[test]
 fn bearer_token_fetched_once_per_scope_with_basic_credentials() {

@@ -106,6 +106,32 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// A docker config directory (for `DOCKER_CONFIG`) with basic credentials for `host`.
+pub fn docker_config(dir: &Path, host: &str, user: &str, pass: &str) -> PathBuf {
+    use base64::Engine as _;
+    let cfg = dir.join("docker");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    std::fs::write(
+        cfg.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    cfg
+}
+
+/// sigstore-js's @sigstore/oci (keys-test/js, installed by scripts/test) run by node.
+pub fn js_attach() -> Command {
+    let dir = workspace().join("keys-test/js");
+    assert!(
+        dir.join("node_modules/@sigstore/oci").is_dir(),
+        "keys-test/js/node_modules is missing: run the tests with scripts/test (npm ci there)"
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("attach.js")).stdin(Stdio::null());
+    cmd
+}
+
 /// The independent cosign-format implementation in keys-test/.
 pub fn py_cosign() -> Command {
     let mut cmd = Command::new(python());
