@@ -392,3 +392,66 @@ fn annotations_need_the_legacy_format() {
     .code(2);
     assert!(out.stderr.contains("--format legacy"), "{out:?}");
 }
+
+/// A registry with the referrers API (scripted: distribution 2.8 has none) that does not apply
+/// the `artifactType` filter: vouch filters the listing itself, fetches only the wanted
+/// referrer, never reads the fallback tag, and the real cosign 3 bundle verifies.
+#[test]
+fn referrers_api_is_used_where_the_registry_has_it() {
+    use crate::support::fake_registry::{FakeRegistry, Reply};
+    use crate::support::{run, vouch};
+
+    let (bundle, subject) = cosign3_bundle();
+    let wanted = referrer_for(&subject, 0);
+    let mut other = Descriptor::of(OCI_MANIFEST, b"some other artifact");
+    other.artifact_type = Some("application/vnd.example.other".into());
+    let mut listing = vouch_core::oci::manifest::ImageIndex::new();
+    listing.manifests = vec![other.clone(), wanted.entry.clone()];
+    let listing = vouch_core::oci::manifest::to_bytes(&listing);
+    let bundle_digest = Sha256Digest::of(&bundle);
+    let (manifest, manifest_digest) = (wanted.manifest.clone(), wanted.entry.digest);
+    let fake = FakeRegistry::start(move |req, _| {
+        let path = req.path.split('?').next().unwrap_or("");
+        if path == format!("/v2/app/referrers/{subject}") {
+            Reply::new(200, listing.clone())
+                .header("Content-Type", vouch_core::oci::manifest::OCI_INDEX)
+        } else if path == format!("/v2/app/manifests/{manifest_digest}") {
+            Reply::new(200, manifest.to_vec()).header("Content-Type", OCI_MANIFEST)
+        } else if path == format!("/v2/app/blobs/{bundle_digest}") {
+            Reply::new(200, bundle.to_vec())
+        } else {
+            Reply::new(
+                404,
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#,
+            )
+        }
+    });
+    let out = run(vouch().args([
+        "verify-attestation",
+        "--certificate-identity",
+        "cody@soyland.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--type",
+        "custom",
+        &format!("{}/app@{subject}", fake.host),
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let hits = fake.hits.lock().unwrap().clone();
+    assert!(
+        hits.keys().any(|k| k.contains("/referrers/")),
+        "the referrers API was not asked: {hits:?}"
+    );
+    let fallback = format!(
+        "/v2/app/manifests/{}",
+        vouch_core::referrers::fallback_tag(&subject)
+    );
+    assert!(
+        !hits.keys().any(|k| k.ends_with(&fallback)),
+        "the fallback tag was read although the API answered: {hits:?}"
+    );
+    assert!(
+        !hits.keys().any(|k| k.contains(&other.digest.to_string())),
+        "a referrer of another artifact type was fetched: {hits:?}"
+    );
+}
