@@ -455,3 +455,50 @@ fn referrers_api_is_used_where_the_registry_has_it() {
         "a referrer of another artifact type was fetched: {hits:?}"
     );
 }
+
+/// Writing to a registry with the referrers API: blobs and the manifest by digest, and no
+/// fallback index (neither read nor written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_skips_the_fallback_index_where_the_api_exists() {
+    use crate::support::fake_registry::{FakeRegistry, Reply};
+
+    let (_, subject) = cosign3_bundle();
+    let fake = FakeRegistry::start(move |req, _| {
+        let path = req.path.split('?').next().unwrap_or("").to_owned();
+        match (req.method.as_str(), path.as_str()) {
+            ("HEAD", p) if p.starts_with("/v2/app/blobs/") => Reply::new(200, ""),
+            ("POST", "/v2/app/blobs/uploads/") => {
+                Reply::new(202, "").header("Location", "/v2/app/blobs/uploads/u1")
+            }
+            ("PUT", "/v2/app/blobs/uploads/u1") => Reply::new(201, ""),
+            ("PUT", p) if p.starts_with("/v2/app/manifests/sha256:") => {
+                let digest = p.trim_start_matches("/v2/app/manifests/").to_owned();
+                Reply::new(201, "").header("Docker-Content-Digest", &digest)
+            }
+            ("GET", p) if p == format!("/v2/app/referrers/{subject}") => {
+                Reply::new(200, r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#)
+                    .header("Content-Type", vouch_core::oci::manifest::OCI_INDEX)
+            }
+            _ => Reply::new(404, r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#),
+        }
+    });
+    let r = match format!("{}/app", fake.host).parse::<ImageRef>().unwrap() {
+        ImageRef::Registry(r) => r,
+        ImageRef::Layout(_) => unreachable!(),
+    };
+    let target = Target::registry(client(), &r);
+    let refs = vec![(subject, referrer_for(&subject, 0))];
+    let outcome = attach_referrers(&target, &refs, fast(), &OciLimits::default(), 1)
+        .await
+        .remove(0)
+        .unwrap();
+    assert_eq!(outcome, AttachOutcome::Added);
+    let hits = fake.hits.lock().unwrap().clone();
+    let manifest_put = format!("PUT /v2/app/manifests/{}", refs[0].1.entry.digest);
+    assert_eq!(hits.get(&manifest_put), Some(&1), "{hits:?}");
+    let fallback = vouch_core::referrers::fallback_tag(&subject);
+    assert!(
+        !hits.keys().any(|k| k.ends_with(&fallback)),
+        "the fallback index was touched although the API exists: {hits:?}"
+    );
+}
