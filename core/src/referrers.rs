@@ -185,18 +185,27 @@ pub async fn attach_referrers(
 ) -> Vec<Result<AttachOutcome, OciError>> {
     use futures_util::stream::{self, StreamExt};
 
+    if referrers.is_empty() {
+        return Vec::new();
+    }
+    // Every referrer has the same empty config: store it once.
+    if let Err(e) = target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await {
+        return fail_all(target, referrers.len(), e);
+    }
     let pushed: Vec<Result<(), OciError>> = stream::iter(referrers)
         .map(|(_, r)| async move {
             let mut race = BlobRace::default();
             loop {
-                target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await?;
                 target.push_blob(r.bundle.clone()).await?;
                 match target
                     .push_manifest_by_digest(r.manifest.clone(), OCI_MANIFEST)
                     .await
                 {
                     Ok(_) => return Ok(()),
-                    Err(e) if race.again(&e).await => {}
+                    // The race may have hit the shared config too: store it again.
+                    Err(e) if race.again(&e).await => {
+                        target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await?;
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -212,20 +221,7 @@ pub async fn attach_referrers(
                 .await
             {
                 Ok(found) => found.is_some(),
-                Err(e) => {
-                    let msg = e.to_string();
-                    return referrers
-                        .iter()
-                        .map(|_| {
-                            Err(OciError::Registry(
-                                crate::oci::registry::RegistryError::Invalid {
-                                    registry: target.describe(),
-                                    reason: msg.clone(),
-                                },
-                            ))
-                        })
-                        .collect();
-                }
+                Err(e) => return fail_all(target, referrers.len(), e.into()),
             }
         }
         _ => false,
@@ -251,4 +247,20 @@ pub async fn attach_referrers(
         }
     }
     results
+}
+
+/// A step shared by all `n` referrers failed with `e`: the first result carries it, the others
+/// its message.
+fn fail_all(target: &Target, n: usize, e: OciError) -> Vec<Result<AttachOutcome, OciError>> {
+    let reason = e.to_string();
+    std::iter::once(Err(e))
+        .chain((1..n).map(|_| {
+            Err(OciError::Registry(
+                crate::oci::registry::RegistryError::Invalid {
+                    registry: target.describe(),
+                    reason: reason.clone(),
+                },
+            ))
+        }))
+        .collect()
 }
