@@ -20,7 +20,8 @@ use vouch_core::{Classify, ErrorClass};
 use crate::VerifyError;
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 use crate::image::LayerFailure;
-use crate::sigstore_bundle::{Matcher, Signer, VerifiedSigstoreBundle};
+use crate::sigstore_bundle::{Matcher, Signer, TimeSource, VerifiedSigstoreBundle};
+use vouch_core::sigstore::certificate::CertIdentity;
 use vouch_core::sigstore::trusted_root::TrustedRoot;
 
 /// Who must have signed.
@@ -73,10 +74,22 @@ pub struct VerifiedAttestation {
     statement: Vec<u8>,
     predicate: Range<usize>,
     key_hint: String,
+    time: Option<(i64, TimeSource)>,
+    identity: Option<CertIdentity>,
     _proof: Proof,
 }
 
 impl VerifiedAttestation {
+    /// The verified signing time (Unix seconds) and where it came from: the transparency log's
+    /// integrated time or an RFC 3161 timestamp. `None` for key-signed attestations without a
+    /// log entry: then nothing vouches for when they were made.
+    pub fn verified_time(&self) -> Option<(i64, TimeSource)> {
+        self.time
+    }
+    /// The Fulcio certificate's identity, for keyless attestations.
+    pub fn identity(&self) -> Option<&CertIdentity> {
+        self.identity.as_ref()
+    }
     /// The image digest it is about (one of its subjects).
     pub fn image(&self) -> &Sha256Digest {
         &self.image
@@ -108,6 +121,46 @@ impl VerifiedAttestation {
     /// The key's hint, or the certificate identity, that verified it.
     pub fn key_hint(&self) -> &str {
         &self.key_hint
+    }
+}
+
+#[cfg(test)]
+impl VerifiedAttestation {
+    /// For unit tests of the policy evaluators: a statement genuinely signed with a fresh key
+    /// and verified, about its first subject's digest, with an optional verified time.
+    pub(crate) fn signed_for_test(
+        statement: &[u8],
+        time: Option<(i64, TimeSource)>,
+    ) -> VerifiedAttestation {
+        use vouch_core::keys::SigningKey;
+        let key = SigningKey::generate().expect("key");
+        let pae = vouch_core::payload::dsse::pae_digest(INTOTO_PAYLOAD_TYPE, statement);
+        let sig = key.sign_digest(&pae);
+        let proof = key
+            .public_key()
+            .verify_digest(&pae, sig.as_der())
+            .expect("verifies");
+        let s = StatementRef::parse(statement, &Limits::DEFAULT).expect("a valid statement");
+        let raw = s.predicate.get().as_bytes();
+        let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
+        let predicate = start..start + raw.len();
+        let image = s
+            .subjects
+            .iter()
+            .find_map(Subject::sha256_digest)
+            .expect("a sha256 subject");
+        VerifiedAttestation {
+            image,
+            layer: Sha256Digest::of(statement),
+            predicate_type: s.predicate_type,
+            subjects: s.subjects,
+            statement: statement.to_vec(),
+            predicate,
+            key_hint: key.public_key().hint(),
+            time,
+            identity: None,
+            _proof: Proof::Key(proof),
+        }
     }
 }
 
@@ -165,7 +218,7 @@ async fn check_layer(
         )));
     }
     // The signature over the exact payload bytes first; only then are they parsed.
-    let (proof, key_hint) = match authority {
+    let (proof, key_hint, time, identity) = match authority {
         Authority::Key(key) => {
             let pae = envelope.pae_digest();
             let mut last = None;
@@ -183,7 +236,7 @@ async fn check_layer(
                 let e = last.map(|e| e.to_string()).unwrap_or_default();
                 return Ok(Err(format!("{e} (key {})", key.hint())));
             };
-            (Proof::Key(proof), key.hint())
+            (Proof::Key(proof), key.hint(), None, None)
         }
         Authority::Keyless {
             subject,
@@ -201,7 +254,9 @@ async fn check_layer(
             match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
                 Ok(v) => {
                     let who = v.identity().map(|i| i.san.clone()).unwrap_or_default();
-                    (Proof::Keyless(Box::new(v)), who)
+                    let time = v.signing_time().zip(v.time_source());
+                    let identity = v.identity().cloned();
+                    (Proof::Keyless(Box::new(v)), who, time, identity)
                 }
                 Err(e) => return Ok(Err(e.to_string())),
             }
@@ -248,6 +303,8 @@ async fn check_layer(
         statement,
         predicate,
         key_hint,
+        time,
+        identity,
         _proof: proof,
     }))
 }
@@ -490,6 +547,8 @@ async fn check_referrer(
         statement,
         predicate,
         key_hint,
+        time: v.signing_time().zip(v.time_source()),
+        identity: v.identity().cloned(),
         _proof: Proof::Keyless(Box::new(v)),
     }))
 }

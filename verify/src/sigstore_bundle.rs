@@ -105,11 +105,31 @@ pub enum Signer<'a> {
     },
 }
 
+/// Which verified source a signing time came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The transparency log's integrated time, vouched for by its signed entry timestamp.
+    TransparencyLog,
+    /// An RFC 3161 timestamp by a TSA of the trusted root.
+    Rfc3161,
+}
+
+impl TimeSource {
+    /// A short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransparencyLog => "transparency-log integrated time",
+            Self::Rfc3161 => "RFC 3161 timestamp",
+        }
+    }
+}
+
 /// A bundle whose every check passed. Only this module constructs one.
 #[derive(Debug)]
 pub struct VerifiedSigstoreBundle {
     artifact: Sha256Digest,
     signing_time: Option<i64>,
+    time_source: Option<TimeSource>,
     log_index: Option<i64>,
     key_hint: String,
     statement: Option<Vec<u8>>,
@@ -125,6 +145,10 @@ impl VerifiedSigstoreBundle {
     /// The log's integrated time, when the log vouched for one.
     pub fn signing_time(&self) -> Option<i64> {
         self.signing_time
+    }
+    /// Where the verified signing time came from.
+    pub fn time_source(&self) -> Option<TimeSource> {
+        self.time_source
     }
     /// The entry's index in the log (`None` for an offline key-signed bundle).
     pub fn log_index(&self) -> Option<i64> {
@@ -549,6 +573,11 @@ pub fn verify(
     Ok(VerifiedSigstoreBundle {
         artifact: *artifact,
         signing_time: times.first().copied(),
+        time_source: match (integrated_time, times.is_empty()) {
+            (Some(_), _) => Some(TimeSource::TransparencyLog),
+            (None, false) => Some(TimeSource::Rfc3161),
+            (None, true) => None,
+        },
         log_index: logged.as_ref().map(|(e, _)| e.log_index),
         key_hint: key.hint(),
         statement,

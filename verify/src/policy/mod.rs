@@ -1,0 +1,11 @@
+//! The policy gate: a YAML policy says, per image pattern, which authorities must have signed
+//! and which attestations (provenance, vulnerability scans, SBOMs, VEX) must hold which
+//! conditions; every verdict is explained check by check.
+
+pub mod report;
+pub mod rules;
+
+pub(crate) mod provenance;
+pub(crate) mod sbom;
+pub(crate) mod vex;
+pub(crate) mod vuln;

@@ -1,0 +1,159 @@
+//! What a policy evaluation says: one [`Check`] per rule and condition, each passed or failed
+//! with the path of the field, what was expected and what was found, and a stable reason code
+//! that scripts can branch on.
+
+use serde::Serialize;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The condition holds.
+    Pass,
+    /// The condition does not hold and the rule is enforced: the image is denied.
+    Fail,
+    /// The condition does not hold, but the rule is `mode: warn`: reported, not enforced.
+    Warn,
+}
+
+/// One checked condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Which rule of the policy, e.g. `signatures` or `attestations[1] (vuln)`.
+    pub rule: String,
+    /// Pass, fail or warn.
+    pub status: Status,
+    /// The stable reason code (see [`codes`]); on a pass, the code of the condition checked
+    /// with `.ok`-free naming, e.g. `vuln.limits`.
+    pub code: &'static str,
+    /// Where in the verified data the value was read, e.g. `predicate.builder.id`.
+    pub path: String,
+    /// What the policy expected.
+    pub expected: String,
+    /// What was found.
+    pub found: String,
+    /// Details: the findings over a limit, suppressed findings, the time used for freshness…
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl Check {
+    /// A passing check.
+    pub fn pass(
+        code: &'static str,
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Self {
+            rule: String::new(),
+            status: Status::Pass,
+            code,
+            path: path.into(),
+            expected: expected.into(),
+            found: found.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A failing check.
+    pub fn fail(
+        code: &'static str,
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: Status::Fail,
+            ..Self::pass(code, path, expected, found)
+        }
+    }
+
+    /// Passes when `ok`, fails otherwise.
+    pub fn check(
+        ok: bool,
+        code: &'static str,
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        if ok {
+            Self::pass(code, path, expected, found)
+        } else {
+            Self::fail(code, path, expected, found)
+        }
+    }
+
+    /// With details.
+    #[must_use]
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// One line for people: `rule: code: path: expected …, found …`.
+    pub fn line(&self) -> String {
+        let mark = match self.status {
+            Status::Pass => "ok  ",
+            Status::Fail => "FAIL",
+            Status::Warn => "warn",
+        };
+        let mut s = format!(
+            "{mark} {}: [{}] {}: expected {}; found {}",
+            self.rule, self.code, self.path, self.expected, self.found
+        );
+        for d in &self.details {
+            s.push_str("\n       ");
+            s.push_str(d);
+        }
+        s
+    }
+}
+
+/// The stable reason codes, documented in docs/policy.md. A check's `code` is one of these.
+pub mod codes {
+    /// No policy block matches the image and the default is deny.
+    pub const NO_MATCH: &str = "policy.no-match";
+    /// No policy block matches and the default is allow.
+    pub const NO_MATCH_ALLOWED: &str = "policy.default-allow";
+    /// No signature verified for any authority.
+    pub const SIGNATURE_NONE_VALID: &str = "signature.none-valid";
+    /// Fewer distinct authorities signed than the threshold.
+    pub const SIGNATURE_THRESHOLD: &str = "signature.threshold-not-met";
+    /// No verified attestation of the required predicate type.
+    pub const ATTESTATION_MISSING: &str = "attestation.missing";
+    /// The provenance's builder id is not in the allow-list.
+    pub const PROVENANCE_BUILDER: &str = "provenance.builder-not-allowed";
+    /// The provenance's source repository is not in the allow-list.
+    pub const PROVENANCE_SOURCE: &str = "provenance.source-not-allowed";
+    /// The provenance's source ref is not in the allow-list.
+    pub const PROVENANCE_REF: &str = "provenance.ref-not-allowed";
+    /// A base image is not pinned by digest.
+    pub const PROVENANCE_BASE_UNPINNED: &str = "provenance.base-image-unpinned";
+    /// A base image is not in the allow-list.
+    pub const PROVENANCE_BASE_NOT_ALLOWED: &str = "provenance.base-image-not-allowed";
+    /// The provenance predicate is not SLSA v0.2 or v1, or lacks a required field.
+    pub const PROVENANCE_MALFORMED: &str = "provenance.malformed";
+    /// Findings over a severity limit.
+    pub const VULN_LIMIT: &str = "vuln.limit-exceeded";
+    /// The newest verified scan is older than `maxAge`.
+    pub const VULN_TOO_OLD: &str = "vuln.scan-too-old";
+    /// The scanner is not in the allow-list, or older than its minimum version.
+    pub const VULN_SCANNER: &str = "vuln.scanner-not-allowed";
+    /// The scan predicate cannot be read (no findings vouch can normalize, no time).
+    pub const VULN_MALFORMED: &str = "vuln.malformed";
+    /// An ignore entry has expired (reported; the finding counts again).
+    pub const VULN_IGNORE_EXPIRED: &str = "vuln.ignore-expired";
+    /// A VEX document cannot be read.
+    pub const VEX_MALFORMED: &str = "vex.malformed";
+    /// A license on the deny-list, or not on the allow-list.
+    pub const SBOM_LICENSE: &str = "sbom.license-denied";
+    /// A banned package is in the SBOM.
+    pub const SBOM_BANNED: &str = "sbom.banned-package";
+    /// The SBOM cannot be read.
+    pub const SBOM_MALFORMED: &str = "sbom.malformed";
+    /// A message from the Rego rules (`data.vouch.deny` / `data.vouch.violation`).
+    pub const REGO_DENY: &str = "rego.deny";
+    /// The Rego file failed to evaluate.
+    pub const REGO_ERROR: &str = "rego.error";
+}
