@@ -70,7 +70,7 @@ impl Check {
     }
 
     /// Passes when `ok`, fails otherwise.
-    pub fn check(
+    pub fn pass_if(
         ok: bool,
         code: &'static str,
         path: impl Into<String>,
