@@ -10,7 +10,7 @@ use vouch_core::cosign::Attachment;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::{PublicKey, ValidSignature};
 use vouch_core::limits::Limits;
-use vouch_core::oci::manifest::Descriptor;
+use vouch_core::oci::manifest::{Descriptor, ImageManifest};
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::{OciLimits, Target};
 use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope};
@@ -175,6 +175,20 @@ async fn check_layer(
     wanted: Option<&str>,
     limits: &OciLimits,
 ) -> Result<Result<VerifiedAttestation, String>, VerifyError> {
+    Ok(match fetch_layer(target, desc, wanted, limits).await? {
+        Ok(blob) => verify_layer(image, desc, &blob, authority, wanted, limits),
+        Err(reason) => Err(reason),
+    })
+}
+
+/// The checks on an `.att` layer's descriptor, then its blob (digest checked); `Err` only for
+/// errors that are not the layer's fault (registry down).
+pub(crate) async fn fetch_layer(
+    target: &Target,
+    desc: &Descriptor,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<Result<Vec<u8>, String>, VerifyError> {
     if desc.media_type != DSSE_MEDIA_TYPE {
         return Ok(Err(format!(
             "media type `{}` is not a DSSE envelope (`{DSSE_MEDIA_TYPE}`)",
@@ -195,27 +209,36 @@ async fn check_layer(
             desc.size, limits.attestation_layer
         )));
     }
-    let blob = match target
+    match target
         .blob(desc, Access::Pull, limits.attestation_layer)
         .await
     {
-        Ok(b) => b,
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e) => return Ok(Err(e.to_string())),
-    };
+        Ok(b) => Ok(Ok(b)),
+        Err(e) if e.class() == ErrorClass::Registry => Err(e.into()),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// Verifies a fetched `.att` layer (the DSSE envelope `blob`) against `authority`.
+pub(crate) fn verify_layer(
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    blob: &[u8],
+    authority: Authority<'_>,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<VerifiedAttestation, String> {
+    let annotated = desc.annotations.get(PREDICATE_TYPE_ANNOTATION);
     let parse_limits = Limits {
         envelope: usize::try_from(limits.attestation_layer).unwrap_or(usize::MAX),
         ..Limits::DEFAULT
     };
-    let envelope = match Envelope::parse(&blob, &parse_limits) {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(e.to_string())),
-    };
+    let envelope = Envelope::parse(blob, &parse_limits).map_err(|e| e.to_string())?;
     if envelope.payload_type != INTOTO_PAYLOAD_TYPE {
-        return Ok(Err(format!(
+        return Err(format!(
             "payload type `{}`, expected `{INTOTO_PAYLOAD_TYPE}`",
             envelope.payload_type
-        )));
+        ));
     }
     // The signature over the exact payload bytes first; only then are they parsed.
     let (proof, key_hint, time, identity) = match authority {
@@ -234,7 +257,7 @@ async fn check_layer(
             }
             let Some(proof) = proof else {
                 let e = last.map(|e| e.to_string()).unwrap_or_default();
-                return Ok(Err(format!("{e} (key {})", key.hint())));
+                return Err(format!("{e} (key {})", key.hint()));
             };
             (Proof::Key(proof), key.hint(), None, None)
         }
@@ -244,11 +267,11 @@ async fn check_layer(
             root,
         } => {
             if !is_keyless(&desc.annotations) {
-                return Ok(Err("signed with a key, not a certificate".into()));
+                return Err("signed with a key, not a certificate".into());
             }
-            let bundle = match bundle_of(&desc.annotations, Signed::Dsse(&blob)) {
+            let bundle = match bundle_of(&desc.annotations, Signed::Dsse(blob)) {
                 Ok(b) => b,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Err(e),
             };
             let signer = Signer::Identity { subject, issuer };
             match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
@@ -258,11 +281,10 @@ async fn check_layer(
                     let identity = v.identity().cloned();
                     (Proof::Keyless(Box::new(v)), who, time, identity)
                 }
-                Err(e) => return Ok(Err(e.to_string())),
+                Err(e) => return Err(e.to_string()),
             }
         }
     };
-    drop(blob);
     let statement = envelope.payload;
     let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
     {
@@ -271,31 +293,31 @@ async fn check_layer(
             let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
             (s.predicate_type, s.subjects, start..start + raw.len())
         }
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Err(e.to_string()),
     };
     if !subjects
         .iter()
         .any(|s| s.sha256_digest().as_ref() == Some(image))
     {
-        return Ok(Err(format!(
+        return Err(format!(
             "the statement's subjects do not include this image {image}"
-        )));
+        ));
     }
     if let Some(a) = annotated
         && *a != predicate_type
     {
-        return Ok(Err(format!(
+        return Err(format!(
             "the statement's predicate type `{predicate_type}` differs from the layer's annotation `{a}`"
-        )));
+        ));
     }
     if let Some(w) = wanted
         && w != predicate_type
     {
-        return Ok(Err(format!(
+        return Err(format!(
             "predicate type `{predicate_type}`, not the `{w}` asked for"
-        )));
+        ));
     }
-    Ok(Ok(VerifiedAttestation {
+    Ok(VerifiedAttestation {
         image: *image,
         layer: desc.digest,
         predicate_type,
@@ -306,7 +328,7 @@ async fn check_layer(
         time,
         identity,
         _proof: proof,
-    }))
+    })
 }
 
 /// Verifies the attestations of `image` by `authority` in both formats: the `.att` tag
@@ -352,6 +374,76 @@ pub(crate) async fn referrer_attestations(
     signatures: bool,
     limits: &OciLimits,
 ) -> Result<(bool, Vec<VerifiedAttestation>, Vec<LayerFailure>), VerifyError> {
+    let filter = if signatures {
+        ReferrerFilter::Signatures
+    } else {
+        ReferrerFilter::Attestations(wanted)
+    };
+    let fetched = match fetch_referrers(target, image, filter, limits).await? {
+        Ok(f) => f,
+        Err(f) => return Ok((true, vec![], vec![f])),
+    };
+    let found = !fetched.is_empty();
+    let root_for_keys = root_for_keys(authority)?;
+    let wanted = if signatures {
+        Some(vouch_core::referrers::COSIGN_SIGN_PREDICATE)
+    } else {
+        wanted
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for (i, f) in fetched.iter().enumerate() {
+        let r = match &f.content {
+            Ok((manifest, bundle)) => verify_referrer(
+                image,
+                &f.desc,
+                manifest,
+                bundle,
+                authority,
+                root_for_keys.as_ref(),
+                wanted,
+                limits,
+            ),
+            Err(reason) => Err(reason.clone()),
+        };
+        match r {
+            Ok(v) => verified.push(v),
+            Err(reason) => failures.push(LayerFailure {
+                index: i,
+                digest: f.desc.digest,
+                reason: format!("bundle referrer: {reason}"),
+            }),
+        }
+    }
+    Ok((found, verified, failures))
+}
+
+/// Which bundle referrers to fetch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ReferrerFilter<'a> {
+    /// cosign 3 image signatures (`sign/v1`, or no predicate type annotation).
+    Signatures,
+    /// Attestations of this predicate type (or of any, with `None`; un-annotated ones too).
+    Attestations(Option<&'a str>),
+    /// Every bundle referrer.
+    All,
+}
+
+/// A bundle referrer as fetched: its listing entry and, unless it failed a structural check,
+/// its manifest and bundle bytes (both digest-checked). Untrusted until verified.
+pub(crate) struct FetchedReferrer {
+    pub(crate) desc: Descriptor,
+    pub(crate) content: Result<(ImageManifest, Vec<u8>), String>,
+}
+
+/// Lists the bundle referrers of `image` once and fetches those `filter` keeps, in parallel.
+/// `Err(failure)` when the listing itself is unreadable; registry errors abort.
+pub(crate) async fn fetch_referrers(
+    target: &Target,
+    image: &Sha256Digest,
+    filter: ReferrerFilter<'_>,
+    limits: &OciLimits,
+) -> Result<Result<Vec<FetchedReferrer>, LayerFailure>, VerifyError> {
     use futures_util::stream::{self, StreamExt};
     use vouch_core::referrers::{
         BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, PREDICATE_TYPE_ANNOTATION,
@@ -369,12 +461,11 @@ pub(crate) async fn referrer_attestations(
         Ok(l) => l,
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
         Err(e) => {
-            let f = LayerFailure {
+            return Ok(Err(LayerFailure {
                 index: 0,
                 digest: *image,
                 reason: format!("referrers: {e}"),
-            };
-            return Ok((true, vec![], vec![f]));
+            }));
         }
     };
     // Only those asked for: the predicate type is in the listing, so others are not fetched.
@@ -385,16 +476,30 @@ pub(crate) async fn referrer_attestations(
                 .annotations
                 .get(PREDICATE_TYPE_ANNOTATION)
                 .map(String::as_str);
-            if signatures {
-                t.is_none() || t == Some(COSIGN_SIGN_PREDICATE)
-            } else {
-                t != Some(COSIGN_SIGN_PREDICATE)
-                    && wanted.is_none_or(|w| t.is_none() || t == Some(w))
+            match filter {
+                ReferrerFilter::Signatures => t.is_none() || t == Some(COSIGN_SIGN_PREDICATE),
+                ReferrerFilter::Attestations(wanted) => {
+                    t != Some(COSIGN_SIGN_PREDICATE)
+                        && wanted.is_none_or(|w| t.is_none() || t == Some(w))
+                }
+                ReferrerFilter::All => true,
             }
         })
         .collect();
-    let found = !wanted_refs.is_empty();
-    let root_for_keys = match authority {
+    let fetched: Vec<_> = stream::iter(wanted_refs)
+        .map(|d| async move {
+            let content = fetch_referrer(target, image, &d, limits).await?;
+            Ok::<_, VerifyError>(FetchedReferrer { desc: d, content })
+        })
+        .buffered(4)
+        .collect()
+        .await;
+    Ok(Ok(fetched.into_iter().collect::<Result<Vec<_>, _>>()?))
+}
+
+/// The trusted root that key-signed bundles are checked against (their log entries, if any).
+pub(crate) fn root_for_keys(authority: Authority<'_>) -> Result<Option<TrustedRoot>, VerifyError> {
+    Ok(match authority {
         Authority::Key(_) => {
             Some(
                 TrustedRoot::public_good().map_err(|e| VerifyError::Malformed {
@@ -404,46 +509,15 @@ pub(crate) async fn referrer_attestations(
             )
         }
         Authority::Keyless { .. } => None,
-    };
-    let root_for_keys = root_for_keys.as_ref();
-    let wanted = if signatures {
-        Some(COSIGN_SIGN_PREDICATE)
-    } else {
-        wanted
-    };
-    let checks: Vec<_> = stream::iter(wanted_refs.iter().cloned())
-        .map(|d| async move {
-            let r =
-                check_referrer(target, image, &d, authority, root_for_keys, wanted, limits).await;
-            (d.digest, r)
-        })
-        .buffered(4)
-        .collect()
-        .await;
-    let mut verified = Vec::new();
-    let mut failures = Vec::new();
-    for (i, (digest, r)) in checks.into_iter().enumerate() {
-        match r? {
-            Ok(v) => verified.push(v),
-            Err(reason) => failures.push(LayerFailure {
-                index: i,
-                digest,
-                reason: format!("bundle referrer: {reason}"),
-            }),
-        }
-    }
-    Ok((found, verified, failures))
+    })
 }
 
-async fn check_referrer(
+async fn fetch_referrer(
     target: &Target,
     image: &Sha256Digest,
     desc: &Descriptor,
-    authority: Authority<'_>,
-    root_for_keys: Option<&TrustedRoot>,
-    wanted: Option<&str>,
     limits: &OciLimits,
-) -> Result<Result<VerifiedAttestation, String>, VerifyError> {
+) -> Result<Result<(ImageManifest, Vec<u8>), String>, VerifyError> {
     use vouch_core::oci::ManifestRef;
     use vouch_core::oci::manifest::Manifest;
     use vouch_core::referrers::BUNDLE_ARTIFACT_TYPE;
@@ -486,6 +560,21 @@ async fn check_referrer(
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
         Err(e) => return Ok(Err(e.to_string())),
     };
+    Ok(Ok((manifest, bundle)))
+}
+
+/// Verifies a fetched bundle referrer against `authority`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn verify_referrer(
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    manifest: &ImageManifest,
+    bundle: &[u8],
+    authority: Authority<'_>,
+    root_for_keys: Option<&TrustedRoot>,
+    wanted: Option<&str>,
+    limits: &OciLimits,
+) -> Result<VerifiedAttestation, String> {
     let parse_limits = Limits {
         envelope: usize::try_from(limits.attestation_layer).unwrap_or(usize::MAX),
         ..Limits::DEFAULT
@@ -493,7 +582,7 @@ async fn check_referrer(
     let (signer, root) = match authority {
         Authority::Key(k) => match root_for_keys {
             Some(r) => (Signer::Key(k), r),
-            None => return Ok(Err("no trusted root".into())),
+            None => return Err("no trusted root".into()),
         },
         Authority::Keyless {
             subject,
@@ -501,45 +590,41 @@ async fn check_referrer(
             root,
         } => (Signer::Identity { subject, issuer }, root),
     };
-    let v = match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(e.to_string())),
-    };
+    let v = crate::sigstore_bundle::verify(bundle, image, &signer, root, &parse_limits)
+        .map_err(|e| e.to_string())?;
     let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
-        return Ok(Err(
-            "the bundle holds a message signature, not an attestation".into(),
-        ));
+        return Err("the bundle holds a message signature, not an attestation".into());
     };
-    let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
-    {
-        Ok(s) => {
-            let raw = s.predicate.get().as_bytes();
-            let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
-            (s.predicate_type, s.subjects, start..start + raw.len())
-        }
-        Err(e) => return Ok(Err(e.to_string())),
-    };
+    let (predicate_type, subjects, predicate) =
+        match StatementRef::parse(&statement, &parse_limits) {
+            Ok(s) => {
+                let raw = s.predicate.get().as_bytes();
+                let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
+                (s.predicate_type, s.subjects, start..start + raw.len())
+            }
+            Err(e) => return Err(e.to_string()),
+        };
     if let Some(a) = manifest
         .annotations
         .get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)
         && *a != predicate_type
     {
-        return Ok(Err(format!(
+        return Err(format!(
             "the statement's predicate type `{predicate_type}` differs from the referrer's annotation `{a}`"
-        )));
+        ));
     }
     if let Some(w) = wanted
         && w != predicate_type
     {
-        return Ok(Err(format!(
+        return Err(format!(
             "predicate type `{predicate_type}`, not the `{w}` asked for"
-        )));
+        ));
     }
     let key_hint = match v.identity() {
         Some(id) => id.san.clone(),
         None => v.key_hint().to_owned(),
     };
-    Ok(Ok(VerifiedAttestation {
+    Ok(VerifiedAttestation {
         image: *image,
         layer: desc.digest,
         predicate_type,
@@ -550,5 +635,5 @@ async fn check_referrer(
         time: v.signing_time().zip(v.time_source()),
         identity: v.identity().cloned(),
         _proof: Proof::Keyless(Box::new(v)),
-    }))
+    })
 }

@@ -17,6 +17,7 @@ use vouch_core::oci::manifest::Descriptor;
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::{OciError, OciLimits, Target};
 use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning};
+use vouch_core::sigstore::certificate::CertIdentity;
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
@@ -31,6 +32,7 @@ pub struct VerifiedImageSignature {
     payload: Option<SimpleSigning>,
     payload_bytes: Bytes,
     key_hint: String,
+    identity: Option<CertIdentity>,
     _proof: Proof,
 }
 
@@ -43,6 +45,19 @@ enum Proof {
 }
 
 impl VerifiedImageSignature {
+    /// A cosign 3 signature: a verified bundle referrer whose statement is `sign/v1` about the
+    /// image.
+    pub(crate) fn from_bundle(a: crate::attestation::VerifiedAttestation) -> Self {
+        VerifiedImageSignature {
+            image: *a.image(),
+            layer: *a.layer(),
+            payload: None,
+            payload_bytes: Bytes::from(a.statement_bytes().to_vec()),
+            key_hint: a.key_hint().to_owned(),
+            identity: a.identity().cloned(),
+            _proof: Proof::Bundle(Box::new(a)),
+        }
+    }
     /// The image digest the signature is for (equal to the verified image's).
     pub fn image(&self) -> &Sha256Digest {
         &self.image
@@ -63,6 +78,10 @@ impl VerifiedImageSignature {
     /// The hint of the key that verified it.
     pub fn key_hint(&self) -> &str {
         &self.key_hint
+    }
+    /// The Fulcio certificate's identity, for keyless signatures.
+    pub fn identity(&self) -> Option<&CertIdentity> {
+        self.identity.as_ref()
     }
 }
 
@@ -163,6 +182,19 @@ async fn check_layer(
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
 ) -> Result<Result<VerifiedImageSignature, String>, VerifyError> {
+    Ok(match fetch_layer(sig_target, desc, limits).await? {
+        Ok(payload) => verify_layer(image, desc, payload, authority, required, limits),
+        Err(reason) => Err(reason),
+    })
+}
+
+/// The checks on a `.sig` layer's descriptor, then its payload (digest checked); `Err` only
+/// for errors that are not the layer's fault.
+pub(crate) async fn fetch_layer(
+    sig_target: &Target,
+    desc: &Descriptor,
+    limits: &OciLimits,
+) -> Result<Result<Bytes, String>, VerifyError> {
     if desc.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
         return Ok(Err(format!(
             "media type `{}` is not a cosign signature (`{SIMPLE_SIGNING_MEDIA_TYPE}`)",
@@ -175,25 +207,39 @@ async fn check_layer(
             desc.size, limits.signature_layer
         )));
     }
-    let Some(sig_b64) = desc.annotations.get(SIGNATURE_ANNOTATION) else {
+    if !desc.annotations.contains_key(SIGNATURE_ANNOTATION) {
         return Ok(Err(format!("no `{SIGNATURE_ANNOTATION}` annotation")));
-    };
-    let Ok(sig) = B64.decode(sig_b64.trim()) else {
-        return Ok(Err(format!("`{SIGNATURE_ANNOTATION}` is not base64")));
-    };
-    let payload = match sig_target
+    }
+    match sig_target
         .blob(desc, Access::Pull, limits.signature_layer)
         .await
     {
-        Ok(b) => Bytes::from(b),
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e) => return Ok(Err(e.to_string())),
+        Ok(b) => Ok(Ok(Bytes::from(b))),
+        Err(e) if e.class() == ErrorClass::Registry => Err(e.into()),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// Verifies a fetched `.sig` layer's payload against `authority`.
+pub(crate) fn verify_layer(
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    payload: Bytes,
+    authority: Authority<'_>,
+    required: &BTreeMap<String, String>,
+    limits: &OciLimits,
+) -> Result<VerifiedImageSignature, String> {
+    let Some(sig_b64) = desc.annotations.get(SIGNATURE_ANNOTATION) else {
+        return Err(format!("no `{SIGNATURE_ANNOTATION}` annotation"));
+    };
+    let Ok(sig) = B64.decode(sig_b64.trim()) else {
+        return Err(format!("`{SIGNATURE_ANNOTATION}` is not base64"));
     };
     // Signature over the exact bytes first; only then parse them.
-    let (proof, key_hint) = match authority {
+    let (proof, key_hint, identity) = match authority {
         Authority::Key(key) => match key.verify(&payload, &sig) {
-            Ok(p) => (Proof::Key(p), key.hint()),
-            Err(e) => return Ok(Err(format!("{e} (key {})", key.hint()))),
+            Ok(p) => (Proof::Key(p), key.hint(), None),
+            Err(e) => return Err(format!("{e} (key {})", key.hint())),
         },
         Authority::Keyless {
             subject,
@@ -201,7 +247,7 @@ async fn check_layer(
             root,
         } => {
             if !is_keyless(&desc.annotations) {
-                return Ok(Err("signed with a key, not a certificate".into()));
+                return Err("signed with a key, not a certificate".into());
             }
             let digest = Sha256Digest::of(&payload);
             let bundle = match bundle_of(
@@ -212,16 +258,17 @@ async fn check_layer(
                 },
             ) {
                 Ok(b) => b,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Err(e),
             };
             let signer = crate::sigstore_bundle::Signer::Identity { subject, issuer };
             match crate::sigstore_bundle::verify(&bundle, &digest, &signer, root, &Limits::DEFAULT)
             {
                 Ok(v) => {
                     let who = v.identity().map(|i| i.san.clone()).unwrap_or_default();
-                    (Proof::Keyless(Box::new(v)), who)
+                    let identity = v.identity().cloned();
+                    (Proof::Keyless(Box::new(v)), who, identity)
                 }
-                Err(e) => return Ok(Err(e.to_string())),
+                Err(e) => return Err(e.to_string()),
             }
         }
     };
@@ -233,13 +280,13 @@ async fn check_layer(
         },
     ) {
         Ok(p) => p,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Err(e.to_string()),
     };
     if &parsed.manifest_digest != image {
-        return Ok(Err(format!(
+        return Err(format!(
             "the payload signs {}, not this image {image}",
             parsed.manifest_digest
-        )));
+        ));
     }
     for (k, want) in required {
         let found = parsed
@@ -251,20 +298,21 @@ async fn check_layer(
                 other => other.to_string(),
             });
         if found.as_deref() != Some(want.as_str()) {
-            return Ok(Err(match found {
+            return Err(match found {
                 Some(f) => format!("annotation `{k}` is `{f}`, required `{want}`"),
                 None => format!("annotation `{k}` is missing, required `{want}`"),
-            }));
+            });
         }
     }
-    Ok(Ok(VerifiedImageSignature {
+    Ok(VerifiedImageSignature {
         image: *image,
         layer: desc.digest,
         payload: Some(parsed),
         payload_bytes: payload,
         key_hint,
+        identity,
         _proof: proof,
-    }))
+    })
 }
 
 /// Verifies the signatures of `image` by `authority` in both formats: the `.sig` tag (in
@@ -306,14 +354,7 @@ pub async fn verify_signatures(
             });
             continue;
         }
-        verdicts.verified.push(VerifiedImageSignature {
-            image: *image,
-            layer: *a.layer(),
-            payload: None,
-            payload_bytes: Bytes::from(a.statement_bytes().to_vec()),
-            key_hint: a.key_hint().to_owned(),
-            _proof: Proof::Bundle(Box::new(a)),
-        });
+        verdicts.verified.push(VerifiedImageSignature::from_bundle(a));
     }
     Ok(verdicts)
 }
