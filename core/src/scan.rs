@@ -9,13 +9,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::payload::PayloadError;
 use crate::predicate::is_rfc3339;
 
-/// A normalized severity.
+/// A normalized severity. Deserializes from any scanner's spelling (see [`Severity::parse`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
@@ -55,30 +55,42 @@ impl Severity {
     }
 }
 
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Self::parse(&s))
+    }
+}
+
 /// The package a finding is in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     /// Its name.
+    #[serde(default)]
     pub name: String,
     /// Its package URL, when the scanner gave one.
+    #[serde(default)]
     pub purl: Option<String>,
 }
 
 /// One vulnerability in one package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// CVE, GHSA… identifier.
     pub id: String,
     /// Other identifiers of the same vulnerability.
+    #[serde(default)]
     pub aliases: Vec<String>,
     /// Normalized severity.
     pub severity: Severity,
     /// The affected package.
     pub package: Package,
     /// The installed version.
+    #[serde(default)]
     pub installed_version: Option<String>,
     /// The version that fixes it, if any.
+    #[serde(default)]
     pub fixed_version: Option<String>,
 }
 
@@ -526,6 +538,26 @@ pub fn findings_in(predicate: &Value) -> Option<Vec<Value>> {
         .cloned()
 }
 
+/// The normalized findings of a vuln predicate, as the policy gate judges them: those vouch
+/// wrote under `scanner.result.vouch.findings` when present, else the findings of
+/// `scanner.result` when it is a Trivy JSON report, a Grype JSON report or a SARIF log (as
+/// [`import`] normalizes them). The error says why none can be read.
+pub fn predicate_findings(predicate: &Value) -> Result<Vec<Finding>, String> {
+    if let Some(found) = predicate.pointer("/scanner/result/vouch/findings") {
+        return Vec::<Finding>::deserialize(found)
+            .map_err(|e| format!("scanner.result.vouch.findings: {e}"));
+    }
+    let result = predicate
+        .pointer("/scanner/result")
+        .filter(|r| !r.is_null())
+        .ok_or_else(|| "no scanner.result in the predicate".to_owned())?;
+    findings_of(result).ok_or_else(|| {
+        "scanner.result is not a Trivy JSON report, a Grype JSON report or a SARIF 2.1.0 log, \
+         and has no findings normalized by vouch (scanner.result.vouch.findings)"
+            .to_owned()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,5 +749,43 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn predicate_findings_read_vouch_findings_or_normalize_the_result() {
+        // Written by vouch: the normalized findings round-trip through the predicate.
+        let scan = import(
+            &vector("scans/grype/image.json"),
+            None,
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(predicate_findings(&scan.predicate).unwrap(), scan.findings);
+        // A cosign vuln predicate from Trivy itself (no vouch findings): the Trivy result is
+        // normalized.
+        let raw: Value = serde_json::from_slice(&vector(
+            "more/04-scan-results/trivy/docs-cosign-vuln-alpine-3.10.json",
+        ))
+        .unwrap();
+        assert!(raw.pointer("/scanner/result/vouch").is_none());
+        let found = predicate_findings(&raw).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, "CVE-2021-36159");
+        assert_eq!(found[0].severity, Severity::Critical);
+        // Severity spellings of other scanners deserialize too.
+        let f: Finding = serde_json::from_value(json!({
+            "id": "X", "severity": "Moderate", "package": {"name": "p"}
+        }))
+        .unwrap();
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(f.aliases.is_empty() && f.fixed_version.is_none());
+        // Unreadable: no result, an unknown result, malformed vouch findings.
+        assert!(predicate_findings(&json!({"scanner": {}})).is_err());
+        assert!(predicate_findings(&json!({"scanner": {"result": {"x": 1}}})).is_err());
+        let err = predicate_findings(
+            &json!({"scanner": {"result": {"vouch": {"findings": [{"id": 1}]}}}}),
+        )
+        .unwrap_err();
+        assert!(err.contains("scanner.result.vouch.findings"), "{err}");
     }
 }
