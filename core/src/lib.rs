@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod copy;
 pub mod cosign;
 pub mod digest;
 pub mod error;

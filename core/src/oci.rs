@@ -11,12 +11,14 @@ pub mod registry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use self::layout::{Layout, LayoutLock};
 use self::manifest::{Descriptor, Manifest};
 use self::reference::{ImageRef, RegistryRef};
-use self::registry::{Access, FetchedManifest, RegistryClient, RegistryError};
+use self::registry::{
+    Access, BlobStream, BlobUpload, FetchedManifest, Mount, RegistryClient, RegistryError,
+};
 use crate::digest::Sha256Digest;
 use crate::payload::PayloadError;
 use crate::{Classify, ErrorClass};
@@ -407,6 +409,261 @@ impl Target {
                 layout.write_index(&index, lock)?;
                 Ok(Sha256Digest::of(&bytes))
             }
+        }
+    }
+}
+
+/// Bytes read from a layout file at once when streaming a blob.
+const LAYOUT_READ_CHUNK: usize = 1 << 20;
+
+impl Target {
+    /// Whether the blob is stored here.
+    pub async fn has_blob(&self, digest: &Sha256Digest, access: Access) -> Result<bool, OciError> {
+        match self {
+            Target::Registry { client, repo } => Ok(client.has_blob(repo, digest, access).await?),
+            Target::Layout(layout) => Ok(layout.has_blob(digest)),
+        }
+    }
+
+    /// Whether the manifest `digest` is stored here (in a layout: as a blob).
+    pub async fn has_manifest(
+        &self,
+        digest: &Sha256Digest,
+        access: Access,
+    ) -> Result<bool, OciError> {
+        match self {
+            Target::Registry { client, repo } => {
+                Ok(client.has_manifest(repo, digest, access).await?)
+            }
+            Target::Layout(layout) => Ok(layout.has_blob(digest)),
+        }
+    }
+
+    /// Opens the blob `desc` for reading in a stream. Nothing is checked yet: the reader hashes
+    /// and counts what it reads and compares it with `desc` before using it. A body announced
+    /// (registry) or found (layout) larger than `desc.size` is refused here already.
+    pub async fn open_blob(
+        &self,
+        desc: &Descriptor,
+        access: Access,
+    ) -> Result<BlobReader, OciError> {
+        match self {
+            Target::Registry { client, repo } => Ok(BlobReader(ReaderInner::Registry(
+                client.open_blob(repo, desc, access).await?,
+            ))),
+            Target::Layout(layout) => {
+                let (file, size) = layout.open_blob(&desc.digest)?;
+                if size > desc.size {
+                    return Err(OciError::TooLarge {
+                        what: format!(
+                            "blob {} in {} ({size} bytes, its descriptor says)",
+                            desc.digest,
+                            layout.dir().display()
+                        ),
+                        limit: desc.size,
+                    });
+                }
+                Ok(BlobReader(ReaderInner::Layout {
+                    file,
+                    path: layout.dir().join("blobs/sha256").join(desc.digest.hex()),
+                }))
+            }
+        }
+    }
+
+    /// Starts writing a blob in a stream. A registry receives it in chunks of `chunk_size`
+    /// bytes (`PATCH`), the rest with the final `PUT ?digest=`; a layout in a temporary file.
+    /// Nothing is visible under the blob's digest before [`BlobWriter::commit`].
+    pub fn blob_writer(&self, chunk_size: usize) -> Result<BlobWriter, OciError> {
+        match self {
+            Target::Registry { client, repo } => Ok(BlobWriter(WriterInner::Registry {
+                client: client.clone(),
+                repo: repo.clone(),
+                upload: None,
+                buffer: BytesMut::new(),
+                chunk_size: chunk_size.max(1),
+            })),
+            Target::Layout(layout) => Ok(BlobWriter(WriterInner::Layout(layout.blob_writer()?))),
+        }
+    }
+
+    /// The repository of `from` from which this target can mount blobs: the same registry, another
+    /// repository. `None` when a mount is not possible.
+    pub fn mount_source<'a>(&self, from: &'a Target) -> Option<&'a str> {
+        match (self, from) {
+            (Target::Registry { repo: to, .. }, Target::Registry { repo: src, .. })
+                if to.registry == src.registry && to.repository != src.repository =>
+            {
+                Some(src.repository.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// Tries a cross-repository mount of `digest` from `from` (see [`Target::mount_source`]);
+    /// when the registry does not mount, the writer to send the blob with instead.
+    pub async fn mount_blob(
+        &self,
+        from: &Target,
+        digest: &Sha256Digest,
+        chunk_size: usize,
+    ) -> Result<MountOutcome, OciError> {
+        let (Target::Registry { client, repo }, Some(src_repo)) = (self, self.mount_source(from))
+        else {
+            return Ok(MountOutcome::NotMounted(self.blob_writer(chunk_size)?));
+        };
+        match client.mount_blob(repo, digest, src_repo).await? {
+            Mount::Mounted => Ok(MountOutcome::Mounted),
+            Mount::Upload(upload) => Ok(MountOutcome::NotMounted(BlobWriter(
+                WriterInner::Registry {
+                    client: client.clone(),
+                    repo: repo.clone(),
+                    upload: Some(upload),
+                    buffer: BytesMut::new(),
+                    chunk_size: chunk_size.max(1),
+                },
+            ))),
+        }
+    }
+
+    /// In a layout, lists the manifest `desc` in `index.json` without a tag (with `kind`),
+    /// unless it is listed so already: what makes an image findable in a layout when it has no
+    /// tag. Registries need nothing: returns `false`.
+    pub fn add_untagged(&self, desc: Descriptor, kind: Option<&str>) -> Result<bool, OciError> {
+        match self {
+            Target::Registry { .. } => Ok(false),
+            Target::Layout(layout) => {
+                let lock = layout.lock()?;
+                layout.add_untagged(desc, kind, &lock)
+            }
+        }
+    }
+}
+
+/// The outcome of [`Target::mount_blob`].
+#[derive(Debug)]
+pub enum MountOutcome {
+    /// The registry linked the blob: nothing to send.
+    Mounted,
+    /// Not mounted: send the blob with this writer.
+    NotMounted(BlobWriter),
+}
+
+/// A blob being read in a stream (see [`Target::open_blob`]).
+#[derive(Debug)]
+pub struct BlobReader(ReaderInner);
+
+#[derive(Debug)]
+enum ReaderInner {
+    Registry(BlobStream),
+    Layout { file: std::fs::File, path: PathBuf },
+}
+
+impl BlobReader {
+    /// The next chunk; `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, OciError> {
+        match &mut self.0 {
+            ReaderInner::Registry(s) => Ok(s.chunk().await?),
+            ReaderInner::Layout { file, path } => {
+                use std::io::Read as _;
+                let mut buf = vec![0u8; LAYOUT_READ_CHUNK];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) => return Ok(None),
+                        Ok(n) => {
+                            buf.truncate(n);
+                            return Ok(Some(Bytes::from(buf)));
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(source) => {
+                            return Err(OciError::LayoutIo {
+                                path: path.clone(),
+                                source,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A blob being written in a stream (see [`Target::blob_writer`]).
+#[derive(Debug)]
+pub struct BlobWriter(WriterInner);
+
+#[derive(Debug)]
+enum WriterInner {
+    Registry {
+        client: Arc<RegistryClient>,
+        repo: RegistryRef,
+        upload: Option<BlobUpload>,
+        buffer: BytesMut,
+        chunk_size: usize,
+    },
+    Layout(layout::BlobWriter),
+}
+
+impl BlobWriter {
+    /// Appends `chunk` (a registry gets whole chunks of `chunk_size` as they fill up).
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), OciError> {
+        match &mut self.0 {
+            WriterInner::Registry {
+                client,
+                repo,
+                upload,
+                buffer,
+                chunk_size,
+            } => {
+                buffer.extend_from_slice(chunk);
+                while buffer.len() >= *chunk_size {
+                    let piece = buffer.split_to(*chunk_size).freeze();
+                    let session = match upload {
+                        Some(u) => u,
+                        None => upload.insert(client.start_upload(repo).await?),
+                    };
+                    client.upload_chunk(repo, session, piece).await?;
+                }
+                Ok(())
+            }
+            WriterInner::Layout(w) => w.write(chunk),
+        }
+    }
+
+    /// Stores what was written as the blob `digest`. The caller has checked that every byte
+    /// written hashes to `digest`; a registry checks it again before it accepts the blob.
+    pub async fn commit(self, digest: &Sha256Digest) -> Result<(), OciError> {
+        match self.0 {
+            WriterInner::Registry {
+                client,
+                repo,
+                upload,
+                buffer,
+                ..
+            } => {
+                let upload = match upload {
+                    Some(u) => u,
+                    None => client.start_upload(&repo).await?,
+                };
+                Ok(client
+                    .finish_upload(&repo, upload, digest, buffer.freeze())
+                    .await?)
+            }
+            WriterInner::Layout(w) => w.commit(digest),
+        }
+    }
+
+    /// Abandons the blob: nothing is stored under any digest.
+    pub async fn abort(self) {
+        // A layout's temporary file is removed when dropped.
+        if let WriterInner::Registry {
+            client,
+            repo,
+            upload: Some(upload),
+            ..
+        } = self.0
+        {
+            client.cancel_upload(&repo, upload).await;
         }
     }
 }

@@ -161,6 +161,63 @@ impl Layout {
         Ok(digest)
     }
 
+    /// Opens a blob for reading in a stream; returns the file and its size. The content is
+    /// *not* checked here: whoever reads it hashes it and compares (see `copy`).
+    pub fn open_blob(&self, digest: &Sha256Digest) -> Result<(File, u64), OciError> {
+        let path = self.blob_path(digest);
+        let file = File::open(&path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                OciError::NotFound {
+                    what: format!("blob {digest} in {}", self.dir.display()),
+                }
+            } else {
+                io_err(&path)(e)
+            }
+        })?;
+        let size = file.metadata().map_err(io_err(&path))?.len();
+        Ok((file, size))
+    }
+
+    /// Starts writing a blob in a stream: a temporary file in `blobs/sha256`, renamed to its
+    /// digest by [`BlobWriter::commit`] (so a blob file is never partial), removed if dropped.
+    pub fn blob_writer(&self) -> Result<BlobWriter, OciError> {
+        let dir = self.dir.join("blobs/sha256");
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".vouch-tmp-")
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))?;
+        Ok(BlobWriter {
+            tmp,
+            layout: self.clone(),
+            written: 0,
+        })
+    }
+
+    /// Adds an untagged entry for `desc` (with `kind`) unless an entry with its digest and no
+    /// tag is there already (hold [`Layout::lock`]). Returns whether the index changed.
+    pub fn add_untagged(
+        &self,
+        mut desc: Descriptor,
+        kind: Option<&str>,
+        lock: &LayoutLock,
+    ) -> Result<bool, OciError> {
+        let mut index = self.index()?;
+        if index
+            .manifests
+            .iter()
+            .any(|d| d.digest == desc.digest && !d.annotations.contains_key(REF_NAME))
+        {
+            return Ok(false);
+        }
+        if let Some(k) = kind {
+            desc.annotations.insert(KIND.into(), k.into());
+        }
+        index.manifests.push(desc);
+        self.write_index(&index, lock)?;
+        Ok(true)
+    }
+
     /// The entry tagged `tag`.
     pub fn tagged(index: &ImageIndex, tag: &str) -> Option<Descriptor> {
         index
@@ -232,6 +289,49 @@ impl Layout {
             desc.annotations.insert(KIND.into(), k.into());
         }
         index.manifests.push(desc);
+    }
+}
+
+/// A blob being written into a layout (see [`Layout::blob_writer`]).
+#[derive(Debug)]
+pub struct BlobWriter {
+    tmp: tempfile::NamedTempFile,
+    layout: Layout,
+    written: u64,
+}
+
+impl BlobWriter {
+    /// Appends bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), OciError> {
+        let path = self.tmp.path().to_owned();
+        self.tmp.write_all(bytes).map_err(io_err(&path))?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Stores what was written as the blob `digest`, which the caller has checked is the
+    /// digest of every byte written. A blob already there is kept (same digest, same bytes).
+    pub fn commit(self, digest: &Sha256Digest) -> Result<(), OciError> {
+        let path = self.layout.blob_path(digest);
+        if path.is_file() {
+            return Ok(()); // the temporary file is removed when dropped
+        }
+        self.tmp.as_file().sync_all().map_err(io_err(&path))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(self.tmp.path(), fs::Permissions::from_mode(0o644))
+                .map_err(io_err(&path))?;
+        }
+        self.tmp
+            .persist(&path)
+            .map_err(|e| io_err(&path)(e.error))?;
+        Ok(())
     }
 }
 

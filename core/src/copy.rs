@@ -1,0 +1,1273 @@
+//! Copying one image, exactly by digest, with everything attached to it, between registries and
+//! OCI layouts (the copy engine of `vouch promote`).
+//!
+//! The caller resolves the source reference to a digest once (see [`crate::oci::resolve`]),
+//! verifies it, and copies that digest: a tag is never read again here. The copy is two steps,
+//! which callers may also run apart:
+//!
+//! 1. [`plan_copy`] reads the source only: the manifest (or the index and, recursively, every
+//!    manifest it lists), and for each of them cosign's `sha256-<hex>.sig` / `.att` / `.sbom`
+//!    manifests and every OCI 1.1 referrer (cosign 3 bundles, other artifacts). Every manifest
+//!    is checked against its digest and capped in size ([`OciLimits::manifest`]).
+//! 2. [`execute_copy`] writes the destination, in an order that keeps it consistent whatever
+//!    fails midway:
+//!    - every blob first, several at once ([`CopyOptions::concurrency`]): skipped when the
+//!      destination has it (`HEAD`), mounted from the source repository when both are
+//!      repositories of one registry, else streamed — never held whole in memory — while it
+//!      is hashed and counted; a blob whose bytes do not match its descriptor (digest, or more
+//!      or fewer bytes) is abandoned before it is committed (a registry's final
+//!      `PUT ?digest=` verifies it once more);
+//!    - then the manifests of the image, children before the index that lists them;
+//!    - then the attachments: `.sig`/`.att`/`.sbom` manifests are merged into what the
+//!      destination already holds under that tag (its layers kept, the source's missing ones
+//!      added) with the no-lost-write protocol of [`crate::cosign`]; referrers are pushed by
+//!      digest and, where the destination has no referrers API (distribution 2.8, layouts),
+//!      added to its `sha256-<hex>` fallback index by [`attach_referrers`];
+//!    - the destination tag last, if one is asked for.
+//!
+//!    A failure stops the copy before the tag is written; running it again completes it (what is
+//!    there already is skipped). A second run over a complete copy writes nothing.
+//!
+//! Nothing is printed: [`CopyProgress`] receives events (a progress bar per blob), and
+//! [`CopyReport`] lists what was copied, skipped and mounted.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::cosign::{
+    AttachOutcome, Attachment, Merged, SettleOptions, TagUpdate, build_manifest, update_all,
+};
+use crate::digest::Sha256Digest;
+use crate::oci::layout::{KIND_IMAGE, KIND_IMAGE_INDEX};
+use crate::oci::manifest::{
+    Descriptor, ImageManifest, MANIFEST_MEDIA_TYPES, Manifest, OCI_INDEX, OCI_MANIFEST,
+};
+use crate::oci::registry::{Access, FetchedManifest};
+use crate::oci::{ManifestRef, MountOutcome, OciError, OciLimits, Target, UpdateGuard};
+use crate::referrers::{Referrer, attach_referrers};
+use crate::{Classify, ErrorClass};
+
+/// How deep indexes may nest (an index listing indexes…).
+const MAX_INDEX_DEPTH: usize = 4;
+
+/// The empty JSON object, the config of cosign 3's referrers (see [`execute_copy`]).
+const EMPTY_JSON: &[u8] = b"{}";
+
+/// Errors of a copy. Nothing after the failing step was written; the destination tag is never
+/// written after an error. Running the copy again completes it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyError {
+    /// The image is not in the source.
+    #[error(
+        "{what} is not in {target}: check the digest and the repository (a digest resolved from \
+         a tag that has moved since may have been deleted)"
+    )]
+    NotFound {
+        /// The source.
+        target: String,
+        /// What was looked for.
+        what: String,
+    },
+    /// Reading the source failed.
+    #[error("reading {what} from {target}: {source}")]
+    Source {
+        /// The source.
+        target: String,
+        /// What was being read.
+        what: String,
+        /// Why.
+        source: Box<OciError>,
+    },
+    /// Writing the destination failed.
+    #[error(
+        "writing {what} to {target}: {source}; the destination tag was not written, run the copy \
+         again to complete it"
+    )]
+    Destination {
+        /// The destination.
+        target: String,
+        /// What was being written.
+        what: String,
+        /// Why.
+        source: Box<OciError>,
+    },
+    /// A blob whose bytes are not what its descriptor names.
+    #[error(
+        "blob {digest} from {target}: expected {expected_size} bytes with that digest, found \
+         {found}; the source does not hold what its manifest names, so nothing was stored for \
+         this blob and the destination tag was not written"
+    )]
+    BlobMismatch {
+        /// The source.
+        target: String,
+        /// The digest expected.
+        digest: Sha256Digest,
+        /// The size expected.
+        expected_size: u64,
+        /// What arrived.
+        found: String,
+    },
+    /// A manifest of the source that vouch cannot copy faithfully.
+    #[error("{what} in {target}: {reason}")]
+    Manifest {
+        /// The source.
+        target: String,
+        /// Which manifest.
+        what: String,
+        /// What is wrong, and what was expected.
+        reason: String,
+    },
+}
+
+impl Classify for CopyError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::NotFound { .. } => ErrorClass::Input,
+            Self::Source { source, .. } | Self::Destination { source, .. } => source.class(),
+            Self::BlobMismatch { .. } | Self::Manifest { .. } => ErrorClass::Verification,
+        }
+    }
+}
+
+/// How to copy.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// Size caps of manifests and attachment manifests read from the source.
+    pub limits: OciLimits,
+    /// Timing of the no-lost-write protocol for attachment tags and fallback indexes.
+    pub settle: SettleOptions,
+    /// Blobs (and manifest reads) in flight at once. Default 4.
+    pub concurrency: usize,
+    /// Bytes sent per `PATCH` to a registry, and the most held in memory per blob in flight.
+    /// Default 8 MiB.
+    pub chunk_size: usize,
+    /// Copy the `.sig`/`.att`/`.sbom` manifests and the referrers. Default true.
+    pub attachments: bool,
+    /// Try cross-repository mounts within one registry. Default true.
+    pub mount: bool,
+    /// Where the source's `.sig`/`.att`/`.sbom` tags live when not beside the image
+    /// (`VOUCH_REPOSITORY`). Referrers are always beside the image.
+    pub source_attachments: Option<Target>,
+    /// Where the destination's `.sig`/`.att`/`.sbom` tags go when not beside the image.
+    pub destination_attachments: Option<Target>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        Self {
+            limits: OciLimits::default(),
+            settle: SettleOptions::default(),
+            concurrency: 4,
+            chunk_size: 8 << 20,
+            attachments: true,
+            mount: true,
+            source_attachments: None,
+            destination_attachments: None,
+        }
+    }
+}
+
+/// What happened to a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BlobOutcome {
+    /// Sent (streamed) to the destination.
+    Copied,
+    /// The destination had it already.
+    Skipped,
+    /// Linked from another repository of the same registry, without sending it.
+    Mounted,
+}
+
+/// What happened to a manifest or tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ManifestOutcome {
+    /// Written as it is in the source.
+    Written,
+    /// The destination had it already.
+    Present,
+    /// An attachment tag the destination had already, with other layers: the source's missing
+    /// layers were added, the destination's kept.
+    Merged,
+}
+
+/// What a manifest is, in the copied image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ManifestRole {
+    /// The image manifest copied.
+    Image,
+    /// The image index copied.
+    Index,
+    /// A manifest listed by the index (a platform image, or a nested index).
+    Platform,
+    /// cosign's `.sig` manifest of `subject`.
+    Signatures,
+    /// cosign's `.att` manifest of `subject`.
+    Attestations,
+    /// cosign's `.sbom` manifest of `subject`.
+    Sbom,
+    /// An OCI 1.1 referrer of `subject` (cosign 3 bundles and other artifacts).
+    Referrer,
+}
+
+/// A blob of the copy.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobRecord {
+    /// Its digest.
+    #[serde(serialize_with = "ser::digest")]
+    pub digest: Sha256Digest,
+    /// Its size.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+    /// What happened.
+    pub outcome: BlobOutcome,
+}
+
+/// A manifest of the copy.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestRecord {
+    /// Its digest (for a merged attachment tag: the source's manifest).
+    #[serde(serialize_with = "ser::digest")]
+    pub digest: Sha256Digest,
+    /// Its media type.
+    pub media_type: String,
+    /// What it is.
+    pub role: ManifestRole,
+    /// The manifest it is attached to (attachments and referrers).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser::opt_digest"
+    )]
+    pub subject: Option<Sha256Digest>,
+    /// Its tag at the destination (attachments), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Its artifact type (referrers), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// What happened.
+    pub outcome: ManifestOutcome,
+}
+
+/// The destination tag.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagRecord {
+    /// The tag.
+    pub tag: String,
+    /// Written, or already pointing at the digest.
+    pub outcome: ManifestOutcome,
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyReport {
+    /// The source ([`Target::describe`]).
+    pub source: String,
+    /// The destination.
+    pub destination: String,
+    /// The digest copied.
+    #[serde(serialize_with = "ser::digest")]
+    pub digest: Sha256Digest,
+    /// Every blob, in the order they finished.
+    pub blobs: Vec<BlobRecord>,
+    /// Every manifest, in the order written: the image's, then attachments and referrers.
+    pub manifests: Vec<ManifestRecord>,
+    /// The destination tag, if one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<TagRecord>,
+    /// What was left out, and why (e.g. a referrer that is an index).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl CopyReport {
+    /// Blobs with this outcome: (count, bytes).
+    pub fn blobs_with(&self, outcome: BlobOutcome) -> (usize, u64) {
+        self.blobs
+            .iter()
+            .filter(|b| b.outcome == outcome)
+            .fold((0, 0), |(n, s), b| (n + 1, s + b.size))
+    }
+
+    /// Bytes sent to the destination.
+    pub fn bytes_copied(&self) -> u64 {
+        self.blobs_with(BlobOutcome::Copied).1
+    }
+
+    /// Manifests with this outcome.
+    pub fn manifests_with(&self, outcome: ManifestOutcome) -> usize {
+        self.manifests
+            .iter()
+            .filter(|m| m.outcome == outcome)
+            .count()
+    }
+}
+
+mod ser {
+    use serde::Serializer;
+
+    use crate::digest::Sha256Digest;
+
+    pub(super) fn digest<S: Serializer>(d: &Sha256Digest, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(d)
+    }
+
+    pub(super) fn opt_digest<S: Serializer>(
+        d: &Option<Sha256Digest>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.collect_str(d),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Events of a copy, for a progress display. Called from the copying tasks (several blobs at
+/// once): implementations must be cheap and thread-safe. Every method does nothing by default.
+pub trait CopyProgress: Send + Sync {
+    /// A blob is about to be checked and, if needed, sent.
+    fn blob_started(&self, _desc: &Descriptor) {}
+    /// `bytes` more bytes of blob `digest` were sent.
+    fn blob_bytes(&self, _digest: &Sha256Digest, _bytes: u64) {}
+    /// A blob is done.
+    fn blob_done(&self, _record: &BlobRecord) {}
+    /// A blob failed (the copy stops; the error is returned).
+    fn blob_failed(&self, _digest: &Sha256Digest) {}
+    /// A manifest is done.
+    fn manifest_done(&self, _record: &ManifestRecord) {}
+}
+
+/// A [`CopyProgress`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl CopyProgress for NoProgress {}
+
+/// A manifest read from the source.
+#[derive(Debug, Clone)]
+struct PlannedManifest {
+    fetched: FetchedManifest,
+    /// A media type usable for writing it (the source's, else the descriptor's, else guessed).
+    media_type: String,
+    role: ManifestRole,
+    subject: Option<Sha256Digest>,
+    /// Index nesting depth (image tree only; 0 = the root).
+    depth: usize,
+    /// The referrer's descriptor in the source's listing (artifact type, annotations).
+    entry: Option<Descriptor>,
+    /// For attachments: which one, and its layers.
+    attachment: Option<(Attachment, Vec<Descriptor>)>,
+}
+
+/// Which pair of targets a blob moves between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Side {
+    /// Source image repository → destination image repository.
+    Image,
+    /// Where `.sig`/`.att`/`.sbom` live, when moved elsewhere (`VOUCH_REPOSITORY`).
+    Attachments,
+}
+
+/// Everything to copy, read from the source by [`plan_copy`] (nothing written yet).
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    source: Target,
+    source_attachments: Target,
+    digest: Sha256Digest,
+    /// The image tree, root first (breadth first).
+    images: Vec<PlannedManifest>,
+    attachments: Vec<PlannedManifest>,
+    referrers: Vec<PlannedManifest>,
+    blobs: Vec<(Side, Descriptor)>,
+    warnings: Vec<String>,
+}
+
+impl CopyPlan {
+    /// The digest to copy.
+    pub fn digest(&self) -> &Sha256Digest {
+        &self.digest
+    }
+
+    /// The root manifest's media type.
+    pub fn media_type(&self) -> &str {
+        self.images
+            .first()
+            .map(|m| m.media_type.as_str())
+            .unwrap_or_default()
+    }
+
+    /// The root manifest's exact bytes.
+    pub fn manifest_bytes(&self) -> Bytes {
+        self.images
+            .first()
+            .map(|m| m.fetched.bytes.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every blob to copy (each digest once per repository pair).
+    pub fn blobs(&self) -> impl Iterator<Item = &Descriptor> {
+        self.blobs.iter().map(|(_, d)| d)
+    }
+
+    /// The total size of the blobs.
+    pub fn total_bytes(&self) -> u64 {
+        self.blobs().map(|d| d.size).sum()
+    }
+
+    /// Every manifest to copy: (digest, role, subject).
+    pub fn manifests(&self) -> Vec<(Sha256Digest, ManifestRole, Option<Sha256Digest>)> {
+        self.images
+            .iter()
+            .chain(&self.attachments)
+            .chain(&self.referrers)
+            .map(|m| (m.fetched.digest, m.role.clone(), m.subject))
+            .collect()
+    }
+
+    /// What will be left out, and why.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+fn src_err(target: &Target, what: impl Into<String>) -> impl FnOnce(OciError) -> CopyError {
+    let target = target.describe();
+    let what = what.into();
+    move |source| CopyError::Source {
+        target,
+        what,
+        source: Box::new(source),
+    }
+}
+
+fn dst_err(target: &Target, what: impl Into<String>) -> impl FnOnce(OciError) -> CopyError {
+    let target = target.describe();
+    let what = what.into();
+    move |source| CopyError::Destination {
+        target,
+        what,
+        source: Box::new(source),
+    }
+}
+
+fn parse(target: &Target, m: &FetchedManifest, what: &str) -> Result<Manifest, CopyError> {
+    Manifest::parse(&m.bytes, Some(&m.media_type)).map_err(|e| CopyError::Manifest {
+        target: target.describe(),
+        what: what.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The media type to write `m` with.
+fn media_type_of(m: &FetchedManifest, parsed: &Manifest, hint: Option<&str>) -> String {
+    if !m.media_type.is_empty() {
+        return m.media_type.clone();
+    }
+    if let Some(h) = hint.filter(|h| !h.is_empty()) {
+        return h.to_owned();
+    }
+    let declared = match parsed {
+        Manifest::Image(i) => i.media_type.clone(),
+        Manifest::Index(i) => i.media_type.clone(),
+    };
+    declared.unwrap_or_else(|| match parsed {
+        Manifest::Image(_) => OCI_MANIFEST.to_owned(),
+        Manifest::Index(_) => OCI_INDEX.to_owned(),
+    })
+}
+
+fn image_blobs(m: &ImageManifest) -> impl Iterator<Item = Descriptor> + '_ {
+    std::iter::once(m.config.clone()).chain(m.layers.iter().cloned())
+}
+
+/// Reads from `src` everything the copy of `digest` needs: the image tree, its attachments and
+/// referrers (with `opts.attachments`), every manifest checked against its digest. Writes
+/// nothing.
+pub async fn plan_copy(
+    src: &Target,
+    digest: &Sha256Digest,
+    opts: &CopyOptions,
+) -> Result<CopyPlan, CopyError> {
+    let limits = &opts.limits;
+    let concurrency = opts.concurrency.max(1);
+    let mut images: Vec<PlannedManifest> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut blobs: Vec<(Side, Descriptor)> = Vec::new();
+
+    // The image tree, level by level.
+    let mut level: Vec<(Sha256Digest, Option<String>)> = vec![(*digest, None)];
+    let mut seen: HashSet<Sha256Digest> = HashSet::new();
+    for depth in 0..=MAX_INDEX_DEPTH {
+        if level.is_empty() {
+            break;
+        }
+        let fetched: Vec<(FetchedManifest, Option<String>)> = stream::iter(level.drain(..))
+            .map(|(d, hint)| async move {
+                let what = if depth == 0 {
+                    format!("image {d}")
+                } else {
+                    format!("platform manifest {d}")
+                };
+                let m = src
+                    .manifest(ManifestRef::Digest(&d), Access::Pull, limits.manifest)
+                    .await
+                    .map_err(src_err(src, what.clone()))?
+                    .ok_or_else(|| CopyError::NotFound {
+                        target: src.describe(),
+                        what,
+                    })?;
+                Ok::<_, CopyError>((m, hint))
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        for (m, hint) in fetched {
+            let parsed = parse(src, &m, &format!("manifest {}", m.digest))?;
+            let media_type = media_type_of(&m, &parsed, hint.as_deref());
+            let role = match (&parsed, depth) {
+                (_, d) if d > 0 => ManifestRole::Platform,
+                (Manifest::Image(_), _) => ManifestRole::Image,
+                (Manifest::Index(_), _) => ManifestRole::Index,
+            };
+            match &parsed {
+                Manifest::Image(i) => {
+                    blobs.extend(image_blobs(i).map(|d| (Side::Image, d)));
+                }
+                Manifest::Index(i) => {
+                    if depth == MAX_INDEX_DEPTH {
+                        return Err(CopyError::Manifest {
+                            target: src.describe(),
+                            what: format!("index {}", m.digest),
+                            reason: format!(
+                                "indexes nest more than {MAX_INDEX_DEPTH} levels deep; refused"
+                            ),
+                        });
+                    }
+                    for child in &i.manifests {
+                        if seen.insert(child.digest) {
+                            level.push((child.digest, Some(child.media_type.clone())));
+                        }
+                    }
+                }
+            }
+            images.push(PlannedManifest {
+                fetched: m,
+                media_type,
+                role,
+                subject: None,
+                depth,
+                entry: None,
+                attachment: None,
+            });
+        }
+    }
+
+    let source_attachments = opts
+        .source_attachments
+        .clone()
+        .unwrap_or_else(|| src.clone());
+    let att_side = if opts.source_attachments.is_some() || opts.destination_attachments.is_some() {
+        Side::Attachments
+    } else {
+        Side::Image
+    };
+    let mut attachments = Vec::new();
+    let mut referrers = Vec::new();
+    if opts.attachments {
+        let subjects: Vec<Sha256Digest> = images.iter().map(|m| m.fetched.digest).collect();
+        // cosign's tags.
+        let kinds = [
+            Attachment::Signatures,
+            Attachment::Attestations,
+            Attachment::Sbom,
+        ];
+        let jobs: Vec<(Sha256Digest, Attachment)> = subjects
+            .iter()
+            .flat_map(|s| kinds.iter().map(move |k| (*s, *k)))
+            .collect();
+        let sat = &source_attachments;
+        let found: Vec<Option<(Vec<Descriptor>, PlannedManifest)>> = stream::iter(jobs)
+            .map(|(subject, kind)| async move {
+                let tag = kind.tag(&subject);
+                let Some(m) = sat
+                    .manifest(ManifestRef::Tag(&tag), Access::Pull, limits.manifest)
+                    .await
+                    .map_err(src_err(sat, tag.clone()))?
+                else {
+                    return Ok(None);
+                };
+                let layers = match parse(sat, &m, &tag)? {
+                    Manifest::Image(i) if i.layers.len() <= limits.layers => i,
+                    Manifest::Image(i) => {
+                        return Err(CopyError::Manifest {
+                            target: sat.describe(),
+                            what: tag,
+                            reason: format!(
+                                "{} layers, more than the limit of {}",
+                                i.layers.len(),
+                                limits.layers
+                            ),
+                        });
+                    }
+                    Manifest::Index(_) => {
+                        return Err(CopyError::Manifest {
+                            target: sat.describe(),
+                            what: tag,
+                            reason: "expected a cosign image manifest, found an image index".into(),
+                        });
+                    }
+                };
+                let blobs: Vec<Descriptor> = image_blobs(&layers).collect();
+                let parsed = Manifest::Image(layers.clone());
+                Ok::<_, CopyError>(Some((
+                    blobs,
+                    PlannedManifest {
+                        media_type: media_type_of(&m, &parsed, None),
+                        fetched: m,
+                        role: match kind {
+                            Attachment::Signatures => ManifestRole::Signatures,
+                            Attachment::Attestations => ManifestRole::Attestations,
+                            Attachment::Sbom => ManifestRole::Sbom,
+                        },
+                        subject: Some(subject),
+                        depth: 0,
+                        entry: None,
+                        attachment: Some((kind, layers.layers.clone())),
+                    },
+                )))
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        for (b, m) in found.into_iter().flatten() {
+            blobs.extend(b.into_iter().map(|d| (att_side, d)));
+            attachments.push(m);
+        }
+
+        // Referrers, beside the image.
+        let listed: Vec<(Sha256Digest, Vec<Descriptor>)> = stream::iter(subjects.iter().copied())
+            .map(|subject| async move {
+                let list = src
+                    .referrers(&subject, None, Access::Pull, limits.manifest)
+                    .await
+                    .map_err(src_err(src, format!("referrers of {subject}")))?;
+                if list.len() > limits.layers {
+                    return Err(CopyError::Manifest {
+                        target: src.describe(),
+                        what: format!("referrers of {subject}"),
+                        reason: format!(
+                            "{} referrers, more than the limit of {}",
+                            list.len(),
+                            limits.layers
+                        ),
+                    });
+                }
+                Ok::<_, CopyError>((subject, list))
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        let wanted: Vec<(Sha256Digest, Descriptor)> = listed
+            .into_iter()
+            .flat_map(|(s, list)| list.into_iter().map(move |d| (s, d)))
+            .collect();
+        let fetched: Vec<(Sha256Digest, Descriptor, Option<FetchedManifest>)> =
+            stream::iter(wanted)
+                .map(|(subject, entry)| async move {
+                    let m = src
+                        .manifest(
+                            ManifestRef::Digest(&entry.digest),
+                            Access::Pull,
+                            limits.manifest,
+                        )
+                        .await
+                        .map_err(src_err(src, format!("referrer {}", entry.digest)))?;
+                    Ok::<_, CopyError>((subject, entry, m))
+                })
+                .buffered(concurrency)
+                .try_collect()
+                .await?;
+        for (subject, entry, m) in fetched {
+            let Some(m) = m else {
+                warnings.push(format!(
+                    "referrer {} of {subject} is listed but not stored in {}: left out",
+                    entry.digest,
+                    src.describe()
+                ));
+                continue;
+            };
+            let parsed = parse(src, &m, &format!("referrer {}", entry.digest))?;
+            let Manifest::Image(i) = &parsed else {
+                warnings.push(format!(
+                    "referrer {} of {subject} is an image index; vouch copies image-manifest \
+                     referrers only: left out",
+                    entry.digest
+                ));
+                continue;
+            };
+            if i.subject.as_ref().map(|s| s.digest) != Some(subject) {
+                return Err(CopyError::Manifest {
+                    target: src.describe(),
+                    what: format!("referrer {}", entry.digest),
+                    reason: format!(
+                        "listed as a referrer of {subject}, but its subject is {}",
+                        i.subject
+                            .as_ref()
+                            .map_or_else(|| "absent".to_owned(), |s| s.digest.to_string())
+                    ),
+                });
+            }
+            blobs.extend(image_blobs(i).map(|d| (Side::Image, d)));
+            referrers.push(PlannedManifest {
+                media_type: media_type_of(&m, &parsed, Some(&entry.media_type)),
+                fetched: m,
+                role: ManifestRole::Referrer,
+                subject: Some(subject),
+                depth: 0,
+                entry: Some(entry),
+                attachment: None,
+            });
+        }
+    }
+
+    // Each blob once per repository pair (the first descriptor seen wins; they name the same
+    // bytes, and a size disagreement is caught when the blob is read).
+    let mut unique = HashSet::new();
+    blobs.retain(|(side, d)| unique.insert((*side, d.digest)));
+
+    Ok(CopyPlan {
+        source: src.clone(),
+        source_attachments,
+        digest: *digest,
+        images,
+        attachments,
+        referrers,
+        blobs,
+        warnings,
+    })
+}
+
+/// Copies `digest` from `src` to `dst` with everything attached to it, then tags it `dst_tag`
+/// (in a layout: the `org.opencontainers.image.ref.name` of its `index.json` entry; without a
+/// tag a layout gets an untagged entry). [`plan_copy`] then [`execute_copy`].
+pub async fn copy_image(
+    src: &Target,
+    digest: &Sha256Digest,
+    dst: &Target,
+    dst_tag: Option<&str>,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<CopyReport, CopyError> {
+    let plan = plan_copy(src, digest, opts).await?;
+    execute_copy(&plan, dst, dst_tag, opts, progress).await
+}
+
+/// Writes what `plan` read into `dst` (see the module docs for the order), then tags it.
+pub async fn execute_copy(
+    plan: &CopyPlan,
+    dst: &Target,
+    dst_tag: Option<&str>,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<CopyReport, CopyError> {
+    let concurrency = opts.concurrency.max(1);
+    let dst_attachments = opts
+        .destination_attachments
+        .clone()
+        .unwrap_or_else(|| dst.clone());
+    let pair = |side: Side| match side {
+        Side::Image => (&plan.source, dst),
+        Side::Attachments => (&plan.source_attachments, &dst_attachments),
+    };
+    let mut report = CopyReport {
+        source: plan.source.describe(),
+        destination: dst.describe(),
+        digest: plan.digest,
+        blobs: Vec::new(),
+        manifests: Vec::new(),
+        tag: None,
+        warnings: plan.warnings.clone(),
+    };
+
+    // 1. Blobs.
+    report.blobs = stream::iter(&plan.blobs)
+        .map(|(side, desc)| {
+            let (from, to) = pair(*side);
+            async move {
+                progress.blob_started(desc);
+                match copy_blob(from, to, desc, opts, progress).await {
+                    Ok(outcome) => {
+                        let record = BlobRecord {
+                            digest: desc.digest,
+                            size: desc.size,
+                            media_type: desc.media_type.clone(),
+                            outcome,
+                        };
+                        progress.blob_done(&record);
+                        Ok(record)
+                    }
+                    Err(e) => {
+                        progress.blob_failed(&desc.digest);
+                        Err(e)
+                    }
+                }
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+
+    // 2. The image's manifests, deepest first: children before the index listing them.
+    let deepest = plan.images.iter().map(|m| m.depth).max().unwrap_or(0);
+    for depth in (0..=deepest).rev() {
+        let records: Vec<ManifestRecord> =
+            stream::iter(plan.images.iter().filter(|m| m.depth == depth))
+                .map(|m| async move {
+                    let digest = m.fetched.digest;
+                    let what = format!("manifest {digest}");
+                    let present = dst
+                        .has_manifest(&digest, Access::Push)
+                        .await
+                        .map_err(dst_err(dst, what.clone()))?;
+                    if !present {
+                        dst.push_manifest_by_digest(m.fetched.bytes.clone(), &m.media_type)
+                            .await
+                            .map_err(dst_err(dst, what))?;
+                    }
+                    let record = ManifestRecord {
+                        digest,
+                        media_type: m.media_type.clone(),
+                        role: m.role.clone(),
+                        subject: None,
+                        tag: None,
+                        artifact_type: None,
+                        outcome: if present {
+                            ManifestOutcome::Present
+                        } else {
+                            ManifestOutcome::Written
+                        },
+                    };
+                    progress.manifest_done(&record);
+                    Ok::<_, CopyError>(record)
+                })
+                .buffered(concurrency)
+                .try_collect()
+                .await?;
+        report.manifests.extend(records);
+    }
+
+    // 3. Attachments (merged into the destination's tags) and referrers, side by side so that
+    // their settle waits overlap.
+    let (attached, referred) = futures_util::future::join(
+        copy_attachments(plan, &dst_attachments, opts, progress),
+        copy_referrers(plan, dst, opts, progress),
+    )
+    .await;
+    report.manifests.extend(attached?);
+    report.manifests.extend(referred?);
+
+    // 4. The tag, last.
+    let Some(root) = plan.images.first() else {
+        return Ok(report);
+    };
+    let kind = match root.role {
+        ManifestRole::Index => KIND_IMAGE_INDEX,
+        _ => KIND_IMAGE,
+    };
+    match dst_tag {
+        Some(tag) => {
+            let what = format!("tag {tag}");
+            let current = dst
+                .tag_digest(tag, Access::Push)
+                .await
+                .map_err(dst_err(dst, what.clone()))?;
+            let outcome = if current == Some(plan.digest) {
+                ManifestOutcome::Present
+            } else {
+                dst.push_manifest(
+                    tag,
+                    root.fetched.bytes.clone(),
+                    &root.media_type,
+                    Some(kind),
+                    &UpdateGuard::None,
+                )
+                .await
+                .map_err(dst_err(dst, what))?;
+                ManifestOutcome::Written
+            };
+            report.tag = Some(TagRecord {
+                tag: tag.to_owned(),
+                outcome,
+            });
+        }
+        None => {
+            let mut desc = Descriptor::of(&root.media_type, &root.fetched.bytes);
+            desc.digest = plan.digest;
+            dst.add_untagged(desc, Some(kind))
+                .map_err(dst_err(dst, "index.json entry"))?;
+        }
+    }
+    Ok(report)
+}
+
+/// One blob: skipped when present, else mounted, else streamed while hashed and counted, and
+/// committed only when every byte matches the descriptor.
+async fn copy_blob(
+    src: &Target,
+    dst: &Target,
+    desc: &Descriptor,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<BlobOutcome, CopyError> {
+    let what = format!("blob {}", desc.digest);
+    if dst
+        .has_blob(&desc.digest, Access::Push)
+        .await
+        .map_err(dst_err(dst, what.clone()))?
+    {
+        return Ok(BlobOutcome::Skipped);
+    }
+    let mut writer = if opts.mount && dst.mount_source(src).is_some() {
+        match dst
+            .mount_blob(src, &desc.digest, opts.chunk_size)
+            .await
+            .map_err(dst_err(dst, format!("{what} (mount)")))?
+        {
+            MountOutcome::Mounted => return Ok(BlobOutcome::Mounted),
+            MountOutcome::NotMounted(w) => w,
+        }
+    } else {
+        dst.blob_writer(opts.chunk_size)
+            .map_err(dst_err(dst, what.clone()))?
+    };
+    let mut reader = match src.open_blob(desc, Access::Pull).await {
+        Ok(r) => r,
+        Err(e) => {
+            writer.abort().await;
+            return Err(src_err(src, what)(e));
+        }
+    };
+    let mut hasher = Sha256::new();
+    let mut total: u64 = 0;
+    loop {
+        let chunk = match reader.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                writer.abort().await;
+                return Err(src_err(src, what)(e));
+            }
+        };
+        total += chunk.len() as u64;
+        if total > desc.size {
+            writer.abort().await;
+            return Err(CopyError::BlobMismatch {
+                target: src.describe(),
+                digest: desc.digest,
+                expected_size: desc.size,
+                found: format!("more than {} bytes", desc.size),
+            });
+        }
+        hasher.update(&chunk);
+        if let Err(e) = writer.write(&chunk).await {
+            writer.abort().await;
+            return Err(dst_err(dst, what)(e));
+        }
+        progress.blob_bytes(&desc.digest, chunk.len() as u64);
+    }
+    let found = Sha256Digest::from_bytes(hasher.finalize().into());
+    if total != desc.size || found != desc.digest {
+        writer.abort().await;
+        return Err(CopyError::BlobMismatch {
+            target: src.describe(),
+            digest: desc.digest,
+            expected_size: desc.size,
+            found: format!("{total} bytes with digest {found}"),
+        });
+    }
+    writer
+        .commit(&desc.digest)
+        .await
+        .map_err(dst_err(dst, what))?;
+    Ok(BlobOutcome::Copied)
+}
+
+/// A `.sig`/`.att`/`.sbom` manifest of the source into the destination's tag: written as it is
+/// when the tag is absent, else the source's missing layers added to the destination's.
+struct AttachmentMerge<'a> {
+    target: &'a Target,
+    tag: String,
+    kind: Attachment,
+    source: &'a FetchedManifest,
+    media_type: &'static str,
+    layers: &'a [Descriptor],
+    merged: AtomicBool,
+}
+
+fn same_layer(a: &Descriptor, b: &Descriptor) -> bool {
+    a.digest == b.digest && a.annotations == b.annotations && a.media_type == b.media_type
+}
+
+impl AttachmentMerge<'_> {
+    fn current_layers(
+        &self,
+        current: &FetchedManifest,
+        limits: &OciLimits,
+    ) -> Result<Vec<Descriptor>, OciError> {
+        let reject = |reason: String| OciError::Manifest {
+            what: format!("{} in {}", self.tag, self.target.describe()),
+            source: crate::payload::PayloadError::Field {
+                what: "manifest",
+                field: "mediaType",
+                reason,
+            },
+        };
+        match Manifest::parse(&current.bytes, Some(&current.media_type)) {
+            Ok(Manifest::Image(m)) if m.layers.len() <= limits.layers => Ok(m.layers),
+            Ok(Manifest::Image(m)) => Err(OciError::TooLarge {
+                what: format!("{} ({} layers)", self.tag, m.layers.len()),
+                limit: limits.layers as u64,
+            }),
+            Ok(Manifest::Index(_)) => Err(reject(
+                "expected a cosign image manifest, found an image index; not overwriting it".into(),
+            )),
+            Err(e) => Err(reject(e.to_string())),
+        }
+    }
+}
+
+impl TagUpdate for AttachmentMerge<'_> {
+    fn target(&self) -> &Target {
+        self.target
+    }
+
+    fn tag(&self) -> String {
+        self.tag.clone()
+    }
+
+    fn layout_kind(&self) -> Option<&'static str> {
+        self.kind.layout_kind()
+    }
+
+    fn blobs(&self) -> Vec<Bytes> {
+        Vec::new() // copied beforehand, streamed
+    }
+
+    fn merge(
+        &self,
+        current: Option<&FetchedManifest>,
+        limits: &OciLimits,
+    ) -> Result<Option<Merged>, OciError> {
+        let Some(current) = current else {
+            return Ok(Some(Merged {
+                document: self.source.bytes.clone(),
+                media_type: self.media_type,
+                blobs: Vec::new(),
+            }));
+        };
+        if current.digest == self.source.digest {
+            return Ok(None);
+        }
+        let mut layers = self.current_layers(current, limits)?;
+        let missing: Vec<Descriptor> = self
+            .layers
+            .iter()
+            .filter(|l| !layers.iter().any(|c| same_layer(c, l)))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(None);
+        }
+        layers.extend(missing);
+        if layers.len() > limits.layers {
+            return Err(OciError::TooLarge {
+                what: format!("{} would have {} layers", self.tag, layers.len()),
+                limit: limits.layers as u64,
+            });
+        }
+        self.merged.store(true, Ordering::Relaxed);
+        let (config, manifest) = build_manifest(&layers);
+        Ok(Some(Merged {
+            document: manifest,
+            media_type: OCI_MANIFEST,
+            blobs: vec![config],
+        }))
+    }
+
+    fn holds(&self, current: &FetchedManifest, limits: &OciLimits) -> bool {
+        current.digest == self.source.digest
+            || self.current_layers(current, limits).is_ok_and(|have| {
+                self.layers
+                    .iter()
+                    .all(|l| have.iter().any(|c| same_layer(c, l)))
+            })
+    }
+}
+
+async fn copy_attachments(
+    plan: &CopyPlan,
+    dst: &Target,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<Vec<ManifestRecord>, CopyError> {
+    let updates: Vec<(AttachmentMerge<'_>, &PlannedManifest)> = plan
+        .attachments
+        .iter()
+        .filter_map(|m| {
+            let (kind, layers) = m.attachment.as_ref()?;
+            let subject = m.subject?;
+            Some((
+                AttachmentMerge {
+                    target: dst,
+                    tag: kind.tag(&subject),
+                    kind: *kind,
+                    source: &m.fetched,
+                    media_type: MANIFEST_MEDIA_TYPES
+                        .iter()
+                        .find(|t| **t == m.media_type)
+                        .copied()
+                        .unwrap_or(OCI_MANIFEST),
+                    layers,
+                    merged: AtomicBool::new(false),
+                },
+                m,
+            ))
+        })
+        .collect();
+    if updates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (merges, planned): (Vec<_>, Vec<_>) = updates.into_iter().unzip();
+    let results = update_all(&merges, opts.settle, &opts.limits, opts.concurrency.max(1)).await;
+    let mut records = Vec::new();
+    for ((merge, m), result) in merges.iter().zip(planned).zip(results) {
+        let outcome = match result.map_err(dst_err(dst, merge.tag.clone()))? {
+            AttachOutcome::AlreadyPresent => ManifestOutcome::Present,
+            AttachOutcome::Added if merge.merged.load(Ordering::Relaxed) => ManifestOutcome::Merged,
+            AttachOutcome::Added => ManifestOutcome::Written,
+        };
+        let record = ManifestRecord {
+            digest: m.fetched.digest,
+            media_type: m.media_type.clone(),
+            role: m.role.clone(),
+            subject: m.subject,
+            tag: Some(merge.tag.clone()),
+            artifact_type: None,
+            outcome,
+        };
+        progress.manifest_done(&record);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+async fn copy_referrers(
+    plan: &CopyPlan,
+    dst: &Target,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<Vec<ManifestRecord>, CopyError> {
+    if plan.referrers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limits = &opts.limits;
+    // What the destination lists already, per subject.
+    let subjects: Vec<Sha256Digest> = plan
+        .referrers
+        .iter()
+        .filter_map(|m| m.subject)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let listed: HashMap<Sha256Digest, HashSet<Sha256Digest>> = stream::iter(subjects)
+        .map(|subject| async move {
+            let list = dst
+                .referrers(&subject, None, Access::Push, limits.manifest)
+                .await
+                .map_err(dst_err(dst, format!("referrers of {subject}")))?;
+            Ok::<_, CopyError>((subject, list.into_iter().map(|d| d.digest).collect()))
+        })
+        .buffered(opts.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let record = |m: &PlannedManifest, outcome| ManifestRecord {
+        digest: m.fetched.digest,
+        media_type: m.media_type.clone(),
+        role: ManifestRole::Referrer,
+        subject: m.subject,
+        tag: None,
+        artifact_type: m.entry.as_ref().and_then(|e| e.artifact_type.clone()),
+        outcome,
+    };
+    let mut records = Vec::new();
+    let mut to_attach: Vec<(Sha256Digest, Referrer)> = Vec::new();
+    let mut attached: Vec<&PlannedManifest> = Vec::new();
+    for m in &plan.referrers {
+        let Some(subject) = m.subject else { continue };
+        if listed
+            .get(&subject)
+            .is_some_and(|l| l.contains(&m.fetched.digest))
+        {
+            let r = record(m, ManifestOutcome::Present);
+            progress.manifest_done(&r);
+            records.push(r);
+            continue;
+        }
+        // The source's listing entry (artifact type, annotations), with the size of the bytes
+        // we hold.
+        let mut entry = m
+            .entry
+            .clone()
+            .unwrap_or_else(|| Descriptor::of(&m.media_type, &m.fetched.bytes));
+        entry.digest = m.fetched.digest;
+        entry.size = m.fetched.bytes.len() as u64;
+        entry.media_type.clone_from(&m.media_type);
+        to_attach.push((
+            subject,
+            Referrer {
+                manifest: m.fetched.bytes.clone(),
+                // The referrer's blobs are copied already (streamed); attach_referrers stores
+                // this one again, so give it the empty config every cosign 3 referrer has.
+                bundle: Bytes::from_static(EMPTY_JSON),
+                entry,
+            },
+        ));
+        attached.push(m);
+    }
+    if to_attach.is_empty() {
+        return Ok(records);
+    }
+    let results = attach_referrers(
+        dst,
+        &to_attach,
+        opts.settle,
+        limits,
+        opts.concurrency.max(1),
+    )
+    .await;
+    for (m, result) in attached.into_iter().zip(results) {
+        let outcome =
+            match result.map_err(dst_err(dst, format!("referrer {}", m.fetched.digest)))? {
+                AttachOutcome::AlreadyPresent => ManifestOutcome::Present,
+                AttachOutcome::Added => ManifestOutcome::Written,
+            };
+        let r = record(m, outcome);
+        progress.manifest_done(&r);
+        records.push(r);
+    }
+    Ok(records)
+}
