@@ -2,6 +2,8 @@
 //! and which attestations (provenance, vulnerability scans, SBOMs, VEX) must hold which
 //! conditions; every verdict is explained check by check.
 
+pub mod file;
+pub(crate) mod rego;
 pub mod report;
 pub mod rules;
 

@@ -1,0 +1,1071 @@
+//! The policy file: YAML, read with budgets (serde-saphyr: no tags, bounded aliases and nesting),
+//! capped in size, then validated into [`Policy`] with errors that name the file, the line and
+//! the field. Paths inside a policy (keys, trusted roots, VEX documents, Rego) are relative to
+//! the policy file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::keys::PublicKey;
+use vouch_core::keys::files::{self, ReadError};
+use vouch_core::limits::Limits;
+use vouch_core::scan::Severity;
+use vouch_core::sigstore::trusted_root::TrustedRoot;
+use vouch_core::{Classify, ErrorClass};
+
+use super::rules::{
+    BaseImage, IgnoreEntry, Mode, Pattern, ProvenanceRule, SbomRule, ScannerRule, VexDocument,
+    VulnRule,
+};
+use crate::attestation::Authority;
+use crate::sigstore_bundle::Matcher;
+
+/// The largest policy file read.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// The largest file a policy refers to (VEX document, Rego module, key, trusted root).
+pub const MAX_REFERENCED_BYTES: usize = 16 << 20;
+
+/// Why a policy cannot be used. Always an input error (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or does not have the policy's shape.
+    #[error("{path}:{line}: {reason}")]
+    Syntax {
+        /// The policy file.
+        path: String,
+        /// The line (1-based; 0 when unknown).
+        line: u32,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A field has a value the policy cannot use.
+    #[error("{path}:{line}: `{field}`: {reason}")]
+    Invalid {
+        /// The policy file.
+        path: String,
+        /// The line (1-based).
+        line: u32,
+        /// The field, as a path (`images[0].signatures.threshold`).
+        field: String,
+        /// What was expected and what was found.
+        reason: String,
+    },
+}
+
+impl Classify for PolicyError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Input
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file as written.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    version: Spanned<u32>,
+    #[serde(default)]
+    images: Vec<Spanned<RawBlock>>,
+    #[serde(default)]
+    default: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlock {
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    #[serde(default)]
+    signatures: Option<Spanned<RawSignatures>>,
+    #[serde(default)]
+    attestations: Vec<Spanned<RawAttestation>>,
+    #[serde(default)]
+    rego: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignatures {
+    #[serde(default)]
+    threshold: Option<Spanned<usize>>,
+    #[serde(default)]
+    authorities: Vec<Spanned<RawAuthority>>,
+    #[serde(default)]
+    mode: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuthority {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    key: Option<Spanned<String>>,
+    #[serde(default)]
+    keyless: Option<Spanned<RawKeyless>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawKeyless {
+    #[serde(default)]
+    issuer: Option<Spanned<String>>,
+    #[serde(default, rename = "issuerRegExp")]
+    issuer_regexp: Option<Spanned<String>>,
+    #[serde(default)]
+    subject: Option<Spanned<String>>,
+    #[serde(default, rename = "subjectRegExp")]
+    subject_regexp: Option<Spanned<String>>,
+    #[serde(default)]
+    github: Option<Spanned<RawGithub>>,
+    #[serde(default)]
+    trusted_root: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGithub {
+    #[serde(default)]
+    repository: Option<Spanned<String>>,
+    #[serde(default, rename = "ref")]
+    git_ref: Option<Spanned<String>>,
+    #[serde(default)]
+    workflow: Option<Spanned<String>>,
+    #[serde(default)]
+    trigger: Option<Spanned<String>>,
+    #[serde(default)]
+    sha: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttestation {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    mode: Option<Spanned<String>>,
+    #[serde(default)]
+    authorities: Option<Vec<Spanned<RawAuthority>>>,
+    #[serde(default)]
+    provenance: Option<Spanned<RawProvenance>>,
+    #[serde(default)]
+    vulnerabilities: Option<Spanned<RawVuln>>,
+    #[serde(default)]
+    sbom: Option<Spanned<RawSbom>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawProvenance {
+    #[serde(default)]
+    builder_ids: Vec<Spanned<String>>,
+    #[serde(default)]
+    source_repositories: Vec<Spanned<String>>,
+    #[serde(default)]
+    source_refs: Vec<Spanned<String>>,
+    #[serde(default)]
+    base_images: Option<Vec<Spanned<RawBaseImage>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBaseImage {
+    Repository(String),
+    Pinned {
+        repository: String,
+        #[serde(default)]
+        digests: Vec<String>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawVuln {
+    #[serde(default)]
+    max_age: Option<Spanned<String>>,
+    #[serde(default)]
+    limits: Option<Spanned<BTreeMap<String, usize>>>,
+    #[serde(default)]
+    only_fixable: bool,
+    #[serde(default)]
+    ignore: Vec<Spanned<RawIgnore>>,
+    #[serde(default)]
+    scanners: Vec<Spanned<RawScanner>>,
+    #[serde(default)]
+    vex: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIgnore {
+    id: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    expires: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawScanner {
+    Uri(String),
+    Full {
+        uri: String,
+        #[serde(default, rename = "minVersion")]
+        min_version: Option<String>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSbom {
+    #[serde(default)]
+    deny_licenses: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow_licenses: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    banned_packages: Vec<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The policy, validated.
+
+/// A validated policy, with its keys, trusted roots, VEX documents and Rego loaded.
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) source: String,
+    pub(crate) digest: Sha256Digest,
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) default_allow: bool,
+}
+
+impl Policy {
+    /// The policy file as named when loaded.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    /// SHA-256 of the policy file's bytes (for promotion records).
+    pub fn digest(&self) -> &Sha256Digest {
+        &self.digest
+    }
+    /// Whether any block names a Rego module.
+    pub fn uses_rego(&self) -> bool {
+        self.blocks.iter().any(|b| b.rego.is_some())
+    }
+}
+
+/// One `images:` entry.
+#[derive(Debug)]
+pub(crate) struct Block {
+    pub(crate) pattern: Pattern,
+    pub(crate) line: u32,
+    pub(crate) signatures: Option<SignatureRule>,
+    pub(crate) attestations: Vec<AttestationRule>,
+    pub(crate) rego: Option<RegoModule>,
+}
+
+/// The signature rule of a block.
+#[derive(Debug)]
+pub(crate) struct SignatureRule {
+    pub(crate) threshold: usize,
+    pub(crate) authorities: Vec<PolicyAuthority>,
+    pub(crate) mode: Mode,
+}
+
+/// One attestation rule of a block.
+#[derive(Debug)]
+pub(crate) struct AttestationRule {
+    /// `attestations[i] (type)`.
+    pub(crate) label: String,
+    pub(crate) predicate_type: String,
+    pub(crate) authorities: Vec<PolicyAuthority>,
+    pub(crate) mode: Mode,
+    pub(crate) provenance: Option<ProvenanceRule>,
+    pub(crate) vulnerabilities: Option<VulnRule>,
+    pub(crate) sbom: Option<SbomRule>,
+}
+
+/// A Rego module, checked to compile when the policy was loaded.
+#[derive(Debug)]
+pub(crate) struct RegoModule {
+    pub(crate) path: String,
+    pub(crate) source: String,
+}
+
+/// Who may have signed: a key, or a keyless identity (with optional GitHub workflow claims).
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyAuthority {
+    pub(crate) label: String,
+    pub(crate) kind: AuthorityKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum AuthorityKind {
+    Key(Arc<PublicKey>),
+    Keyless {
+        subject: Matcher,
+        issuer: Matcher,
+        github: GithubRule,
+        root: Arc<TrustedRoot>,
+    },
+}
+
+/// Conditions on the GitHub Actions claims of a Fulcio certificate; each a glob.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GithubRule {
+    pub(crate) repository: Option<Pattern>,
+    pub(crate) git_ref: Option<Pattern>,
+    pub(crate) workflow: Option<Pattern>,
+    pub(crate) trigger: Option<Pattern>,
+    pub(crate) sha: Option<Pattern>,
+}
+
+impl PolicyAuthority {
+    /// As the verifiers take it.
+    pub(crate) fn authority(&self) -> Authority<'_> {
+        match &self.kind {
+            AuthorityKind::Key(k) => Authority::Key(k),
+            AuthorityKind::Keyless {
+                subject,
+                issuer,
+                root,
+                ..
+            } => Authority::Keyless {
+                subject,
+                issuer,
+                root,
+            },
+        }
+    }
+
+    /// Whether a verified certificate identity also has the GitHub claims required; the reason
+    /// when not. Key authorities have none to check.
+    pub(crate) fn check_claims(
+        &self,
+        identity: Option<&vouch_core::sigstore::certificate::CertIdentity>,
+    ) -> Result<(), String> {
+        let AuthorityKind::Keyless { github, .. } = &self.kind else {
+            return Ok(());
+        };
+        let claims = identity.map(|i| i.github()).unwrap_or_default();
+        for (what, want, found) in [
+            ("repository", &github.repository, &claims.repository),
+            ("ref", &github.git_ref, &claims.git_ref),
+            ("workflow", &github.workflow, &claims.workflow),
+            ("trigger", &github.trigger, &claims.trigger),
+            ("sha", &github.sha, &claims.sha),
+        ] {
+            if let Some(p) = want
+                && !found.as_deref().is_some_and(|f| p.matches(f))
+            {
+                return Err(format!(
+                    "the certificate's GitHub {what} is {}, expected `{}`",
+                    found
+                        .as_deref()
+                        .map_or("absent".to_owned(), |f| format!("`{f}`")),
+                    p.as_str()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+
+struct Ctx<'a> {
+    path: &'a str,
+    dir: &'a Path,
+    public_good: Option<Arc<TrustedRoot>>,
+    keys: BTreeMap<PathBuf, Arc<PublicKey>>,
+    roots: BTreeMap<PathBuf, Arc<TrustedRoot>>,
+}
+
+impl Ctx<'_> {
+    fn invalid(
+        &self,
+        line: u32,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> PolicyError {
+        PolicyError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn pattern(&self, s: &Spanned<String>, field: &str) -> Result<Pattern, PolicyError> {
+        Pattern::new(&s.value).map_err(|e| self.invalid(line(s), field, e))
+    }
+
+    fn patterns(&self, list: &[Spanned<String>], field: &str) -> Result<Vec<Pattern>, PolicyError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, s)| self.pattern(s, &format!("{field}[{i}]")))
+            .collect()
+    }
+
+    fn mode(&self, m: &Option<Spanned<String>>, field: &str) -> Result<Mode, PolicyError> {
+        match m {
+            None => Ok(Mode::Enforce),
+            Some(m) => match m.value.as_str() {
+                "enforce" => Ok(Mode::Enforce),
+                "warn" => Ok(Mode::Warn),
+                other => Err(self.invalid(
+                    line(m),
+                    field,
+                    format!("expected `enforce` or `warn`, found `{other}`"),
+                )),
+            },
+        }
+    }
+
+    fn read(
+        &self,
+        rel: &Spanned<String>,
+        field: &str,
+        what: &'static str,
+    ) -> Result<(PathBuf, Vec<u8>), PolicyError> {
+        let p = self.dir.join(&rel.value);
+        match files::read_bounded(&p, what, MAX_REFERENCED_BYTES) {
+            Ok(b) => Ok((p, b)),
+            Err(ReadError::Io(e)) => Err(self.invalid(
+                line(rel),
+                field,
+                format!("cannot read {what} {}: {e}", p.display()),
+            )),
+            Err(ReadError::TooLarge(t)) => Err(self.invalid(line(rel), field, t.to_string())),
+        }
+    }
+
+    fn authority(
+        &mut self,
+        a: &Spanned<RawAuthority>,
+        field: &str,
+    ) -> Result<PolicyAuthority, PolicyError> {
+        let raw = &a.value;
+        match (&raw.key, &raw.keyless) {
+            (Some(k), None) => {
+                let p = self.dir.join(&k.value);
+                let key = match self.keys.get(&p) {
+                    Some(key) => key.clone(),
+                    None => {
+                        let key = files::load_public_key(&p, &Limits::DEFAULT).map_err(|e| {
+                            self.invalid(line(k), format!("{field}.key"), e.to_string())
+                        })?;
+                        let key = Arc::new(key);
+                        self.keys.insert(p, key.clone());
+                        key
+                    }
+                };
+                Ok(PolicyAuthority {
+                    label: raw
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("key {}", k.value)),
+                    kind: AuthorityKind::Key(key),
+                })
+            }
+            (None, Some(kl)) => {
+                let f = format!("{field}.keyless");
+                let kv = &kl.value;
+                let matcher = |exact: &Option<Spanned<String>>,
+                               regex: &Option<Spanned<String>>,
+                               name: &str|
+                 -> Result<Matcher, PolicyError> {
+                    match (exact, regex) {
+                        (Some(x), None) => Ok(Matcher::Exact(x.value.clone())),
+                        (None, Some(r)) => Matcher::regex(&r.value).map_err(|e| {
+                            self.invalid(line(r), format!("{f}.{name}RegExp"), e.to_string())
+                        }),
+                        (Some(x), Some(_)) => Err(self.invalid(
+                            line(x),
+                            format!("{f}.{name}"),
+                            format!("give one of `{name}` and `{name}RegExp`, not both"),
+                        )),
+                        (None, None) => Err(self.invalid(
+                            line(kl),
+                            &f,
+                            format!("`{name}` or `{name}RegExp` is required"),
+                        )),
+                    }
+                };
+                let subject = matcher(&kv.subject, &kv.subject_regexp, "subject")?;
+                let issuer = matcher(&kv.issuer, &kv.issuer_regexp, "issuer")?;
+                let mut github = GithubRule::default();
+                if let Some(g) = &kv.github {
+                    let one = |s: &Option<Spanned<String>>, name: &str| {
+                        s.as_ref()
+                            .map(|s| self.pattern(s, &format!("{f}.github.{name}")))
+                            .transpose()
+                    };
+                    github = GithubRule {
+                        repository: one(&g.value.repository, "repository")?,
+                        git_ref: one(&g.value.git_ref, "ref")?,
+                        workflow: one(&g.value.workflow, "workflow")?,
+                        trigger: one(&g.value.trigger, "trigger")?,
+                        sha: one(&g.value.sha, "sha")?,
+                    };
+                }
+                let root = match &kv.trusted_root {
+                    Some(r) => {
+                        let (p, bytes) =
+                            self.read(r, &format!("{f}.trustedRoot"), "trusted root")?;
+                        match self.roots.get(&p) {
+                            Some(root) => root.clone(),
+                            None => {
+                                let root = Arc::new(TrustedRoot::parse(&bytes).map_err(|e| {
+                                    self.invalid(line(r), format!("{f}.trustedRoot"), e.to_string())
+                                })?);
+                                self.roots.insert(p, root.clone());
+                                root
+                            }
+                        }
+                    }
+                    None => match &self.public_good {
+                        Some(r) => r.clone(),
+                        None => {
+                            let r = Arc::new(
+                                TrustedRoot::public_good()
+                                    .map_err(|e| self.invalid(line(kl), &f, e.to_string()))?,
+                            );
+                            self.public_good = Some(r.clone());
+                            r
+                        }
+                    },
+                };
+                let label = raw.name.clone().unwrap_or_else(|| {
+                    format!("identity {} from {}", subject.describe(), issuer.describe())
+                });
+                Ok(PolicyAuthority {
+                    label,
+                    kind: AuthorityKind::Keyless {
+                        subject,
+                        issuer,
+                        github,
+                        root,
+                    },
+                })
+            }
+            (Some(k), Some(_)) => Err(self.invalid(
+                line(k),
+                field,
+                "an authority is either `key` or `keyless`, not both",
+            )),
+            (None, None) => Err(self.invalid(
+                line(a),
+                field,
+                "an authority needs `key: FILE.pub` or `keyless: {issuer, subject}`",
+            )),
+        }
+    }
+
+    fn authorities(
+        &mut self,
+        list: &[Spanned<RawAuthority>],
+        field: &str,
+    ) -> Result<Vec<PolicyAuthority>, PolicyError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, a)| self.authority(a, &format!("{field}[{i}]")))
+            .collect()
+    }
+}
+
+fn line<T>(s: &Spanned<T>) -> u32 {
+    u32::try_from(s.referenced.line()).unwrap_or(u32::MAX)
+}
+
+/// `24h`, `30m`, `7d`, `90s`, `1h30m` → seconds.
+pub(crate) fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = num.parse().ok()?;
+        num.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+/// `2027-01-01` (midnight UTC) or an RFC 3339 date-time → Unix seconds.
+pub(crate) fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.len() == 10 {
+        return vouch_core::time::parse_rfc3339(&format!("{s}T00:00:00Z"));
+    }
+    vouch_core::time::parse_rfc3339(s)
+}
+
+impl Policy {
+    /// Reads and validates a policy file.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let name = path.display().to_string();
+        let bytes =
+            files::read_bounded(path, "the policy", MAX_POLICY_BYTES).map_err(|e| match e {
+                ReadError::Io(source) => PolicyError::Read {
+                    path: name.clone(),
+                    source,
+                },
+                ReadError::TooLarge(t) => PolicyError::Syntax {
+                    path: name.clone(),
+                    line: 0,
+                    reason: t.to_string(),
+                },
+            })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&bytes, &name, dir)
+    }
+
+    /// Validates policy text; `name` names it in errors, `dir` is where its paths start.
+    pub fn parse(bytes: &[u8], name: &str, dir: &Path) -> Result<Self, PolicyError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| PolicyError::Syntax {
+            path: name.to_owned(),
+            line: 0,
+            reason: format!("not UTF-8: {e}"),
+        })?;
+        let options = serde_saphyr::options! {
+            with_snippet: false,
+        };
+        let raw: RawPolicy = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            PolicyError::Syntax {
+                path: name.to_owned(),
+                line: e
+                    .location()
+                    .map_or(0, |l| u32::try_from(l.line()).unwrap_or(u32::MAX)),
+                reason: e.to_string(),
+            }
+        })?;
+        let mut ctx = Ctx {
+            path: name,
+            dir,
+            public_good: None,
+            keys: BTreeMap::new(),
+            roots: BTreeMap::new(),
+        };
+        if raw.version.value != 1 {
+            return Err(ctx.invalid(
+                line(&raw.version),
+                "version",
+                format!("expected 1, found {}", raw.version.value),
+            ));
+        }
+        let default_allow = match &raw.default {
+            None => false,
+            Some(d) => match d.value.as_str() {
+                "deny" => false,
+                "allow" => true,
+                other => {
+                    return Err(ctx.invalid(
+                        line(d),
+                        "default",
+                        format!("expected `deny` or `allow`, found `{other}`"),
+                    ));
+                }
+            },
+        };
+        let mut blocks = Vec::new();
+        for (bi, b) in raw.images.iter().enumerate() {
+            let field = format!("images[{bi}]");
+            let rb = &b.value;
+            let pattern = ctx.pattern(&rb.pattern, &format!("{field}.match"))?;
+            let signatures = match &rb.signatures {
+                None => None,
+                Some(s) => {
+                    let f = format!("{field}.signatures");
+                    let authorities =
+                        ctx.authorities(&s.value.authorities, &format!("{f}.authorities"))?;
+                    if authorities.is_empty() {
+                        return Err(ctx.invalid(
+                            line(s),
+                            format!("{f}.authorities"),
+                            "at least one authority is required",
+                        ));
+                    }
+                    let threshold = s.value.threshold.as_ref().map_or(1, |t| t.value);
+                    if threshold == 0 || threshold > authorities.len() {
+                        let l = s.value.threshold.as_ref().map_or(line(s), line);
+                        return Err(ctx.invalid(
+                            l,
+                            format!("{f}.threshold"),
+                            format!(
+                                "expected a number from 1 to {} (the number of authorities), found {threshold}",
+                                authorities.len()
+                            ),
+                        ));
+                    }
+                    Some(SignatureRule {
+                        threshold,
+                        authorities,
+                        mode: ctx.mode(&s.value.mode, &format!("{f}.mode"))?,
+                    })
+                }
+            };
+            let mut attestations = Vec::new();
+            for (ai, a) in rb.attestations.iter().enumerate() {
+                let f = format!("{field}.attestations[{ai}]");
+                let ra = &a.value;
+                let predicate_type = vouch_core::predicate::predicate_type(&ra.kind.value)
+                    .map_err(|e| ctx.invalid(line(&ra.kind), format!("{f}.type"), e.to_string()))?;
+                let authorities = match &ra.authorities {
+                    Some(list) => ctx.authorities(list, &format!("{f}.authorities"))?,
+                    None => match &signatures {
+                        Some(s) => s.authorities.clone(),
+                        None => {
+                            return Err(ctx.invalid(
+                                line(a),
+                                format!("{f}.authorities"),
+                                "required (or give the block a `signatures` rule, whose authorities are then used)",
+                            ));
+                        }
+                    },
+                };
+                if authorities.is_empty() {
+                    return Err(ctx.invalid(
+                        line(a),
+                        format!("{f}.authorities"),
+                        "at least one authority is required",
+                    ));
+                }
+                let provenance = match &ra.provenance {
+                    None => None,
+                    Some(p) => Some(compile_provenance(&ctx, p, &format!("{f}.provenance"))?),
+                };
+                let vulnerabilities = match &ra.vulnerabilities {
+                    None => None,
+                    Some(v) => Some(compile_vuln(&ctx, v, &format!("{f}.vulnerabilities"))?),
+                };
+                let sbom = match &ra.sbom {
+                    None => None,
+                    Some(s) => {
+                        let sf = format!("{f}.sbom");
+                        Some(SbomRule {
+                            deny_licenses: ctx
+                                .patterns(&s.value.deny_licenses, &format!("{sf}.denyLicenses"))?,
+                            allow_licenses: s
+                                .value
+                                .allow_licenses
+                                .as_ref()
+                                .map(|l| ctx.patterns(l, &format!("{sf}.allowLicenses")))
+                                .transpose()?,
+                            banned_packages: ctx.patterns(
+                                &s.value.banned_packages,
+                                &format!("{sf}.bannedPackages"),
+                            )?,
+                        })
+                    }
+                };
+                let short = ra.name.clone().unwrap_or_else(|| ra.kind.value.clone());
+                attestations.push(AttestationRule {
+                    label: format!("attestations[{ai}] ({short})"),
+                    predicate_type,
+                    authorities,
+                    mode: ctx.mode(&ra.mode, &format!("{f}.mode"))?,
+                    provenance,
+                    vulnerabilities,
+                    sbom,
+                });
+            }
+            let rego = match &rb.rego {
+                None => None,
+                Some(r) => {
+                    let (p, bytes) = ctx.read(r, &format!("{field}.rego"), "Rego module")?;
+                    let source = String::from_utf8(bytes).map_err(|_| {
+                        ctx.invalid(
+                            line(r),
+                            format!("{field}.rego"),
+                            format!("{} is not UTF-8", p.display()),
+                        )
+                    })?;
+                    super::rego::check_module(&r.value, &source)
+                        .map_err(|e| ctx.invalid(line(r), format!("{field}.rego"), e))?;
+                    Some(RegoModule {
+                        path: r.value.clone(),
+                        source,
+                    })
+                }
+            };
+            blocks.push(Block {
+                pattern,
+                line: line(b),
+                signatures,
+                attestations,
+                rego,
+            });
+        }
+        Ok(Policy {
+            source: name.to_owned(),
+            digest: Sha256Digest::of(bytes),
+            blocks,
+            default_allow,
+        })
+    }
+}
+
+fn compile_provenance(
+    ctx: &Ctx<'_>,
+    p: &Spanned<RawProvenance>,
+    f: &str,
+) -> Result<ProvenanceRule, PolicyError> {
+    let v = &p.value;
+    let base_images = match &v.base_images {
+        None => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for (i, b) in list.iter().enumerate() {
+                let bf = format!("{f}.baseImages[{i}]");
+                let (repo, digests) = match &b.value {
+                    RawBaseImage::Repository(r) => (r.clone(), Vec::new()),
+                    RawBaseImage::Pinned {
+                        repository,
+                        digests,
+                    } => (repository.clone(), digests.clone()),
+                };
+                let repository = Pattern::new(&repo).map_err(|e| ctx.invalid(line(b), &bf, e))?;
+                let digests = digests
+                    .iter()
+                    .map(|d| {
+                        d.parse::<Sha256Digest>().map_err(|e| {
+                            ctx.invalid(line(b), format!("{bf}.digests"), format!("`{d}`: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.push(BaseImage {
+                    repository,
+                    digests,
+                });
+            }
+            Some(out)
+        }
+    };
+    Ok(ProvenanceRule {
+        builder_ids: ctx.patterns(&v.builder_ids, &format!("{f}.builderIds"))?,
+        source_repositories: ctx
+            .patterns(&v.source_repositories, &format!("{f}.sourceRepositories"))?,
+        source_refs: ctx.patterns(&v.source_refs, &format!("{f}.sourceRefs"))?,
+        base_images,
+    })
+}
+
+fn compile_vuln(ctx: &Ctx<'_>, v: &Spanned<RawVuln>, f: &str) -> Result<VulnRule, PolicyError> {
+    let r = &v.value;
+    let (max_age, max_age_text) = match &r.max_age {
+        None => (None, None),
+        Some(m) => {
+            let secs = parse_duration(&m.value).ok_or_else(|| {
+                ctx.invalid(
+                    line(m),
+                    format!("{f}.maxAge"),
+                    format!(
+                        "expected a duration such as `24h`, `30m`, `7d` or `1h30m`, found `{}`",
+                        m.value
+                    ),
+                )
+            })?;
+            (Some(secs), Some(m.value.clone()))
+        }
+    };
+    let mut limits = BTreeMap::new();
+    if let Some(l) = &r.limits {
+        for (sev, n) in &l.value {
+            let s = Severity::parse(sev);
+            if s == Severity::Unknown && !sev.eq_ignore_ascii_case("unknown") {
+                return Err(ctx.invalid(
+                    line(l),
+                    format!("{f}.limits.{sev}"),
+                    "expected a severity: critical, high, medium, low or unknown",
+                ));
+            }
+            limits.insert(s, *n);
+        }
+    }
+    let mut ignore = Vec::new();
+    for (i, e) in r.ignore.iter().enumerate() {
+        let ef = format!("{f}.ignore[{i}]");
+        let Some(reason) = e.value.reason.clone().filter(|r| !r.trim().is_empty()) else {
+            return Err(ctx.invalid(
+                line(e),
+                format!("{ef}.reason"),
+                "every ignored vulnerability needs a reason",
+            ));
+        };
+        let expires = match &e.value.expires {
+            None => None,
+            Some(x) => Some(parse_date(&x.value).ok_or_else(|| {
+                ctx.invalid(
+                    line(x),
+                    format!("{ef}.expires"),
+                    format!(
+                        "expected a date such as 2027-01-01 or an RFC 3339 date-time, found `{}`",
+                        x.value
+                    ),
+                )
+            })?),
+        };
+        ignore.push(IgnoreEntry {
+            id: e.value.id.clone(),
+            reason,
+            expires,
+            expires_text: e.value.expires.as_ref().map(|x| x.value.clone()),
+        });
+    }
+    let mut scanners = Vec::new();
+    for (i, s) in r.scanners.iter().enumerate() {
+        let (uri, min_version) = match &s.value {
+            RawScanner::Uri(u) => (u.clone(), None),
+            RawScanner::Full { uri, min_version } => (uri.clone(), min_version.clone()),
+        };
+        scanners.push(ScannerRule {
+            uri: Pattern::new(&uri)
+                .map_err(|e| ctx.invalid(line(s), format!("{f}.scanners[{i}]"), e))?,
+            min_version,
+        });
+    }
+    let mut vex = Vec::new();
+    for (i, x) in r.vex.iter().enumerate() {
+        let xf = format!("{f}.vex[{i}]");
+        let (_, bytes) = ctx.read(x, &xf, "VEX document")?;
+        let document: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ctx.invalid(line(x), &xf, format!("{} is not JSON: {e}", x.value)))?;
+        vex.push(VexDocument {
+            source: x.value.clone(),
+            document,
+        });
+    }
+    Ok(VulnRule {
+        max_age,
+        max_age_text,
+        limits,
+        only_fixable: r.only_fixable,
+        ignore,
+        scanners,
+        vex,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(text.as_bytes(), "p.yaml", Path::new("."))
+    }
+
+    #[test]
+    fn durations_and_dates() {
+        assert_eq!(parse_duration("24h"), Some(86_400));
+        assert_eq!(parse_duration("1h30m"), Some(5_400));
+        assert_eq!(parse_duration("7d"), Some(604_800));
+        assert_eq!(parse_duration("24"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_date("2027-01-01"), Some(1_798_761_600));
+        assert_eq!(parse_date("2027-01-01T00:00:00Z"), Some(1_798_761_600));
+        assert_eq!(parse_date("soon"), None);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_field() {
+        let e = parse("version: 1\nimages:\n  - match: \"a/*\"\n    signatures:\n      threshold: 2\n      authorities:\n        - keyless: {issuer: x, subject: y}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.yaml:5: `images[0].signatures.threshold`"),
+            "{e}"
+        );
+        let e = parse("version: 1\nimages:\n  - match: \"a/*\"\n    colour: blue\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.yaml:4") && e.contains("colour"), "{e}");
+        let e = parse("version: 2\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("p.yaml:1: `version`: expected 1, found 2"),
+            "{e}"
+        );
+        let e = parse("version: 1\nimages:\n  - match: \"a\"\n    attestations:\n      - type: vuln\n        authorities: [{keyless: {issuer: x, subject: y}}]\n        vulnerabilities:\n          maxAge: soon\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.yaml:8: `images[0].attestations[0].vulnerabilities.maxAge`"),
+            "{e}"
+        );
+        let e = parse(
+            "version: 1\nimages:\n  - match: \"a\"\n    attestations:\n      - type: nonsense\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("p.yaml:5: `images[0].attestations[0].type`"),
+            "{e}"
+        );
+        let e = parse("version: 1\nimages:\n  - match: \"a\"\n    signatures:\n      authorities:\n        - key: nope.pub\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("p.yaml:6: `images[0].signatures.authorities[0].key`"),
+            "{e}"
+        );
+        let e = parse("version: 1\ndefault: maybe\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.yaml:2: `default`"), "{e}");
+    }
+
+    #[test]
+    fn a_full_policy_compiles() {
+        let p = parse(
+            "version: 1\nimages:\n  - match: \"registry.example.com/team/*\"\n    signatures:\n      threshold: 1\n      authorities:\n        - keyless:\n            issuer: https://token.actions.githubusercontent.com\n            subjectRegExp: \"^https://github.com/acme/.+$\"\n            github: {repository: acme/app, ref: \"refs/tags/v*\"}\n    attestations:\n      - type: slsaprovenance1\n        provenance:\n          builderIds: [\"https://github.com/slsa-framework/**\"]\n          baseImages: [\"docker.io/library/alpine\", {repository: \"cgr.dev/chainguard/*\", digests: [\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]}]\n      - type: vuln\n        mode: warn\n        vulnerabilities:\n          maxAge: 24h\n          limits: {critical: 0, high: 3}\n          ignore:\n            - {id: CVE-2023-1234, reason: \"not reachable\", expires: 2027-01-01}\n          scanners: [\"pkg:github/aquasecurity/trivy*\", {uri: \"pkg:github/anchore/grype*\", minVersion: \"0.70.0\"}]\n      - type: cyclonedx\n        sbom:\n          denyLicenses: [\"GPL-3.0-only\", \"AGPL-*\"]\n          bannedPackages: [\"pkg:npm/event-stream@3.3.6\"]\ndefault: allow\n",
+        )
+        .unwrap();
+        assert!(p.default_allow);
+        let b = &p.blocks[0];
+        assert!(b.pattern.matches("registry.example.com/team/app"));
+        assert!(!b.pattern.matches("registry.example.com/team/a/b"));
+        assert_eq!(b.attestations.len(), 3);
+        assert_eq!(b.attestations[1].mode, Mode::Warn);
+        let v = b.attestations[1].vulnerabilities.as_ref().unwrap();
+        assert_eq!(v.max_age, Some(86_400));
+        assert_eq!(v.limits.get(&Severity::Critical), Some(&0));
+        assert_eq!(v.ignore[0].expires, Some(1_798_761_600));
+        assert_eq!(v.scanners[1].min_version.as_deref(), Some("0.70.0"));
+        let prov = b.attestations[0].provenance.as_ref().unwrap();
+        assert_eq!(prov.base_images.as_ref().unwrap().len(), 2);
+        // The attestation rules without authorities use the signature rule's.
+        assert_eq!(b.attestations[0].authorities.len(), 1);
+    }
+}

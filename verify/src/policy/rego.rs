@@ -1,0 +1,141 @@
+//! The Rego escape hatch: a module evaluated with regorus (OPA-compatible) over the verified
+//! evidence only. The set rules `data.vouch.deny` and `data.vouch.violation` yield messages
+//! (strings, or objects with `msg`) that join the report as failures. Both Rego syntaxes are
+//! accepted: v1 (`deny contains msg if { … }`) and v0 (`deny[msg] { … }`).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::{Engine, Value};
+
+/// The longest a module may run for one image.
+const TIME_LIMIT: Duration = Duration::from_secs(5);
+/// At most this many messages are kept per rule.
+const MAX_MESSAGES: usize = 100;
+
+fn engine_with(path: &str, source: &str) -> Result<Engine, String> {
+    let mut v1 = Engine::new();
+    let first = match v1.add_policy(path.to_owned(), source.to_owned()) {
+        Ok(_) => return Ok(v1),
+        Err(e) => e,
+    };
+    let mut v0 = Engine::new();
+    v0.set_rego_v0(true);
+    match v0.add_policy(path.to_owned(), source.to_owned()) {
+        Ok(_) => Ok(v0),
+        Err(_) => Err(format!("not valid Rego (v1 or v0): {first}")),
+    }
+}
+
+/// Whether a module compiles and declares package `vouch`.
+pub(crate) fn check_module(path: &str, source: &str) -> Result<(), String> {
+    let engine = engine_with(path, source)?;
+    let packages = engine.get_packages().map_err(|e| e.to_string())?;
+    if !packages.iter().any(|p| p == "data.vouch") {
+        return Err(format!(
+            "expected `package vouch` (rules data.vouch.deny / data.vouch.violation), found {}",
+            if packages.is_empty() {
+                "no package".to_owned()
+            } else {
+                packages.join(", ")
+            }
+        ));
+    }
+    Ok(())
+}
+
+fn messages(v: &Value, out: &mut Vec<String>) {
+    let items: Vec<&Value> = match v {
+        Value::Set(s) => s.iter().collect(),
+        Value::Array(a) => a.iter().collect(),
+        Value::Undefined | Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    for item in items.into_iter().take(MAX_MESSAGES) {
+        let text = match item {
+            Value::String(s) => s.to_string(),
+            Value::Object(o) => match o.get(&Value::from("msg")) {
+                Some(Value::String(s)) => s.to_string(),
+                _ => item.to_json_str().unwrap_or_default(),
+            },
+            other => other.to_json_str().unwrap_or_default(),
+        };
+        out.push(text);
+    }
+}
+
+/// Evaluates the module over `input` (JSON built from verified data only); the deny and
+/// violation messages, or why evaluation failed.
+pub(crate) fn evaluate(
+    path: &str,
+    source: &str,
+    input: &serde_json::Value,
+) -> Result<Vec<String>, String> {
+    let mut engine = engine_with(path, source)?;
+    engine.set_execution_timer_config(ExecutionTimerConfig {
+        limit: TIME_LIMIT,
+        check_interval: NonZeroU32::MIN,
+    });
+    let input = Value::from_json_str(&input.to_string()).map_err(|e| e.to_string())?;
+    engine.set_input(input);
+    let mut out = Vec::new();
+    for rule in ["data.vouch.deny", "data.vouch.violation"] {
+        match engine.eval_rule(rule.to_owned()) {
+            Ok(v) => messages(&v, &mut out),
+            Err(e) => {
+                let e = e.to_string();
+                // A module need not define both rules.
+                if e.contains("not a valid rule path")
+                    || e.contains("undefined")
+                    || e.contains("not found")
+                {
+                    continue;
+                }
+                return Err(format!("{rule}: {e}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_and_v0_deny_rules() {
+        let input = serde_json::json!({"image": "r/x", "attestations": [{"predicateType": "p"}]});
+        let v1 = "package vouch\n\ndeny contains msg if {\n  some a in input.attestations\n  a.predicateType == \"p\"\n  msg := sprintf(\"bad %s\", [input.image])\n}\n";
+        assert_eq!(evaluate("a.rego", v1, &input).unwrap(), vec!["bad r/x"]);
+        let v0 = "package vouch\n\ndeny[msg] {\n  input.image == \"r/x\"\n  msg := \"v0 says no\"\n}\n\nviolation[{\"msg\": m}] {\n  m := \"a violation\"\n}\n";
+        let mut got = evaluate("b.rego", v0, &input).unwrap();
+        got.sort();
+        assert_eq!(got, vec!["a violation", "v0 says no"]);
+        let quiet = "package vouch\n\ndeny contains msg if {\n  input.image == \"other\"\n  msg := \"no\"\n}\n";
+        assert!(evaluate("c.rego", quiet, &input).unwrap().is_empty());
+        let none = "package vouch\n\nallow := true\n";
+        assert!(evaluate("d.rego", none, &input).unwrap().is_empty());
+    }
+
+    #[test]
+    fn modules_are_checked() {
+        assert!(
+            check_module("x.rego", "package other\n\ndeny contains 1 if { true }\n")
+                .unwrap_err()
+                .contains("package vouch")
+        );
+        assert!(
+            check_module("x.rego", "package vouch\n\ndeny[ {\n")
+                .unwrap_err()
+                .contains("not valid Rego")
+        );
+        assert!(
+            check_module(
+                "x.rego",
+                "package vouch\n\ndeny contains \"x\" if { false }\n"
+            )
+            .is_ok()
+        );
+    }
+}
