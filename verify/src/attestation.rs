@@ -425,8 +425,8 @@ pub(crate) enum ReferrerFilter<'a> {
     Signatures,
     /// Attestations of this predicate type (or of any, with `None`; un-annotated ones too).
     Attestations(Option<&'a str>),
-    /// Every bundle referrer.
-    All,
+    /// Those annotated with one of these predicate types, or not annotated.
+    AnyOf(&'a [&'a str]),
 }
 
 /// A bundle referrer as fetched: its listing entry and, unless it failed a structural check,
@@ -482,7 +482,11 @@ pub(crate) async fn fetch_referrers(
                     t != Some(COSIGN_SIGN_PREDICATE)
                         && wanted.is_none_or(|w| t.is_none() || t == Some(w))
                 }
-                ReferrerFilter::All => true,
+                ReferrerFilter::AnyOf(types) => t.is_none_or(|t| {
+                    types.iter().any(|w| {
+                        t == *w || (t.starts_with(w) && *w == vouch_core::predicate::OPENVEX)
+                    })
+                }),
             }
         })
         .collect();
@@ -595,15 +599,15 @@ pub(crate) fn verify_referrer(
     let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
         return Err("the bundle holds a message signature, not an attestation".into());
     };
-    let (predicate_type, subjects, predicate) =
-        match StatementRef::parse(&statement, &parse_limits) {
-            Ok(s) => {
-                let raw = s.predicate.get().as_bytes();
-                let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
-                (s.predicate_type, s.subjects, start..start + raw.len())
-            }
-            Err(e) => return Err(e.to_string()),
-        };
+    let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
+    {
+        Ok(s) => {
+            let raw = s.predicate.get().as_bytes();
+            let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
+            (s.predicate_type, s.subjects, start..start + raw.len())
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     if let Some(a) = manifest
         .annotations
         .get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)

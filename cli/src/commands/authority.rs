@@ -16,7 +16,7 @@ use vouch_verify::sigstore_bundle::{Matcher, Signer};
 use crate::exit::UsageError;
 
 #[derive(Args, Clone)]
-#[command(group(ArgGroup::new("authority").required(true).args(["key", "certificate_identity", "certificate_identity_regexp"])))]
+#[command(group(ArgGroup::new("authority").args(["key", "certificate_identity", "certificate_identity_regexp"])))]
 pub(crate) struct AuthorityArgs {
     /// Public key (PEM `PUBLIC KEY`).
     #[arg(long, short = 'k', value_name = "PUB")]
@@ -79,7 +79,20 @@ impl AuthorityArgs {
         trusted_root(&self.trusted_root)
     }
 
+    /// Whether any authority flag was given.
+    pub(crate) fn given(&self) -> bool {
+        self.key.is_some()
+            || self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+    }
+
     pub(crate) fn load(&self) -> Result<Loaded> {
+        if !self.given() {
+            return Err(UsageError(
+                "who must have signed? give --key PUB, or --certificate-identity[-regexp] ID with --certificate-oidc-issuer[-regexp] URL (or, for `verify`, --policy FILE)".into(),
+            )
+            .into());
+        }
         if let Some(path) = &self.key {
             return Ok(Loaded::Key(
                 files::load_public_key(path, &Limits::DEFAULT)?,

@@ -88,7 +88,12 @@ pub(crate) struct SignArgs {
 #[derive(Args)]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
-    authority: crate::commands::authority::AuthorityArgs,
+    pub(crate) authority: crate::commands::authority::AuthorityArgs,
+    /// Judge each image by this policy (YAML; see docs/policy.md) instead of one authority:
+    /// signatures (k of n authorities), provenance, vulnerability scans, VEX, SBOMs, Rego.
+    /// Exit 1 when any image is denied.
+    #[arg(long, value_name = "POLICY.yaml", conflicts_with_all = ["key", "certificate_identity", "certificate_identity_regexp", "annotations", "recursive"])]
+    pub(crate) policy: Option<PathBuf>,
     /// Require this annotation in the signed payload.
     #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -97,12 +102,12 @@ pub(crate) struct VerifyArgs {
     recursive: bool,
     /// Result format.
     #[arg(long, value_enum, default_value = "text")]
-    output: Output,
+    pub(crate) output: Output,
     #[command(flatten)]
-    registry: RegistryArgs,
+    pub(crate) registry: RegistryArgs,
     /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
     #[arg(value_name = "IMAGE", required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Args)]
@@ -362,7 +367,7 @@ async fn verify_one(
     Ok(out)
 }
 
-fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
+pub(crate) fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
     match image {
         ImageRef::Registry(r) => r.digest,
         ImageRef::Layout(l) => l.digest,
@@ -370,6 +375,9 @@ fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
 }
 
 pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
+    if let Some(policy) = &args.policy {
+        return crate::commands::policy::verify(policy, &args).await;
+    }
     let limits = args.registry.limits();
     let images = parse_images(&args.images)?;
     let required = parse_annotations(&args.annotations)?;

@@ -6,3 +6,4 @@ pub(crate) mod blob;
 pub(crate) mod bundle;
 pub(crate) mod image;
 pub(crate) mod keys;
+pub(crate) mod policy;

@@ -7,7 +7,11 @@ pub(crate) mod rego;
 pub mod report;
 pub mod rules;
 
+mod eval;
 pub(crate) mod provenance;
 pub(crate) mod sbom;
 pub(crate) mod vex;
 pub(crate) mod vuln;
+
+pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate};
+pub use file::{Policy, PolicyError};

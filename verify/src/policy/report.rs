@@ -23,8 +23,8 @@ pub struct Check {
     pub rule: String,
     /// Pass, fail or warn.
     pub status: Status,
-    /// The stable reason code (see [`codes`]); on a pass, the code of the condition checked
-    /// with `.ok`-free naming, e.g. `vuln.limits`.
+    /// The stable reason code (see [`codes`]): why the check failed; on a passing check, the
+    /// reason it would have failed with (so it also names the condition).
     pub code: &'static str,
     /// Where in the verified data the value was read, e.g. `predicate.builder.id`.
     pub path: String,
@@ -98,9 +98,13 @@ impl Check {
             Status::Fail => "FAIL",
             Status::Warn => "warn",
         };
+        let code = match self.status {
+            Status::Pass => String::new(),
+            _ => format!("[{}] ", self.code),
+        };
         let mut s = format!(
-            "{mark} {}: [{}] {}: expected {}; found {}",
-            self.rule, self.code, self.path, self.expected, self.found
+            "{mark} {}: {code}{}: expected {}; found {}",
+            self.rule, self.path, self.expected, self.found
         );
         for d in &self.details {
             s.push_str("\n       ");

@@ -6,31 +6,50 @@ use std::collections::BTreeMap;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::scan::Severity;
 
-/// A glob: `*` matches within one `/`-separated segment, `**` across segments, `?` one
-/// character, `[abc]` a class. A pattern without metacharacters matches exactly.
+/// A glob: `*` matches any run of characters except `/`, `**` any run including `/`, `?` one
+/// character except `/`; `\\` escapes the next character. Everything else matches itself, and
+/// the whole string must match. A pattern without metacharacters matches exactly.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     text: String,
-    matcher: globset::GlobMatcher,
+    regex: regex_lite::Regex,
 }
 
 impl Pattern {
-    /// Builds a pattern; the error says why the glob is invalid.
+    /// Builds a pattern; the error says why it is invalid.
     pub fn new(text: &str) -> Result<Self, String> {
-        let glob = globset::GlobBuilder::new(text)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| format!("invalid glob `{text}`: {e}"))?;
+        if text.is_empty() {
+            return Err("an empty pattern matches nothing".into());
+        }
+        let mut re = String::from("^");
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    re.push_str(".*");
+                }
+                '*' => re.push_str("[^/]*"),
+                '?' => re.push_str("[^/]"),
+                '\\' => match chars.next() {
+                    Some(n) => re.push_str(&regex_lite::escape(&n.to_string())),
+                    None => return Err(format!("`{text}` ends with a lone `\\`")),
+                },
+                other => re.push_str(&regex_lite::escape(&other.to_string())),
+            }
+        }
+        re.push('$');
+        let regex =
+            regex_lite::Regex::new(&re).map_err(|e| format!("invalid pattern `{text}`: {e}"))?;
         Ok(Self {
             text: text.to_owned(),
-            matcher: glob.compile_matcher(),
+            regex,
         })
     }
 
     /// Whether `s` matches.
     pub fn matches(&self, s: &str) -> bool {
-        self.matcher.is_match(s)
+        self.regex.is_match(s)
     }
 
     /// The pattern as written.
@@ -155,4 +174,26 @@ pub struct ImageContext {
     pub digest: Sha256Digest,
     /// Evaluation time, Unix seconds (an injected clock, never read here).
     pub now: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[test]
+    fn globs() {
+        let p = |s: &str| Pattern::new(s).unwrap();
+        assert!(p("registry.example.com/team/*").matches("registry.example.com/team/app"));
+        assert!(!p("registry.example.com/team/*").matches("registry.example.com/team/a/b"));
+        assert!(p("registry.example.com/**").matches("registry.example.com/team/a/b"));
+        assert!(p("oci:**").matches("oci:/tmp/x/layout"));
+        assert!(p("AGPL-*").matches("AGPL-3.0-or-later"));
+        assert!(!p("AGPL-*").matches("LGPL-3.0"));
+        assert!(p("pkg:npm/event-stream@3.3.6").matches("pkg:npm/event-stream@3.3.6"));
+        assert!(!p("pkg:npm/event-stream@3.3.6").matches("pkg:npm/event-stream@3.3.60"));
+        assert!(p("a.b").matches("a.b") && !p("a.b").matches("axb"));
+        assert!(p("v?").matches("v1") && !p("v?").matches("v12"));
+        assert!(p("a\\*").matches("a*") && !p("a\\*").matches("ab"));
+        assert!(Pattern::new("").is_err());
+    }
 }
