@@ -1,1 +1,749 @@
-//! (being written)
+//! OpenVEX documents (`https://openvex.dev/ns`, v0.0.x and v0.2.x): parsing, and deciding which
+//! statement applies to a finding.
+//!
+//! A statement applies to a finding when its vulnerability (`vulnerability.name`,
+//! `vulnerability.@id` when there is no name, one of `vulnerability.aliases`, or the older string
+//! form `"vulnerability": "CVE-…"`) equals the finding's id or one of its aliases (ASCII case
+//! ignored), and one of its products applies:
+//! - a product WITH subcomponents applies when the product is this image — by digest (see
+//!   below) or by repository alone (a `pkg:oci`/`pkg:docker` purl without digest whose
+//!   `repository_url`, or else whose name, is this image's repository; or `HOST/REPO` without
+//!   digest) — and one subcomponent's purl matches the finding's package purl;
+//! - a product WITHOUT subcomponents applies when it is this image by digest: a
+//!   `pkg:oci`/`pkg:docker` purl whose digest is the image's (its `repository_url`, when given,
+//!   must be this image's repository), an image reference `HOST/REPO@sha256:…` of this image, or
+//!   a `hashes.sha-256` equal to the image digest; or when the product is itself a package purl
+//!   matching the finding's package purl (the statement is about that package wherever it is;
+//!   this is how distributions publish VEX, e.g. `pkg:apk/wolfi/git@2.39.0-r1`).
+//!
+//! Purl matching: type, namespace and name equal (ASCII case ignored); the VEX purl's version,
+//! when it has one, equal to the finding's (a version-less VEX purl matches every version); each
+//! qualifier of the VEX purl present with the same value in the finding's purl (qualifier order
+//! never matters; a VEX purl with fewer qualifiers is less specific and matches more); its
+//! subpath, when given, equal. Strings that are not purls are compared exactly.
+//!
+//! Several statements may apply to one finding (across documents, or the history of one
+//! document): the latest by timestamp (a statement's own `timestamp`, else its document's) wins;
+//! equal times go to the one given later. The finding is suppressed when that statement's status
+//! is `not_affected` or `fixed`; `affected` and `under_investigation` suppress nothing.
+
+use std::str::FromStr;
+
+use serde_json::Value;
+use vouch_core::scan::Finding;
+
+use crate::policy::provenance::{image_from_purl, parse_image_ref};
+use crate::policy::rules::ImageContext;
+
+/// The OpenVEX context prefix (`https://openvex.dev/ns`, `https://openvex.dev/ns/v0.2.0`).
+pub(crate) const OPENVEX_CONTEXT: &str = "https://openvex.dev/ns";
+
+/// A statement's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VexStatus {
+    /// `not_affected`.
+    NotAffected,
+    /// `affected`.
+    Affected,
+    /// `fixed`.
+    Fixed,
+    /// `under_investigation`.
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "not_affected" => Some(Self::NotAffected),
+            "affected" => Some(Self::Affected),
+            "fixed" => Some(Self::Fixed),
+            "under_investigation" => Some(Self::UnderInvestigation),
+            _ => None,
+        }
+    }
+
+    /// As written in OpenVEX.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::NotAffected => "not_affected",
+            Self::Affected => "affected",
+            Self::Fixed => "fixed",
+            Self::UnderInvestigation => "under_investigation",
+        }
+    }
+
+    /// Whether a statement with this status suppresses a finding.
+    pub(crate) fn suppresses(self) -> bool {
+        matches!(self, Self::NotAffected | Self::Fixed)
+    }
+}
+
+/// One product of a statement.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Product {
+    /// `@id` and `identifiers.purl` (or the string itself in v0.0.x).
+    ids: Vec<String>,
+    /// `hashes.sha-256` (hex).
+    sha256: Vec<String>,
+    /// Subcomponent identifiers (`@id`, `identifiers.purl`).
+    subcomponents: Vec<String>,
+}
+
+/// One statement.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    /// The vulnerability's name (or `@id`).
+    pub vulnerability: String,
+    /// Its aliases.
+    pub aliases: Vec<String>,
+    /// The status.
+    pub status: VexStatus,
+    /// `justification`, when given.
+    pub justification: Option<String>,
+    /// `impact_statement` or `status_notes`, when given.
+    pub note: Option<String>,
+    /// Unix seconds: the statement's timestamp, else its document's.
+    pub timestamp: Option<i64>,
+    products: Vec<Product>,
+}
+
+/// A parsed OpenVEX document.
+#[derive(Debug, Clone)]
+pub(crate) struct VexDocument {
+    /// Where it came from, for messages (a policy path, or an attestation).
+    pub source: String,
+    /// Its `@id`, when given.
+    pub id: Option<String>,
+    /// Its statements, in document order.
+    pub statements: Vec<Statement>,
+}
+
+/// Parses OpenVEX JSON bytes; the error says what is wrong (e.g. the spec's examples with
+/// trailing commas are not JSON).
+pub(crate) fn parse_bytes(source: &str, bytes: &[u8]) -> Result<VexDocument, String> {
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a JSON document: {e}"))?;
+    parse_document(source, &v)
+}
+
+fn opt_str(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn time_of(v: &Value, what: &str) -> Result<Option<i64>, String> {
+    match v.get("timestamp") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) => vouch_core::time::parse_rfc3339(t)
+            .map(Some)
+            .ok_or_else(|| format!("{what}.timestamp `{t}` is not an RFC 3339 date-time")),
+        Some(_) => Err(format!("{what}.timestamp is not a string")),
+    }
+}
+
+/// Identifiers of a product or subcomponent: a string, or `{"@id", "identifiers": {"purl"}}`.
+fn identifiers(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.trim().to_owned()],
+        Value::Object(_) => {
+            let mut ids: Vec<String> = opt_str(v, "@id").into_iter().collect();
+            if let Some(p) = v.get("identifiers").and_then(|i| opt_str(i, "purl"))
+                && !ids.contains(&p)
+            {
+                ids.push(p);
+            }
+            ids
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn subcomponents(v: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => Ok(a.iter().flat_map(identifiers).collect()),
+        Some(_) => Err(format!("{what}.subcomponents is not an array")),
+    }
+}
+
+fn parse_statement(i: usize, s: &Value, doc_time: Option<i64>) -> Result<Statement, String> {
+    let what = format!("statements[{i}]");
+    if !s.is_object() {
+        return Err(format!("{what} is not an object"));
+    }
+    let (vulnerability, aliases) = match s.get("vulnerability") {
+        Some(Value::String(name)) if !name.trim().is_empty() => (name.trim().to_owned(), vec![]),
+        Some(v @ Value::Object(_)) => {
+            let name = opt_str(v, "name")
+                .or_else(|| opt_str(v, "@id"))
+                .ok_or_else(|| format!("{what}.vulnerability has no name"))?;
+            let aliases = match v.get("aliases") {
+                None | Some(Value::Null) => vec![],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| s.trim().to_owned())
+                    .collect(),
+                Some(_) => return Err(format!("{what}.vulnerability.aliases is not an array")),
+            };
+            (name, aliases)
+        }
+        _ => return Err(format!("{what} has no vulnerability")),
+    };
+    let status_text = opt_str(s, "status").ok_or_else(|| format!("{what} has no status"))?;
+    let status = VexStatus::parse(&status_text).ok_or_else(|| {
+        format!(
+            "{what}.status `{status_text}` is not one of not_affected, affected, fixed, under_investigation"
+        )
+    })?;
+    let shared_subs = subcomponents(s.get("subcomponents"), &what)?;
+    let products = match s.get("products") {
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                let pw = format!("{what}.products[{j}]");
+                let ids = identifiers(p);
+                if ids.is_empty() {
+                    return Err(format!("{pw} has no @id or identifiers.purl"));
+                }
+                let sha256 = p
+                    .get("hashes")
+                    .and_then(|h| opt_str(h, "sha-256"))
+                    .map(|h| h.to_ascii_lowercase())
+                    .into_iter()
+                    .collect();
+                let mut subs = subcomponents(p.get("subcomponents"), &pw)?;
+                subs.extend(shared_subs.iter().cloned());
+                Ok(Product {
+                    ids,
+                    sha256,
+                    subcomponents: subs,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?,
+        _ => return Err(format!("{what} has no products")),
+    };
+    Ok(Statement {
+        vulnerability,
+        aliases,
+        status,
+        justification: opt_str(s, "justification"),
+        note: opt_str(s, "impact_statement").or_else(|| opt_str(s, "status_notes")),
+        timestamp: time_of(s, &what)?.or(doc_time),
+        products,
+    })
+}
+
+/// Parses an OpenVEX document (an `openvex` predicate, or a file named in the policy).
+pub(crate) fn parse_document(source: &str, v: &Value) -> Result<VexDocument, String> {
+    if !v.is_object() {
+        return Err("not a JSON object".into());
+    }
+    match v.get("@context").and_then(Value::as_str) {
+        Some(c) if c.starts_with(OPENVEX_CONTEXT) => {}
+        Some(c) => {
+            return Err(format!(
+                "@context `{c}` is not OpenVEX ({OPENVEX_CONTEXT}…)"
+            ));
+        }
+        None => return Err(format!("no @context (expected {OPENVEX_CONTEXT}…)")),
+    }
+    let doc_time = time_of(v, "document")?;
+    let statements = v
+        .get("statements")
+        .and_then(Value::as_array)
+        .ok_or("no statements array")?
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_statement(i, s, doc_time))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(VexDocument {
+        source: source.to_owned(),
+        id: opt_str(v, "@id"),
+        statements,
+    })
+}
+
+/// Whether the VEX purl `vex` matches the finding's purl `found` (see the module docs).
+pub(crate) fn purl_matches(vex: &str, found: &str) -> bool {
+    let (Ok(a), Ok(b)) = (
+        packageurl::PackageUrl::from_str(vex),
+        packageurl::PackageUrl::from_str(found),
+    ) else {
+        return vex == found;
+    };
+    let same = |x: Option<&str>, y: Option<&str>| match (x, y) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        _ => false,
+    };
+    a.ty().eq_ignore_ascii_case(b.ty())
+        && same(
+            a.namespace().filter(|n| !n.is_empty()),
+            b.namespace().filter(|n| !n.is_empty()),
+        )
+        && a.name().eq_ignore_ascii_case(b.name())
+        && a.version().is_none_or(|v| b.version() == Some(v))
+        && a.qualifiers().iter().all(|(k, v)| {
+            b.qualifiers()
+                .iter()
+                .any(|(k2, v2)| k.eq_ignore_ascii_case(k2) && v == v2)
+        })
+        && a.subpath().is_none_or(|s| b.subpath() == Some(s))
+}
+
+fn has_repository_url(id: &str) -> bool {
+    packageurl::PackageUrl::from_str(id).is_ok_and(|p| {
+        p.qualifiers()
+            .keys()
+            .any(|k| k.as_ref() == "repository_url")
+    })
+}
+
+/// Whether a `pkg:oci` / `pkg:docker` purl's repository must be compared: `pkg:docker` always
+/// names it; `pkg:oci` only with `repository_url`.
+fn purl_names_repository(id: &str) -> bool {
+    id.to_ascii_lowercase().starts_with("pkg:docker/") || has_repository_url(id)
+}
+
+fn is_image_purl(id: &str) -> bool {
+    let lower = id.to_ascii_lowercase();
+    lower.starts_with("pkg:oci/") || lower.starts_with("pkg:docker/")
+}
+
+/// Whether `id` names this image by digest.
+fn is_this_image(id: &str, image: &ImageContext) -> bool {
+    let digest = image.digest.to_string();
+    if is_image_purl(id) {
+        return image_from_purl(id).is_some_and(|r| {
+            r.digest.as_deref() == Some(digest.as_str())
+                && (!purl_names_repository(id) || r.name == image.name)
+        });
+    }
+    let id = id
+        .strip_prefix("oci://")
+        .or_else(|| id.strip_prefix("docker://"))
+        .unwrap_or(id);
+    parse_image_ref(id)
+        .is_some_and(|r| r.digest.as_deref() == Some(digest.as_str()) && r.name == image.name)
+}
+
+/// Whether `id` names this image's repository (with or without a digest; a digest, when
+/// given, must be this image's).
+fn is_this_repository(id: &str, image: &ImageContext) -> bool {
+    if is_this_image(id, image) {
+        return true;
+    }
+    if is_image_purl(id) {
+        let Some(r) = image_from_purl(id) else {
+            return false;
+        };
+        if r.digest.is_some() {
+            return false;
+        }
+        if purl_names_repository(id) {
+            return r.name == image.name;
+        }
+        // `pkg:oci/NAME` without repository_url: the last segment of the repository.
+        let last = image.name.rsplit('/').next().unwrap_or_default();
+        return packageurl::PackageUrl::from_str(id).is_ok_and(|p| p.name() == last);
+    }
+    parse_image_ref(id).is_some_and(|r| r.digest.is_none() && r.name == image.name)
+}
+
+impl Product {
+    fn applies(&self, purl: Option<&str>, image: &ImageContext) -> bool {
+        if self.subcomponents.is_empty() {
+            self.ids.iter().any(|id| is_this_image(id, image))
+                || self.sha256.iter().any(|h| *h == image.digest.hex())
+                || purl.is_some_and(|p| self.ids.iter().any(|id| purl_matches(id, p)))
+        } else {
+            let Some(p) = purl else {
+                return false;
+            };
+            (self.ids.iter().any(|id| is_this_repository(id, image))
+                || self.sha256.iter().any(|h| *h == image.digest.hex()))
+                && self.subcomponents.iter().any(|s| purl_matches(s, p))
+        }
+    }
+}
+
+impl Statement {
+    fn names(&self, finding: &Finding) -> bool {
+        std::iter::once(&self.vulnerability)
+            .chain(&self.aliases)
+            .any(|v| {
+                std::iter::once(&finding.id)
+                    .chain(&finding.aliases)
+                    .any(|f| f.eq_ignore_ascii_case(v))
+            })
+    }
+
+    /// Whether this statement is about `finding` in `image`.
+    pub(crate) fn applies(&self, finding: &Finding, image: &ImageContext) -> bool {
+        self.names(finding)
+            && self
+                .products
+                .iter()
+                .any(|p| p.applies(finding.package.purl.as_deref(), image))
+    }
+
+    /// `status, justification` for messages.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = self.status.as_str().to_owned();
+        if let Some(j) = &self.justification {
+            s.push_str(", ");
+            s.push_str(j);
+        }
+        s
+    }
+}
+
+/// The statement that decides `finding` in `image`: the latest applicable one across `docs`
+/// (see the module docs), with its document.
+pub(crate) fn decide<'a>(
+    docs: &'a [VexDocument],
+    finding: &Finding,
+    image: &ImageContext,
+) -> Option<(&'a VexDocument, &'a Statement)> {
+    let mut best: Option<(&VexDocument, &Statement)> = None;
+    for doc in docs {
+        for st in &doc.statements {
+            if !st.applies(finding, image) {
+                continue;
+            }
+            let later = match best {
+                None => true,
+                Some((_, b)) => st.timestamp.unwrap_or(i64::MIN) >= b.timestamp.unwrap_or(i64::MIN),
+            };
+            if later {
+                best = Some((doc, st));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use vouch_core::scan::{Package, Severity};
+
+    const IMAGE_DIGEST: &str =
+        "sha256:e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5";
+
+    fn vector(name: &str) -> Vec<u8> {
+        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/vectors/more/07-vex/openvex")
+            .join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn image() -> ImageContext {
+        ImageContext {
+            name: "ghcr.io/acme/app".into(),
+            digest: IMAGE_DIGEST.parse().unwrap(),
+            now: 1_800_000_000,
+        }
+    }
+
+    fn finding(id: &str, purl: Option<&str>) -> Finding {
+        Finding {
+            id: id.into(),
+            aliases: vec![],
+            severity: Severity::High,
+            package: Package {
+                name: "git".into(),
+                purl: purl.map(str::to_owned),
+            },
+            installed_version: Some("2.39.0-r1".into()),
+            fixed_version: None,
+        }
+    }
+
+    #[test]
+    fn spec_examples_parse_and_match_package_products() {
+        let doc = parse_bytes("example1", &vector("OPENVEX-SPEC.example1-fixed.json")).unwrap();
+        assert_eq!(doc.statements.len(), 1);
+        let st = &doc.statements[0];
+        assert_eq!(st.status, VexStatus::Fixed);
+        assert!(st.timestamp.is_some(), "the document's timestamp");
+        let docs = [doc];
+        // The product is the package itself: a finding in that package is decided.
+        let f = finding(
+            "CVE-2023-12345",
+            Some("pkg:apk/wolfi/git@2.39.0-r1?distro=wolfi&arch=x86_64"),
+        );
+        let (_, s) = decide(&docs, &f, &image()).unwrap();
+        assert!(s.status.suppresses());
+        // Another version, another architecture, another vulnerability: not decided.
+        for (id, purl) in [
+            ("CVE-2023-12345", "pkg:apk/wolfi/git@2.40.0-r0?arch=x86_64"),
+            ("CVE-2023-12345", "pkg:apk/wolfi/git@2.39.0-r1?arch=aarch64"),
+            ("CVE-2023-12345", "pkg:apk/wolfi/git@2.39.0-r1"),
+            ("CVE-2023-99999", "pkg:apk/wolfi/git@2.39.0-r1?arch=x86_64"),
+        ] {
+            assert!(
+                decide(&docs, &finding(id, Some(purl)), &image()).is_none(),
+                "{purl}"
+            );
+        }
+        // No purl on the finding (SARIF): nothing to match a package product against.
+        assert!(decide(&docs, &finding("CVE-2023-12345", None), &image()).is_none());
+
+        let readme = parse_bytes("readme", &vector("README.example-fixed.json")).unwrap();
+        let f = finding(
+            "CVE-2014-123456",
+            Some("pkg:apk/distro/git@2.39.0-r1?arch=armv7"),
+        );
+        assert!(decide(&[readme], &f, &image()).is_some());
+
+        // under_investigation decides, but suppresses nothing.
+        let ui = parse_bytes(
+            "ex6",
+            &vector("OPENVEX-SPEC.example6-under_investigation.json"),
+        )
+        .unwrap();
+        let f = finding(
+            "CVE-2023-12345",
+            Some("pkg:apk/wolfi/git@2.39.0-r1?arch=armv7"),
+        );
+        let (_, s) = decide(std::slice::from_ref(&ui), &f, &image()).unwrap();
+        assert!(!s.status.suppresses());
+    }
+
+    #[test]
+    fn malformed_spec_examples_are_errors() {
+        for name in [
+            "OPENVEX-SPEC.example7-history-MALFORMED.json",
+            "OPENVEX-SPEC.example8-not_affected-MALFORMED.json",
+        ] {
+            let err = parse_bytes(name, &vector(name)).unwrap_err();
+            assert!(err.contains("not a JSON document"), "{name}: {err}");
+        }
+        for (doc, why) in [
+            (json!([]), "not a JSON object"),
+            (json!({"statements": []}), "no @context"),
+            (
+                json!({"@context": "https://example.com/ns", "statements": []}),
+                "not OpenVEX",
+            ),
+            (
+                json!({"@context": "https://openvex.dev/ns/v0.2.0"}),
+                "no statements",
+            ),
+            (
+                json!({"@context": "https://openvex.dev/ns", "statements": [{"status": "fixed", "products": ["x"]}]}),
+                "has no vulnerability",
+            ),
+            (
+                json!({"@context": "https://openvex.dev/ns", "statements": [{"vulnerability": {"name": "X"}, "status": "wontfix", "products": ["x"]}]}),
+                "is not one of",
+            ),
+            (
+                json!({"@context": "https://openvex.dev/ns", "statements": [{"vulnerability": {"name": "X"}, "status": "fixed"}]}),
+                "has no products",
+            ),
+            (
+                json!({"@context": "https://openvex.dev/ns", "timestamp": "yesterday", "statements": []}),
+                "RFC 3339",
+            ),
+        ] {
+            let err = parse_document("t", &doc).unwrap_err();
+            assert!(err.contains(why), "{doc}: {err}");
+        }
+    }
+
+    #[test]
+    fn history_later_statement_wins() {
+        // example7 fixed up (its trailing commas removed): under_investigation at 18:02 on the
+        // 8th, then `fixed` with the document's timestamp (the 9th).
+        let text = String::from_utf8(vector("OPENVEX-SPEC.example7-history-MALFORMED.json"))
+            .unwrap()
+            .replace("},\n      ],", "}\n      ],")
+            .replace("},\n  ]", "}\n  ]");
+        let doc = parse_bytes("ex7", text.as_bytes()).unwrap();
+        assert_eq!(doc.statements.len(), 2);
+        let f = finding(
+            "CVE-2023-12345",
+            Some("pkg:apk/wolfi/git@2.39.0-r1?arch=armv7"),
+        );
+        let docs = [doc];
+        let (_, s) = decide(&docs, &f, &image()).unwrap();
+        assert_eq!(s.status, VexStatus::Fixed);
+        // Reversed order: still the later timestamp wins.
+        let mut rev = docs[0].clone();
+        rev.statements.reverse();
+        let rev = [rev];
+        let (_, s) = decide(&rev, &f, &image()).unwrap();
+        assert_eq!(s.status, VexStatus::Fixed);
+        // A later `affected` in another document overrides an earlier `fixed`.
+        let later = parse_document(
+            "later",
+            &json!({"@context": "https://openvex.dev/ns/v0.2.0", "timestamp": "2024-01-01T00:00:00Z",
+                "statements": [{"vulnerability": {"name": "CVE-2023-12345"}, "status": "affected",
+                  "products": [{"@id": "pkg:apk/wolfi/git"}]}]}),
+        )
+        .unwrap();
+        let all = [docs[0].clone(), later];
+        let (d, s) = decide(&all, &f, &image()).unwrap();
+        assert_eq!(
+            (d.source.as_str(), s.status),
+            ("later", VexStatus::Affected)
+        );
+    }
+
+    #[test]
+    fn example8_fixed_up_aliases_and_image_products() {
+        // example8 fixed up (its missing and trailing commas repaired): Log4Shell not_affected,
+        // alias GHSA-jfh8-c2jp-5v3q, product spring-boot by purl.
+        let text = String::from_utf8(vector("OPENVEX-SPEC.example8-not_affected-MALFORMED.json"))
+            .unwrap()
+            .replace("2.6.0-M3\",\n          }", "2.6.0-M3\"\n          },")
+            .replace(
+                "\"vulnerable_code_not_in_execute_path\"\n",
+                "\"vulnerable_code_not_in_execute_path\",\n",
+            )
+            .replace("are vulnerable.\",\n", "are vulnerable.\"\n");
+        let doc = parse_bytes("ex8", text.as_bytes()).unwrap();
+        let st = &doc.statements[0];
+        assert_eq!(
+            st.describe(),
+            "not_affected, vulnerable_code_not_in_execute_path"
+        );
+        // The finding is known by its GHSA id, with the CVE as alias — or the other way round.
+        let mut f = finding(
+            "GHSA-jfh8-c2jp-5v3q",
+            Some("pkg:maven/org.springframework.boot/spring-boot@2.6.0-M3"),
+        );
+        let docs = [doc];
+        assert!(decide(&docs, &f, &image()).is_some());
+        f.id = "CVE-2099-0001".into();
+        f.aliases = vec!["CVE-2021-44228".into()];
+        assert!(decide(&docs, &f, &image()).is_some());
+        f.aliases.clear();
+        assert!(decide(&docs, &f, &image()).is_none());
+
+        // Image products: by pkg:oci digest, by reference, by hash; subcomponents need the
+        // image (by digest or repository) as their product.
+        let log4j = "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1";
+        let mk = |product: Value| {
+            parse_document(
+                "img",
+                &json!({"@context": "https://openvex.dev/ns/v0.2.0",
+                    "statements": [{"vulnerability": {"name": "CVE-2021-44228"}, "status": "not_affected",
+                      "justification": "vulnerable_code_not_present", "products": [product]}]}),
+            )
+            .unwrap()
+        };
+        let f = finding("CVE-2021-44228", Some(log4j));
+        let hex = IMAGE_DIGEST.strip_prefix("sha256:").unwrap();
+        let other = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        for (product, applies) in [
+            (json!({"@id": format!("pkg:oci/app@sha256%3A{hex}")}), true),
+            (
+                json!({"@id": format!("pkg:oci/app@sha256%3A{hex}?repository_url=ghcr.io/acme/app&arch=amd64")}),
+                true,
+            ),
+            (
+                json!({"@id": format!("pkg:oci/app@sha256%3A{hex}?repository_url=ghcr.io/evil/app")}),
+                false,
+            ),
+            (json!({"@id": format!("pkg:oci/app@{other}")}), false),
+            (
+                json!({"@id": format!("ghcr.io/acme/app@{IMAGE_DIGEST}")}),
+                true,
+            ),
+            (
+                json!({"@id": format!("ghcr.io/acme/other@{IMAGE_DIGEST}")}),
+                false,
+            ),
+            (json!({"@id": "whatever", "hashes": {"sha-256": hex}}), true),
+            // No subcomponents and no digest: the whole repository is too broad.
+            (
+                json!({"@id": "pkg:oci/app?repository_url=ghcr.io/acme/app"}),
+                false,
+            ),
+            // Subcomponents under the image's repository (no digest), version-less or exact.
+            (
+                json!({"@id": "pkg:oci/app?repository_url=ghcr.io/acme/app",
+                    "subcomponents": [{"@id": "pkg:maven/org.apache.logging.log4j/log4j-core"}]}),
+                true,
+            ),
+            (
+                json!({"@id": "pkg:oci/app", "subcomponents": [{"@id": log4j}]}),
+                true,
+            ),
+            (
+                json!({"@id": format!("pkg:oci/app@sha256%3A{hex}"),
+                    "subcomponents": [{"identifiers": {"purl": log4j}}]}),
+                true,
+            ),
+            (
+                json!({"@id": "ghcr.io/acme/app", "subcomponents": [log4j]}),
+                true,
+            ),
+            // Subcomponent of another image, or another package.
+            (
+                json!({"@id": "pkg:oci/other?repository_url=ghcr.io/acme/other", "subcomponents": [log4j]}),
+                false,
+            ),
+            (
+                json!({"@id": format!("pkg:oci/app@{other}"), "subcomponents": [log4j]}),
+                false,
+            ),
+            (
+                json!({"@id": "pkg:oci/app", "subcomponents": ["pkg:maven/org.apache.logging.log4j/log4j-core@2.17.0"]}),
+                false,
+            ),
+        ] {
+            let docs = [mk(product.clone())];
+            assert_eq!(decide(&docs, &f, &image()).is_some(), applies, "{product}");
+        }
+    }
+
+    #[test]
+    fn older_string_forms() {
+        // OpenVEX v0.0.1: `vulnerability` a string, products strings, statement-level
+        // subcomponents.
+        let doc = parse_document(
+            "v0.0.1",
+            &json!({"@context": "https://openvex.dev/ns", "timestamp": "2023-01-01T00:00:00Z",
+                "statements": [{"vulnerability": "CVE-2019-1549", "status": "not_affected",
+                  "justification": "component_not_present",
+                  "products": [format!("ghcr.io/acme/app@{IMAGE_DIGEST}")],
+                  "subcomponents": ["pkg:apk/alpine/libcrypto1.1"]}]}),
+        )
+        .unwrap();
+        let f = finding(
+            "CVE-2019-1549",
+            Some("pkg:apk/alpine/libcrypto1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2"),
+        );
+        assert!(decide(&[doc], &f, &image()).is_some());
+    }
+
+    #[test]
+    fn purl_matching_rules() {
+        let found = "pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2";
+        assert!(purl_matches("pkg:apk/alpine/libssl1.1", found));
+        assert!(purl_matches("pkg:apk/alpine/libssl1.1@1.1.1c-r0", found));
+        assert!(purl_matches(
+            "pkg:apk/alpine/libssl1.1@1.1.1c-r0?distro=3.10.2&arch=x86_64",
+            found
+        ));
+        assert!(!purl_matches("pkg:apk/alpine/libssl1.1@1.1.1d-r0", found));
+        assert!(!purl_matches(
+            "pkg:apk/alpine/libssl1.1?arch=aarch64",
+            found
+        ));
+        assert!(!purl_matches("pkg:apk/wolfi/libssl1.1", found));
+        assert!(!purl_matches("pkg:deb/alpine/libssl1.1", found));
+        assert!(purl_matches("not a purl", "not a purl"));
+        assert!(!purl_matches("not a purl", found));
+    }
+}
