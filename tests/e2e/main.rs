@@ -16,6 +16,7 @@ mod attest;
 mod blob;
 mod concurrency;
 mod conformance;
+mod copy;
 mod hostile_registry;
 mod image_sign;
 mod interop_js;
