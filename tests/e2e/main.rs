@@ -25,4 +25,5 @@ mod keyless;
 mod keys;
 mod referrers;
 mod registry_auth;
+mod policy;
 mod registry_smoke;

@@ -71,7 +71,16 @@ async fn judge_ref(
     // Pinned by digest in a registry: nothing to resolve.
     if let (ImageRef::Registry(r), Some(digest)) = (image, image_digest(image)) {
         let target = Target::registry(client.clone(), r);
-        return judge(policy, &r.docker_reference(), &digest, &target, client, limits, now).await;
+        return judge(
+            policy,
+            &r.docker_reference(),
+            &digest,
+            &target,
+            client,
+            limits,
+            now,
+        )
+        .await;
     }
     let resolved = resolve(image, client, Access::Pull, limits).await?;
     judge(
@@ -108,9 +117,7 @@ pub(crate) fn print_text(reference: &str, policy: &Policy, v: &Verdict) {
     let failed = v.failures().count();
     let warned = v.warnings().count();
     if failed > 0 || warned > 0 {
-        out.push_str(&format!(
-            "  {failed} failure(s), {warned} warning(s)\n"
-        ));
+        out.push_str(&format!("  {failed} failure(s), {warned} warning(s)\n"));
     }
     let _ = io::stderr().write_all(out.as_bytes());
 }
@@ -149,14 +156,12 @@ pub(crate) async fn verify(policy_path: &Path, args: &VerifyArgs) -> Result<()> 
     let mut verdicts = Vec::new();
     for (image, outcome) in images.iter().zip(outcomes) {
         let v = outcome.with_context(|| format!("{image}"))?;
-        if args.output == Output::Text {
-            print_text(&image.to_string(), &policy, &v);
-        }
+        // People read stderr whatever the format; machines read --output json on stdout.
+        print_text(&image.to_string(), &policy, &v);
         verdicts.push((image.to_string(), v));
     }
     if args.output == Output::Json {
-        let items: Vec<(String, &Verdict)> =
-            verdicts.iter().map(|(r, v)| (r.clone(), v)).collect();
+        let items: Vec<(String, &Verdict)> = verdicts.iter().map(|(r, v)| (r.clone(), v)).collect();
         writeln!(io::stdout(), "{}", json_report(&policy, &items))?;
     }
     let denied = verdicts.iter().filter(|(_, v)| !v.allowed).count();
