@@ -599,10 +599,12 @@ fn material_image(m: &Material) -> Option<ImageRef> {
         }
         let lower = uri.to_ascii_lowercase();
         // Any other scheme (git+https, https, pkg:…, ssh, file…) is not an image.
-        if !lower.contains("://") && !lower.starts_with("pkg:") && !lower.starts_with("git@") {
-            if let Some(i) = parse_image_ref(uri) {
-                return Some(i);
-            }
+        if !lower.contains("://")
+            && !lower.starts_with("pkg:")
+            && !lower.starts_with("git@")
+            && let Some(i) = parse_image_ref(uri)
+        {
+            return Some(i);
         }
     }
     if let Some(i) = m.name.as_deref().and_then(typed) {

@@ -1,1 +1,1068 @@
-//! (being written)
+//! Vulnerability scans (cosign's vuln predicate, including reports vouch imported from Trivy,
+//! Grype and SARIF) against a [`VulnRule`], with OpenVEX applied.
+//!
+//! Only the NEWEST scan counts: a scan's time is its verified time (transparency-log integrated
+//! time or RFC 3161 timestamp) when it has one, else the `metadata.scanFinishedOn` claim inside
+//! its predicate; the verdict says which. An old passing scan never masks a newer failing one.
+//!
+//! Then, in order: the scanner allow-list (`scanner.uri` glob, minimum `scanner.version`),
+//! freshness (`maxAge` against the injected clock), and the findings: each finding is
+//! 1. ignored by a policy ignore entry naming its id or an alias — unless the entry has
+//!    expired (`expires` < now): an expired entry ignores nothing, the finding counts again, and
+//!    the verdict says so in a detail starting `vuln.ignore-expired:` on its severity's check;
+//! 2. else suppressed by VEX when the latest applicable OpenVEX statement (see [`super::vex`])
+//!    is `not_affected` or `fixed`, listed as "suppressed by VEX (source, status,
+//!    justification)";
+//! 3. else, with `onlyFixable`, not counted when it has no fixed version;
+//! 4. else counted against its severity's limit.
+//!
+//! One `vuln.limit-exceeded` check per limited severity (or one summary check when no limit is
+//! set) lists the counted findings and what was ignored, suppressed or not counted, and why.
+
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+use serde_json::Value;
+use vouch_core::scan::{Finding, Severity};
+
+use crate::attestation::VerifiedAttestation;
+use crate::policy::provenance::cap_details;
+use crate::policy::report::{Check, codes};
+use crate::policy::rules::{IgnoreEntry, ImageContext, ScannerRule, VulnRule};
+use crate::policy::vex::{self, Statement, VexDocument};
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds (times before 1970 shown as 1970).
+pub(crate) fn rfc3339(secs: i64) -> String {
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    vouch_core::predicate::rfc3339(t)
+}
+
+/// A duration for people: `2d 3h`, `5h 10m`, `42s`.
+fn human_duration(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    let text = if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {}s", s % 60)
+    } else {
+        format!("{s}s")
+    };
+    if secs < 0 {
+        format!("{text} in the future")
+    } else {
+        text
+    }
+}
+
+/// Only what is needed to order scans: parsed without building the whole report.
+#[derive(Deserialize)]
+struct TimeOnly {
+    #[serde(default)]
+    metadata: Option<MetadataTimes>,
+}
+
+#[derive(Deserialize)]
+struct MetadataTimes {
+    #[serde(default, rename = "scanFinishedOn")]
+    scan_finished_on: Option<Value>,
+}
+
+/// A scan's time and where it came from.
+#[derive(Debug, Clone)]
+struct ScanTime {
+    secs: i64,
+    verified: bool,
+    source: String,
+}
+
+impl ScanTime {
+    fn line(&self) -> String {
+        format!("time: {} from {}", rfc3339(self.secs), self.source)
+    }
+}
+
+fn scan_time(att: &VerifiedAttestation) -> Option<ScanTime> {
+    if let Some((secs, src)) = att.verified_time() {
+        return Some(ScanTime {
+            secs,
+            verified: true,
+            source: format!("the {} (verified)", src.as_str()),
+        });
+    }
+    let claim = serde_json::from_slice::<TimeOnly>(att.predicate_json())
+        .ok()?
+        .metadata?
+        .scan_finished_on?;
+    let secs = vouch_core::time::parse_rfc3339(claim.as_str()?)?;
+    Some(ScanTime {
+        secs,
+        verified: false,
+        source: "metadata.scanFinishedOn, only a claim inside the predicate (the attestation \
+                 has no verified time)"
+            .into(),
+    })
+}
+
+/// Evaluates the newest of `scans` against `rule`, with the VEX documents of the policy and of
+/// `vex_attestations` applied. Every check is Pass or Fail; `rule` names are left empty.
+pub(crate) fn evaluate(
+    scans: &[&VerifiedAttestation],
+    vex_attestations: &[&VerifiedAttestation],
+    rule: &VulnRule,
+    image: &ImageContext,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let docs = load_vex(vex_attestations, rule, &mut checks);
+
+    // The newest scan: latest time; scans without any time are older than all others; on a
+    // tie the one given later.
+    let timed: Vec<(&VerifiedAttestation, Option<ScanTime>)> =
+        scans.iter().map(|a| (*a, scan_time(a))).collect();
+    let Some(newest) = (0..timed.len()).max_by_key(|&i| {
+        (
+            timed[i].1.as_ref().map_or(i64::MIN, |t| t.secs),
+            timed[i].1.as_ref().is_some_and(|t| t.verified),
+            i,
+        )
+    }) else {
+        checks.push(Check::fail(
+            codes::VULN_MALFORMED,
+            "attestations",
+            "a verified vulnerability scan",
+            "none",
+        ));
+        return checks;
+    };
+    let (att, time) = &timed[newest];
+    let mut context = Vec::new();
+    context.push(match time {
+        Some(t) => t.line(),
+        None => "time: none (no verified time and no metadata.scanFinishedOn)".into(),
+    });
+    if timed.len() > 1 {
+        let others: Vec<String> = timed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != newest)
+            .map(|(_, (_, t))| {
+                t.as_ref()
+                    .map_or_else(|| "no time".to_owned(), |t| rfc3339(t.secs))
+            })
+            .collect();
+        context.push(format!(
+            "the newest of {} scans; not judged: older scans of {}",
+            timed.len(),
+            others.join(", ")
+        ));
+    }
+
+    let predicate = match att.predicate() {
+        Ok(p) => p,
+        Err(e) => {
+            checks.push(Check::fail(
+                codes::VULN_MALFORMED,
+                "predicate",
+                "a cosign vuln predicate",
+                format!("not JSON: {e}"),
+            ));
+            return checks;
+        }
+    };
+
+    if !rule.scanners.is_empty() {
+        checks.push(with_context(
+            scanner_check(&predicate, &rule.scanners),
+            &context,
+        ));
+    }
+    if let Some(max) = rule.max_age {
+        checks.push(with_context(
+            freshness_check(time.as_ref(), max, rule, image),
+            &context,
+        ));
+    }
+    let findings = match vouch_core::scan::predicate_findings(&predicate) {
+        Ok(f) => f,
+        Err(why) => {
+            checks.push(
+                Check::fail(
+                    codes::VULN_MALFORMED,
+                    "predicate.scanner.result",
+                    "findings vouch can read (a Trivy, Grype or SARIF report, or vouch's normalized findings)",
+                    why,
+                )
+                .with_details(context),
+            );
+            return checks;
+        }
+    };
+    checks.extend(limit_checks(&findings, &docs, rule, image, &context));
+    checks
+}
+
+/// Adds the scan's context lines (its time, the other scans) after a check's own details.
+fn with_context(mut check: Check, context: &[String]) -> Check {
+    check.details.extend(context.iter().cloned());
+    check
+}
+
+/// Parses the policy's VEX documents and the openvex attestations; each malformed one is a
+/// failing `vex.malformed` check, each readable one a passing one.
+fn load_vex(
+    attestations: &[&VerifiedAttestation],
+    rule: &VulnRule,
+    checks: &mut Vec<Check>,
+) -> Vec<VexDocument> {
+    let expected = "an OpenVEX document (https://openvex.dev/ns)";
+    let mut docs = Vec::new();
+    let mut take = |source: String, parsed: Result<VexDocument, String>| match parsed {
+        Ok(doc) => {
+            checks.push(Check::pass(
+                codes::VEX_MALFORMED,
+                source,
+                expected,
+                format!("{} statements", doc.statements.len()),
+            ));
+            docs.push(doc);
+        }
+        Err(why) => checks.push(Check::fail(codes::VEX_MALFORMED, source, expected, why)),
+    };
+    for d in &rule.vex {
+        take(
+            d.source.clone(),
+            vex::parse_document(&d.source, &d.document),
+        );
+    }
+    for a in attestations {
+        let source = format!("openvex attestation {}", a.layer());
+        let parsed = a
+            .predicate()
+            .map_err(|e| format!("not JSON: {e}"))
+            .and_then(|p| vex::parse_document(&source, &p));
+        take(source, parsed);
+    }
+    docs
+}
+
+/// Numeric components of a version (`v0.30.1-8-gf9cb8a28` → `[0, 30, 1]`); `None` when it
+/// does not start with a number.
+fn numeric_version(v: &str) -> Option<Vec<u64>> {
+    let v = v.trim();
+    let v = v.strip_prefix(['v', 'V']).unwrap_or(v);
+    let mut out = Vec::new();
+    for part in v.split('.') {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            break;
+        }
+        out.push(digits.parse().ok()?);
+        if digits.len() != part.len() {
+            break;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Whether `found` ≥ `min` (missing components count as 0); `None` when `found` is not numeric.
+fn version_at_least(found: &str, min: &str) -> Option<bool> {
+    let (f, m) = (numeric_version(found)?, numeric_version(min)?);
+    let n = f.len().max(m.len());
+    let pad = |v: &[u64]| {
+        (0..n)
+            .map(|i| v.get(i).copied().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    Some(pad(&f) >= pad(&m))
+}
+
+fn scanner_check(predicate: &Value, allowed: &[ScannerRule]) -> Check {
+    let uri = predicate
+        .pointer("/scanner/uri")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let version = predicate
+        .pointer("/scanner/version")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .or_else(|| uri.rsplit_once('@').map(|(_, v)| v.to_owned()))
+        .unwrap_or_default();
+    let expected: Vec<String> = allowed
+        .iter()
+        .map(|s| match &s.min_version {
+            Some(m) => format!("{} (version ≥ {m})", s.uri.as_str()),
+            None => s.uri.as_str().to_owned(),
+        })
+        .collect();
+    let expected = format!("one of [{}]", expected.join(", "));
+    let found = if version.is_empty() {
+        format!("{uri} (no version)")
+    } else {
+        format!("{uri} (version {version})")
+    };
+    let mut why = Vec::new();
+    let ok = allowed.iter().any(|s| {
+        if !s.uri.matches(uri) {
+            return false;
+        }
+        match &s.min_version {
+            None => true,
+            Some(min) => match version_at_least(&version, min) {
+                Some(true) => true,
+                Some(false) => {
+                    why.push(format!(
+                        "version {version} is older than {min} ({})",
+                        s.uri.as_str()
+                    ));
+                    false
+                }
+                None => {
+                    why.push(format!(
+                        "version `{version}` is not a number to compare with {min} ({})",
+                        s.uri.as_str()
+                    ));
+                    false
+                }
+            },
+        }
+    });
+    Check::pass_if(
+        ok,
+        codes::VULN_SCANNER,
+        "predicate.scanner.uri",
+        expected,
+        found,
+    )
+    .with_details(why)
+}
+
+fn freshness_check(
+    time: Option<&ScanTime>,
+    max: i64,
+    rule: &VulnRule,
+    image: &ImageContext,
+) -> Check {
+    let expected = format!(
+        "scanned at most {} ago",
+        rule.max_age_text
+            .clone()
+            .unwrap_or_else(|| human_duration(max))
+    );
+    match time {
+        None => Check::fail(
+            codes::VULN_TOO_OLD,
+            "metadata.scanFinishedOn",
+            expected,
+            "no scan time: no verified time and no metadata.scanFinishedOn",
+        ),
+        Some(t) => {
+            let age = image.now - t.secs;
+            let path = if t.verified {
+                "attestation verified time"
+            } else {
+                "predicate.metadata.scanFinishedOn"
+            };
+            Check::pass_if(
+                age <= max,
+                codes::VULN_TOO_OLD,
+                path,
+                expected,
+                format!(
+                    "{} old (scanned {}, from {})",
+                    human_duration(age),
+                    rfc3339(t.secs),
+                    t.source
+                ),
+            )
+        }
+    }
+}
+
+/// What happened to a finding.
+enum Fate<'a> {
+    Counted,
+    Ignored(&'a IgnoreEntry),
+    Suppressed(&'a VexDocument, &'a Statement),
+    NotFixable,
+}
+
+/// `CVE-2024-1234 in openssl 3.0.1, fixed in 3.0.2`.
+fn describe(f: &Finding) -> String {
+    let mut s = format!("{} in {}", f.id, f.package.name);
+    if let Some(v) = &f.installed_version {
+        let _ = write!(s, " {v}");
+    }
+    match &f.fixed_version {
+        Some(fix) => {
+            let _ = write!(s, ", fixed in {fix}");
+        }
+        None => s.push_str(", no fix"),
+    }
+    s
+}
+
+fn names(entry: &IgnoreEntry, f: &Finding) -> bool {
+    std::iter::once(&f.id)
+        .chain(&f.aliases)
+        .any(|id| id.eq_ignore_ascii_case(entry.id.trim()))
+}
+
+fn expires_text(e: &IgnoreEntry) -> String {
+    e.expires_text
+        .clone()
+        .or_else(|| e.expires.map(rfc3339))
+        .unwrap_or_default()
+}
+
+fn limit_checks(
+    findings: &[Finding],
+    docs: &[VexDocument],
+    rule: &VulnRule,
+    image: &ImageContext,
+    context: &[String],
+) -> Vec<Check> {
+    // Per finding: its fate, and notes (expired ignore entries, VEX statements that decided
+    // without suppressing).
+    let mut fates = Vec::with_capacity(findings.len());
+    for f in findings {
+        let mut notes = Vec::new();
+        let matching: Vec<&IgnoreEntry> = rule.ignore.iter().filter(|e| names(e, f)).collect();
+        let live = matching
+            .iter()
+            .find(|e| e.expires.is_none_or(|x| x >= image.now));
+        let fate = if let Some(e) = live {
+            Fate::Ignored(e)
+        } else {
+            for e in &matching {
+                let since = e.expires.map_or(0, |x| image.now - x);
+                notes.push(format!(
+                    "{}: {}: the ignore entry for {} (\"{}\") expired on {} ({} ago): counted again",
+                    describe(f),
+                    codes::VULN_IGNORE_EXPIRED,
+                    e.id,
+                    e.reason,
+                    expires_text(e),
+                    human_duration(since)
+                ));
+            }
+            match vex::decide(docs, f, image) {
+                Some((d, s)) if s.status.suppresses() => Fate::Suppressed(d, s),
+                other => {
+                    if let Some((d, s)) = other {
+                        notes.push(format!(
+                            "{}: VEX ({}) says {}: not suppressed",
+                            describe(f),
+                            d.source,
+                            s.describe()
+                        ));
+                    }
+                    if rule.only_fixable && f.fixed_version.is_none() {
+                        Fate::NotFixable
+                    } else {
+                        Fate::Counted
+                    }
+                }
+            }
+        };
+        fates.push((f, fate, notes));
+    }
+
+    let details_for = |sev: Option<Severity>| -> (Vec<&Finding>, Vec<String>) {
+        let mut counted = Vec::new();
+        let mut lines = Vec::new();
+        for (f, fate, notes) in &fates {
+            if sev.is_some_and(|s| s != f.severity) {
+                continue;
+            }
+            match fate {
+                Fate::Counted => counted.push(*f),
+                Fate::Ignored(e) => {
+                    let exp = e
+                        .expires
+                        .map(|_| format!("; until {}", expires_text(e)))
+                        .unwrap_or_default();
+                    lines.push(format!(
+                        "{}: ignored by the policy ({}{exp})",
+                        describe(f),
+                        e.reason
+                    ));
+                }
+                Fate::Suppressed(d, s) => lines.push(format!(
+                    "{}: suppressed by VEX ({}, {})",
+                    describe(f),
+                    d.source,
+                    s.describe()
+                )),
+                Fate::NotFixable => {
+                    lines.push(format!("{}: not counted (onlyFixable)", describe(f)))
+                }
+            }
+            lines.extend(notes.iter().cloned());
+        }
+        (counted, lines)
+    };
+
+    let path = "predicate.scanner.result";
+    if rule.limits.is_empty() {
+        let (counted, lines) = details_for(None);
+        let mut per: std::collections::BTreeMap<Severity, usize> = Default::default();
+        for f in &counted {
+            *per.entry(f.severity).or_insert(0) += 1;
+        }
+        let summary: Vec<String> = per
+            .iter()
+            .map(|(s, n)| format!("{n} {}", s.as_str()))
+            .collect();
+        let found = if summary.is_empty() {
+            "no findings counted".to_owned()
+        } else {
+            summary.join(", ")
+        };
+        let mut details: Vec<String> = counted
+            .iter()
+            .map(|f| format!("{} ({})", describe(f), f.severity.as_str()))
+            .collect();
+        details.extend(lines);
+        details.extend(context.iter().cloned());
+        return vec![
+            Check::pass(codes::VULN_LIMIT, path, "no severity limits", found)
+                .with_details(cap_details(details)),
+        ];
+    }
+
+    let mut checks = Vec::new();
+    for (&sev, &max) in &rule.limits {
+        let (counted, lines) = details_for(Some(sev));
+        let n = counted.len();
+        let name = sev.as_str();
+        let mut details = Vec::new();
+        if n > max {
+            let list: Vec<String> = counted.iter().take(10).map(|f| describe(f)).collect();
+            let more = if n > 10 {
+                format!("; … and {} more", n - 10)
+            } else {
+                String::new()
+            };
+            details.push(format!(
+                "vuln: {n} {name} > {max} ({}{more})",
+                list.join("; ")
+            ));
+        }
+        details.extend(counted.iter().map(|f| format!("counted: {}", describe(f))));
+        details.extend(lines);
+        details.extend(context.iter().cloned());
+        checks.push(
+            Check::pass_if(
+                n <= max,
+                codes::VULN_LIMIT,
+                path,
+                format!("at most {max} {name}"),
+                format!("{n} {name}"),
+            )
+            .with_details(cap_details(details)),
+        );
+    }
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::report::Status;
+    use crate::policy::rules::{Pattern, VexDocument as PolicyVex};
+    use crate::sigstore_bundle::TimeSource;
+    use serde_json::json;
+
+    const VULN_TYPE: &str = "https://cosign.sigstore.dev/attestation/vuln/v1";
+    const DIGEST: &str = "sha256:e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5";
+    /// 2026-01-10T00:00:00Z.
+    const NOW: i64 = 1_768_003_200;
+    const HOUR: i64 = 3600;
+
+    fn vector(rel: &str) -> Vec<u8> {
+        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/vectors")
+            .join(rel);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn image() -> ImageContext {
+        ImageContext {
+            name: "registry.example.com/team/app".into(),
+            digest: DIGEST.parse().unwrap(),
+            now: NOW,
+        }
+    }
+
+    fn statement(predicate_type: &str, predicate: &Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "registry.example.com/team/app", "digest": {"sha256": DIGEST.trim_start_matches("sha256:")}}],
+            "predicateType": predicate_type,
+            "predicate": predicate,
+        }))
+        .unwrap()
+    }
+
+    /// A real report imported as `vouch attest --type vuln` does, claiming `finished`.
+    fn predicate_of(rel: &str, finished: &str) -> Value {
+        let mut p = vouch_core::scan::import(&vector(rel), None, finished)
+            .unwrap()
+            .predicate;
+        p["metadata"]["scanFinishedOn"] = json!(finished);
+        p
+    }
+
+    fn scan(rel: &str, finished: &str, verified: Option<i64>) -> VerifiedAttestation {
+        let p = predicate_of(rel, finished);
+        VerifiedAttestation::signed_for_test(
+            &statement(VULN_TYPE, &p),
+            verified.map(|t| (t, TimeSource::TransparencyLog)),
+        )
+    }
+
+    fn grype() -> VerifiedAttestation {
+        scan("scans/grype/image.json", "2026-01-09T23:00:00Z", None)
+    }
+
+    fn trivy() -> VerifiedAttestation {
+        scan("scans/trivy/alpine-310.json", "2026-01-09T23:00:00Z", None)
+    }
+
+    fn limits(v: &[(Severity, usize)]) -> VulnRule {
+        VulnRule {
+            limits: v.iter().copied().collect(),
+            ..Default::default()
+        }
+    }
+
+    fn by_code(checks: &[Check], code: &str) -> Vec<Check> {
+        checks.iter().filter(|c| c.code == code).cloned().collect()
+    }
+
+    fn joined(c: &Check) -> String {
+        c.details.join("\n")
+    }
+
+    #[test]
+    fn severity_limits_pass_and_fail() {
+        let att = grype();
+        let c = evaluate(&[&att], &[], &limits(&[(Severity::Critical, 0)]), &image());
+        assert_eq!(c.len(), 1, "{c:#?}");
+        assert_eq!(c[0].status, Status::Fail);
+        assert_eq!(c[0].code, codes::VULN_LIMIT);
+        assert_eq!(c[0].expected, "at most 0 CRITICAL");
+        assert_eq!(c[0].found, "1 CRITICAL");
+        assert!(c[0].rule.is_empty());
+        assert_eq!(
+            c[0].details[0],
+            "vuln: 1 CRITICAL > 0 (CVE-1999-0002 in package-2 2.2.2, no fix)"
+        );
+        let c = evaluate(
+            &[&att],
+            &[],
+            &limits(&[
+                (Severity::Critical, 1),
+                (Severity::Low, 1),
+                (Severity::High, 0),
+            ]),
+            &image(),
+        );
+        assert_eq!(c.len(), 3);
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        assert_eq!(c[0].found, "1 CRITICAL");
+        assert_eq!(c[1].found, "0 HIGH");
+        assert!(
+            joined(&c[2])
+                .contains("CVE-1999-0001 in package-1 1.1.1, fixed in 1.2.1, 2.1.3, 3.4.0")
+        );
+        // Trivy: 4 MEDIUM over a limit of 3.
+        let att = trivy();
+        let c = evaluate(&[&att], &[], &limits(&[(Severity::Medium, 3)]), &image());
+        assert_eq!(c[0].status, Status::Fail);
+        assert_eq!(c[0].found, "4 MEDIUM");
+        assert!(c[0].details[0].starts_with(
+            "vuln: 4 MEDIUM > 3 (CVE-2019-1549 in libcrypto1.1 1.1.1c-r0, fixed in 1.1.1d-r0; "
+        ));
+        // No limits: a passing summary.
+        let c = evaluate(&[&att], &[], &VulnRule::default(), &image());
+        assert_eq!(c[0].status, Status::Pass);
+        assert_eq!(c[0].found, "4 MEDIUM");
+    }
+
+    #[test]
+    fn only_fixable() {
+        let att = grype();
+        let mut rule = limits(&[(Severity::Critical, 0)]);
+        rule.only_fixable = true;
+        let c = evaluate(&[&att], &[], &rule, &image());
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        assert!(
+            joined(&c[0])
+                .contains("CVE-1999-0002 in package-2 2.2.2, no fix: not counted (onlyFixable)")
+        );
+        // The Low finding has a fix: still counted.
+        let mut rule = limits(&[(Severity::Low, 0)]);
+        rule.only_fixable = true;
+        assert_eq!(
+            evaluate(&[&att], &[], &rule, &image())[0].status,
+            Status::Fail
+        );
+    }
+
+    fn ignore(id: &str, expires: Option<&str>) -> IgnoreEntry {
+        IgnoreEntry {
+            id: id.into(),
+            reason: "not reachable".into(),
+            expires: expires
+                .map(|e| vouch_core::time::parse_rfc3339(&format!("{e}T00:00:00Z")).unwrap()),
+            expires_text: expires.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn ignore_list_and_expired_entries() {
+        let att = trivy();
+        let mut rule = limits(&[(Severity::Medium, 2)]);
+        rule.ignore = vec![ignore("cve-2019-1549", Some("2027-01-01"))];
+        let c = evaluate(&[&att], &[], &rule, &image());
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        assert_eq!(c[0].found, "2 MEDIUM");
+        assert!(joined(&c[0]).contains("CVE-2019-1549 in libssl1.1 1.1.1c-r0, fixed in 1.1.1d-r0: ignored by the policy (not reachable; until 2027-01-01)"));
+        // Expired on 2026-01-01: ignores nothing, and says so.
+        rule.ignore = vec![ignore("CVE-2019-1549", Some("2026-01-01"))];
+        let c = evaluate(&[&att], &[], &rule, &image());
+        assert_eq!(c[0].status, Status::Fail);
+        assert_eq!(c[0].found, "4 MEDIUM");
+        let d = joined(&c[0]);
+        assert!(d.contains("vuln.ignore-expired: the ignore entry for CVE-2019-1549 (\"not reachable\") expired on 2026-01-01 (9d 0h ago): counted again"), "{d}");
+        // Without an expiry date it never expires; matched through an alias too (Grype's
+        // related vulnerabilities become aliases).
+        rule.ignore = vec![ignore("CVE-2019-1549", None), ignore("CVE-2019-1551", None)];
+        assert_eq!(evaluate(&[&att], &[], &rule, &image())[0].found, "0 MEDIUM");
+    }
+
+    #[test]
+    fn newest_scan_counts_with_its_time_source() {
+        // An old passing scan (Trivy: no CRITICAL) and a newer failing one (Grype: 1 CRITICAL).
+        let old = scan("scans/trivy/alpine-310.json", "2026-01-01T00:00:00Z", None);
+        let new = scan("scans/grype/image.json", "2026-01-09T00:00:00Z", None);
+        let rule = limits(&[(Severity::Critical, 0)]);
+        for order in [[&old, &new], [&new, &old]] {
+            let c = evaluate(&order, &[], &rule, &image());
+            assert_eq!(c[0].status, Status::Fail, "{c:#?}");
+            let d = joined(&c[0]);
+            assert!(
+                d.contains("time: 2026-01-09T00:00:00Z from metadata.scanFinishedOn, only a claim"),
+                "{d}"
+            );
+            assert!(d.contains("the newest of 2 scans"), "{d}");
+        }
+        // The newer one passing: passes.
+        let old = scan("scans/grype/image.json", "2026-01-01T00:00:00Z", None);
+        let new = scan("scans/trivy/alpine-310.json", "2026-01-09T00:00:00Z", None);
+        assert_eq!(
+            evaluate(&[&new, &old], &[], &rule, &image())[0].status,
+            Status::Pass
+        );
+        // A verified time beats the claim inside the predicate: the Grype scan claims to be
+        // newest, but its log entry says it is older than the Trivy scan's.
+        let grype = scan(
+            "scans/grype/image.json",
+            "2026-01-09T12:00:00Z",
+            Some(NOW - 48 * HOUR),
+        );
+        let trivy = scan(
+            "scans/trivy/alpine-310.json",
+            "2026-01-01T00:00:00Z",
+            Some(NOW - 2 * HOUR),
+        );
+        let c = evaluate(&[&grype, &trivy], &[], &rule, &image());
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        assert!(joined(&c[0]).contains(
+            "time: 2026-01-09T22:00:00Z from the transparency-log integrated time (verified)"
+        ));
+    }
+
+    #[test]
+    fn freshness_on_verified_time_else_the_claim() {
+        let rule = VulnRule {
+            max_age: Some(24 * HOUR),
+            max_age_text: Some("24h".into()),
+            ..Default::default()
+        };
+        let fresh = scan(
+            "scans/grype/image.json",
+            "2020-01-01T00:00:00Z",
+            Some(NOW - HOUR),
+        );
+        let c = by_code(
+            &evaluate(&[&fresh], &[], &rule, &image()),
+            codes::VULN_TOO_OLD,
+        );
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        assert_eq!(c[0].expected, "scanned at most 24h ago");
+        assert!(
+            c[0].found.starts_with(
+                "1h 0m old (scanned 2026-01-09T23:00:00Z, from the transparency-log integrated time"
+            ),
+            "{}",
+            c[0].found
+        );
+        let stale = scan(
+            "scans/grype/image.json",
+            "2026-01-09T23:00:00Z",
+            Some(NOW - 50 * HOUR),
+        );
+        let c = by_code(
+            &evaluate(&[&stale], &[], &rule, &image()),
+            codes::VULN_TOO_OLD,
+        );
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(c[0].found.starts_with("2d 2h old"), "{}", c[0].found);
+        // Without a verified time: the claim, and the verdict says it is only a claim.
+        let c = by_code(
+            &evaluate(&[&grype()], &[], &rule, &image()),
+            codes::VULN_TOO_OLD,
+        );
+        assert_eq!(c[0].status, Status::Pass);
+        assert_eq!(c[0].path, "predicate.metadata.scanFinishedOn");
+        assert!(c[0].found.contains("only a claim"), "{}", c[0].found);
+        let old = scan("scans/grype/image.json", "2025-12-01T00:00:00Z", None);
+        let c = by_code(
+            &evaluate(&[&old], &[], &rule, &image()),
+            codes::VULN_TOO_OLD,
+        );
+        assert_eq!(c[0].status, Status::Fail);
+        // No time at all.
+        let mut p = predicate_of("scans/grype/image.json", "2026-01-09T23:00:00Z");
+        p["metadata"] = json!({});
+        let att = VerifiedAttestation::signed_for_test(&statement(VULN_TYPE, &p), None);
+        let c = by_code(
+            &evaluate(&[&att], &[], &rule, &image()),
+            codes::VULN_TOO_OLD,
+        );
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(c[0].found.contains("no scan time"));
+    }
+
+    #[test]
+    fn scanner_allow_list_and_minimum_version() {
+        let rule = |uri: &str, min: Option<&str>| VulnRule {
+            scanners: vec![ScannerRule {
+                uri: Pattern::new(uri).unwrap(),
+                min_version: min.map(str::to_owned),
+            }],
+            ..Default::default()
+        };
+        let att = grype();
+        let c = by_code(
+            &evaluate(
+                &[&att],
+                &[],
+                &rule("pkg:github/anchore/grype*", None),
+                &image(),
+            ),
+            codes::VULN_SCANNER,
+        );
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        let c = by_code(
+            &evaluate(
+                &[&att],
+                &[],
+                &rule("pkg:github/aquasecurity/trivy*", None),
+                &image(),
+            ),
+            codes::VULN_SCANNER,
+        );
+        assert_eq!(c[0].status, Status::Fail);
+        assert_eq!(c[0].path, "predicate.scanner.uri");
+        // Trivy's own cosign-vuln predicate, version v0.30.1-8-gf9cb8a28.
+        let p: Value = serde_json::from_slice(&vector(
+            "more/04-scan-results/trivy/docs-cosign-vuln-alpine-3.10.json",
+        ))
+        .unwrap();
+        let att = VerifiedAttestation::signed_for_test(&statement(VULN_TYPE, &p), None);
+        let c = by_code(
+            &evaluate(
+                &[&att],
+                &[],
+                &rule("pkg:github/aquasecurity/trivy*", Some("0.30")),
+                &image(),
+            ),
+            codes::VULN_SCANNER,
+        );
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        let c = by_code(
+            &evaluate(
+                &[&att],
+                &[],
+                &rule("pkg:github/aquasecurity/trivy*", Some("v0.50.0")),
+                &image(),
+            ),
+            codes::VULN_SCANNER,
+        );
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(joined(&c[0]).contains("older than v0.50.0"), "{c:#?}");
+        // Trivy built from source says `dev`: not a version that can be compared.
+        let c = by_code(
+            &evaluate(
+                &[&trivy()],
+                &[],
+                &rule("pkg:github/aquasecurity/trivy*", Some("0.1")),
+                &image(),
+            ),
+            codes::VULN_SCANNER,
+        );
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(version_at_least("1.10", "1.9.5").unwrap());
+        assert!(!version_at_least("0.9", "0.10").unwrap());
+    }
+
+    fn openvex(statements: Value) -> Value {
+        json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex-1",
+               "author": "test", "timestamp": "2026-01-02T00:00:00Z", "version": 1,
+               "statements": statements})
+    }
+
+    #[test]
+    fn vex_from_the_policy_and_from_attestations() {
+        let att = trivy();
+        let rule_with = |vex: Vec<PolicyVex>| VulnRule {
+            limits: [(Severity::Medium, 2)].into_iter().collect(),
+            vex,
+            ..Default::default()
+        };
+        // libcrypto1.1 is not affected in this image (by digest, as subcomponent).
+        let hex = DIGEST.trim_start_matches("sha256:");
+        let doc = openvex(json!([
+            {"vulnerability": {"name": "CVE-2019-1549"}, "status": "not_affected",
+             "justification": "vulnerable_code_not_in_execute_path",
+             "products": [{"@id": format!("pkg:oci/app@sha256%3A{hex}?repository_url=registry.example.com/team/app"),
+                           "subcomponents": [{"@id": "pkg:apk/alpine/libcrypto1.1"}]}]},
+            {"vulnerability": {"name": "CVE-2019-1551"}, "status": "fixed",
+             "products": [{"@id": format!("pkg:oci/app@sha256%3A{hex}"),
+                           "subcomponents": [{"@id": "pkg:apk/alpine/libcrypto1.1@1.1.1c-r0"}]}]},
+        ]));
+        let rule = rule_with(vec![PolicyVex {
+            source: "vex/app.openvex.json".into(),
+            document: doc.clone(),
+        }]);
+        let c = evaluate(&[&att], &[], &rule, &image());
+        let vexc = by_code(&c, codes::VEX_MALFORMED);
+        assert_eq!(vexc[0].status, Status::Pass);
+        let lim = by_code(&c, codes::VULN_LIMIT);
+        assert_eq!(lim[0].status, Status::Pass, "{c:#?}");
+        assert_eq!(lim[0].found, "2 MEDIUM");
+        let d = joined(&lim[0]);
+        assert!(d.contains("CVE-2019-1549 in libcrypto1.1 1.1.1c-r0, fixed in 1.1.1d-r0: suppressed by VEX (vex/app.openvex.json, not_affected, vulnerable_code_not_in_execute_path)"), "{d}");
+        assert!(d.contains("CVE-2019-1551 in libcrypto1.1 1.1.1c-r0, fixed in 1.1.1d-r2: suppressed by VEX (vex/app.openvex.json, fixed)"), "{d}");
+        // The same document as a verified openvex attestation.
+        let vex_att = VerifiedAttestation::signed_for_test(
+            &statement("https://openvex.dev/ns/v0.2.0", &doc),
+            None,
+        );
+        let c = evaluate(&[&att], &[&vex_att], &rule_with(vec![]), &image());
+        assert_eq!(
+            by_code(&c, codes::VULN_LIMIT)[0].status,
+            Status::Pass,
+            "{c:#?}"
+        );
+        assert!(
+            by_code(&c, codes::VEX_MALFORMED)[0]
+                .path
+                .starts_with("openvex attestation sha256:")
+        );
+        // Another image's digest: nothing suppressed.
+        let other = ImageContext {
+            digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+                .parse()
+                .unwrap(),
+            ..image()
+        };
+        let c = evaluate(&[&att], &[&vex_att], &rule_with(vec![]), &other);
+        let lim = by_code(&c, codes::VULN_LIMIT);
+        assert_eq!(lim[0].status, Status::Fail);
+        assert_eq!(lim[0].found, "4 MEDIUM");
+        // A later `affected` statement supersedes: counted, and the verdict says why.
+        let later = openvex(json!([
+            {"vulnerability": {"name": "CVE-2019-1549"}, "status": "affected", "timestamp": "2026-01-05T00:00:00Z",
+             "products": [{"@id": format!("pkg:oci/app@sha256%3A{hex}"), "subcomponents": [{"@id": "pkg:apk/alpine/libcrypto1.1"}]}]},
+        ]));
+        let rule = rule_with(vec![
+            PolicyVex {
+                source: "a.json".into(),
+                document: doc,
+            },
+            PolicyVex {
+                source: "b.json".into(),
+                document: later,
+            },
+        ]);
+        let lim = by_code(&evaluate(&[&att], &[], &rule, &image()), codes::VULN_LIMIT);
+        assert_eq!(lim[0].found, "3 MEDIUM");
+        assert!(joined(&lim[0]).contains("VEX (b.json) says affected: not suppressed"));
+    }
+
+    #[test]
+    fn malformed_vex_and_scans() {
+        let att = grype();
+        let rule = VulnRule {
+            limits: [(Severity::Critical, 0)].into_iter().collect(),
+            vex: vec![PolicyVex {
+                source: "bad.json".into(),
+                document: json!({"@context": "https://openvex.dev/ns", "statements": [{"status": "fixed"}]}),
+            }],
+            ..Default::default()
+        };
+        let c = evaluate(&[&att], &[], &rule, &image());
+        let v = by_code(&c, codes::VEX_MALFORMED);
+        assert_eq!(v[0].status, Status::Fail);
+        assert_eq!(v[0].path, "bad.json");
+        assert!(v[0].found.contains("no vulnerability"));
+        // The scan is still judged.
+        assert_eq!(by_code(&c, codes::VULN_LIMIT)[0].status, Status::Fail);
+        // A vex attestation that is not OpenVEX (a CycloneDX VEX document).
+        let cdx: Value = serde_json::from_slice(&vector(
+            "more/07-vex/cyclonedx-vex/CISA-Case-1-vex-fixed.json",
+        ))
+        .unwrap();
+        let vex_att =
+            VerifiedAttestation::signed_for_test(&statement("https://openvex.dev/ns", &cdx), None);
+        let c = evaluate(&[&att], &[&vex_att], &VulnRule::default(), &image());
+        assert_eq!(by_code(&c, codes::VEX_MALFORMED)[0].status, Status::Fail);
+        // A scan whose result vouch cannot read.
+        let p = json!({"scanner": {"uri": "pkg:generic/x", "version": "1", "result": {"foo": 1}}, "metadata": {"scanFinishedOn": "2026-01-09T00:00:00Z"}});
+        let bad = VerifiedAttestation::signed_for_test(&statement(VULN_TYPE, &p), None);
+        let c = evaluate(&[&bad], &[], &rule, &image());
+        let m = by_code(&c, codes::VULN_MALFORMED);
+        assert_eq!(m[0].status, Status::Fail);
+        assert_eq!(m[0].path, "predicate.scanner.result");
+        assert!(by_code(&c, codes::VULN_LIMIT).is_empty());
+        // No scan at all.
+        let c = evaluate(&[], &[], &rule, &image());
+        assert_eq!(by_code(&c, codes::VULN_MALFORMED)[0].status, Status::Fail);
+    }
+
+    #[test]
+    fn details_are_capped() {
+        // Derived from the real Trivy report: its 4 findings repeated 30 times (120).
+        let mut p = predicate_of("scans/trivy/alpine-310.json", "2026-01-09T23:00:00Z");
+        let f = p["scanner"]["result"]["vouch"]["findings"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let many: Vec<Value> = (0..30).flat_map(|_| f.clone()).collect();
+        p["scanner"]["result"]["vouch"]["findings"] = json!(many);
+        let att = VerifiedAttestation::signed_for_test(&statement(VULN_TYPE, &p), None);
+        let c = evaluate(&[&att], &[], &limits(&[(Severity::Medium, 0)]), &image());
+        assert_eq!(c[0].found, "120 MEDIUM");
+        assert_eq!(c[0].details.len(), 51);
+        assert_eq!(c[0].details[50], "… and 72 more");
+        assert!(c[0].details[0].ends_with("; … and 110 more)"));
+    }
+}
