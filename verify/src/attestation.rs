@@ -124,9 +124,9 @@ impl VerifiedAttestation {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 impl VerifiedAttestation {
-    /// For unit tests of the policy evaluators: a statement genuinely signed with a fresh key
+    /// For unit tests and fuzzing of the policy evaluators: a statement genuinely signed with a fresh key
     /// and verified, about its first subject's digest, with an optional verified time.
     pub(crate) fn signed_for_test(
         statement: &[u8],
