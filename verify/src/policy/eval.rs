@@ -688,7 +688,7 @@ pub async fn evaluate(
     }
     if let Some(rego) = &block.rego {
         let input = rego_input(src, &sigs, &atts);
-        let checks = match super::rego::evaluate(&rego.path, &rego.source, &input) {
+        let checks = match super::rego::evaluate(&rego.prepared, &input) {
             Ok(msgs) if msgs.is_empty() => vec![Check::pass(
                 codes::REGO_DENY,
                 "data.vouch.deny",

@@ -305,7 +305,7 @@ pub(crate) struct AttestationRule {
 #[derive(Debug)]
 pub(crate) struct RegoModule {
     pub(crate) path: String,
-    pub(crate) source: String,
+    pub(crate) prepared: super::rego::Prepared,
 }
 
 /// Who may have signed: a key, or a keyless identity (with optional GitHub workflow claims).
@@ -815,11 +815,11 @@ impl Policy {
                             format!("{} is not UTF-8", p.display()),
                         )
                     })?;
-                    super::rego::check_module(&r.value, &source)
+                    let prepared = super::rego::prepare(&r.value, &source)
                         .map_err(|e| ctx.invalid(line(r), format!("{field}.rego"), e))?;
                     Some(RegoModule {
                         path: r.value.clone(),
-                        source,
+                        prepared,
                     })
                 }
             };

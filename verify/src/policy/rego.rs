@@ -28,9 +28,23 @@ fn engine_with(path: &str, source: &str) -> Result<Engine, String> {
     }
 }
 
-/// Whether a module compiles and declares package `vouch`.
-pub(crate) fn check_module(path: &str, source: &str) -> Result<(), String> {
-    let engine = engine_with(path, source)?;
+/// A module compiled once, when the policy is loaded; cloned for each image.
+#[derive(Clone)]
+pub(crate) struct Prepared(Engine);
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prepared(regorus::Engine)")
+    }
+}
+
+/// Compiles a module, which must declare package `vouch`.
+pub(crate) fn prepare(path: &str, source: &str) -> Result<Prepared, String> {
+    let mut engine = engine_with(path, source)?;
+    engine.set_execution_timer_config(ExecutionTimerConfig {
+        limit: TIME_LIMIT,
+        check_interval: NonZeroU32::MIN,
+    });
     let packages = engine.get_packages().map_err(|e| e.to_string())?;
     if !packages.iter().any(|p| p == "data.vouch") {
         return Err(format!(
@@ -42,7 +56,7 @@ pub(crate) fn check_module(path: &str, source: &str) -> Result<(), String> {
             }
         ));
     }
-    Ok(())
+    Ok(Prepared(engine))
 }
 
 fn messages(v: &Value, out: &mut Vec<String>) {
@@ -68,15 +82,10 @@ fn messages(v: &Value, out: &mut Vec<String>) {
 /// Evaluates the module over `input` (JSON built from verified data only); the deny and
 /// violation messages, or why evaluation failed.
 pub(crate) fn evaluate(
-    path: &str,
-    source: &str,
+    prepared: &Prepared,
     input: &serde_json::Value,
 ) -> Result<Vec<String>, String> {
-    let mut engine = engine_with(path, source)?;
-    engine.set_execution_timer_config(ExecutionTimerConfig {
-        limit: TIME_LIMIT,
-        check_interval: NonZeroU32::MIN,
-    });
+    let mut engine = prepared.0.clone();
     let input = Value::from_json_str(&input.to_string()).map_err(|e| e.to_string())?;
     engine.set_input(input);
     let mut out = Vec::new();
@@ -107,31 +116,42 @@ mod tests {
     fn v1_and_v0_deny_rules() {
         let input = serde_json::json!({"image": "r/x", "attestations": [{"predicateType": "p"}]});
         let v1 = "package vouch\n\ndeny contains msg if {\n  some a in input.attestations\n  a.predicateType == \"p\"\n  msg := sprintf(\"bad %s\", [input.image])\n}\n";
-        assert_eq!(evaluate("a.rego", v1, &input).unwrap(), vec!["bad r/x"]);
+        assert_eq!(
+            evaluate(&prepare("a.rego", v1).unwrap(), &input).unwrap(),
+            vec!["bad r/x"]
+        );
         let v0 = "package vouch\n\ndeny[msg] {\n  input.image == \"r/x\"\n  msg := \"v0 says no\"\n}\n\nviolation[{\"msg\": m}] {\n  m := \"a violation\"\n}\n";
-        let mut got = evaluate("b.rego", v0, &input).unwrap();
+        let mut got = evaluate(&prepare("b.rego", v0).unwrap(), &input).unwrap();
         got.sort();
         assert_eq!(got, vec!["a violation", "v0 says no"]);
         let quiet = "package vouch\n\ndeny contains msg if {\n  input.image == \"other\"\n  msg := \"no\"\n}\n";
-        assert!(evaluate("c.rego", quiet, &input).unwrap().is_empty());
+        assert!(
+            evaluate(&prepare("c.rego", quiet).unwrap(), &input)
+                .unwrap()
+                .is_empty()
+        );
         let none = "package vouch\n\nallow := true\n";
-        assert!(evaluate("d.rego", none, &input).unwrap().is_empty());
+        assert!(
+            evaluate(&prepare("d.rego", none).unwrap(), &input)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn modules_are_checked() {
         assert!(
-            check_module("x.rego", "package other\n\ndeny contains 1 if { true }\n")
+            prepare("x.rego", "package other\n\ndeny contains 1 if { true }\n")
                 .unwrap_err()
                 .contains("package vouch")
         );
         assert!(
-            check_module("x.rego", "package vouch\n\ndeny[ {\n")
+            prepare("x.rego", "package vouch\n\ndeny[ {\n")
                 .unwrap_err()
                 .contains("not valid Rego")
         );
         assert!(
-            check_module(
+            prepare(
                 "x.rego",
                 "package vouch\n\ndeny contains \"x\" if { false }\n"
             )
