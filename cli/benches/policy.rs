@@ -31,14 +31,19 @@ fn vouch(dir: &Path, args: &[&str]) -> std::process::Output {
         .current_dir(dir)
         .env("VOUCH_PASSWORD", "bench")
         .env("VOUCH_SETTLE_MS", "20")
-        .env("VOUCH_NOW", "2026-11-27T12:00:00Z")
+        // The Trivy report's own scan time is 2021-08-25T12:20:30Z: judged the next day.
+        .env("VOUCH_NOW", "2021-08-26T00:00:00Z")
         .args(args)
         .output()
         .unwrap()
 }
 
 fn ok(out: std::process::Output) -> std::process::Output {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -73,7 +78,10 @@ fn main() {
     for k in ["release", "builder", "scanner"] {
         ok(vouch(d, &["generate-key-pair", "--output-key-prefix", k]));
     }
-    let refs: Vec<String> = digests.iter().map(|x| format!("{host}/bench/app@{x}")).collect();
+    let refs: Vec<String> = digests
+        .iter()
+        .map(|x| format!("{host}/bench/app@{x}"))
+        .collect();
 
     // Inputs: real data from shared/vectors.
     let v = support::vectors();
@@ -91,7 +99,10 @@ fn main() {
         {"uri": "pkg:docker/alpine@3.19?platform=linux%2Famd64",
          "digest": {"sha256": "0a2a6a8c2b2a1c3b3a9f5d6c0c5e4b0f0e7a2c4d3b2a1f0e9d8c7b6a5f4e3d2c"}}
     ]);
-    let builder_id = prov["runDetails"]["builder"]["id"].as_str().unwrap_or("").to_owned();
+    let builder_id = prov["runDetails"]["builder"]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
     std::fs::write(d.join("prov.json"), serde_json::to_vec(&prov).unwrap()).unwrap();
     std::fs::write(
         d.join("app.openvex.json"),
@@ -151,9 +162,16 @@ images:
             .into_iter()
             .map(move |a| {
                 vec![
-                    "attest".into(), "--key".into(), a[0].into(), "--type".into(), a[1].into(),
-                    "--predicate".into(), a[2].into(), "--scan-finished-on".into(),
-                    "2026-11-27T08:00:00Z".into(), r.clone(),
+                    "attest".into(),
+                    "--key".into(),
+                    a[0].into(),
+                    "--type".into(),
+                    a[1].into(),
+                    "--predicate".into(),
+                    a[2].into(),
+                    "--scan-finished-on".into(),
+                    "2026-11-27T08:00:00Z".into(),
+                    r.clone(),
                 ]
             })
         })
@@ -168,7 +186,10 @@ images:
             });
         }
     });
-    eprintln!("set up {n} images (1 signature + 3 attestations each) in {:.1?}", t.elapsed());
+    eprintln!(
+        "set up {n} images (1 signature + 3 attestations each) in {:.1?}",
+        t.elapsed()
+    );
 
     // One image, one process.
     let mut times: Vec<Duration> = (0..15)

@@ -354,7 +354,9 @@ pub async fn verify_signatures(
             });
             continue;
         }
-        verdicts.verified.push(VerifiedImageSignature::from_bundle(a));
+        verdicts
+            .verified
+            .push(VerifiedImageSignature::from_bundle(a));
     }
     Ok(verdicts)
 }

@@ -567,12 +567,12 @@ fn attestation_checks<'p>(
             &mut vex_reasons,
         )?;
         let vex_refs: Vec<&VerifiedAttestation> = vex.iter().map(|a| &a.attestation).collect();
-        let _ = (&vex_refs, v); // PENDING-HELPER checks.extend(super::vuln::evaluate(&refs, &vex_refs, v, ctx));
+        checks.extend(super::vuln::evaluate(&refs, &vex_refs, v, ctx));
         verified.extend(vex);
     }
     if let Some(s) = &rule.sbom {
         for a in &refs {
-            let _ = (a, s); // PENDING-HELPER checks.extend(super::sbom::evaluate(a, s));
+            checks.extend(super::sbom::evaluate(a, s));
         }
     }
     verified.extend(atts);
