@@ -19,11 +19,11 @@ use vouch_core::copy::{
 };
 use vouch_core::cosign::SettleOptions;
 use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::Target;
 use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST, to_bytes};
 use vouch_core::oci::reference::{ImageRef, RegistryRef};
 use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions, RetryPolicy};
-use vouch_core::oci::Target;
 
 use crate::support::image::{client, layout_image, push_image, push_index};
 use crate::support::proxy::FaultProxy;
@@ -757,6 +757,77 @@ async fn destination_keeps_its_own_signatures() {
         Some(src_sig)
     );
     verify(dir.path(), "other", &src_image).code(1);
+}
+
+/// `.sig`/`.att` tags kept in another repository (`VOUCH_REPOSITORY`) on both sides: they are
+/// read from the source's and written to the destination's; referrers stay beside the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_in_another_repository() {
+    let (a, b) = (Registry::start(), Registry::start());
+    let dir = tempfile::tempdir().unwrap();
+    keys(dir.path());
+    let c = client();
+    let digest = push_image(&c, &a.host(), "app", "v1").await;
+    let with_repo = |repo: String, args: &[&str]| {
+        let mut cmd = vouch();
+        cmd.current_dir(dir.path())
+            .env("VOUCH_PASSWORD", "pw")
+            .env("VOUCH_SETTLE_MS", "200")
+            .env("VOUCH_REPOSITORY", repo)
+            .args(args);
+        run(&mut cmd)
+    };
+    let src_image = format!("{}/app@{digest}", a.host());
+    with_repo(
+        format!("{}/signatures", a.host()),
+        &[
+            "sign",
+            "--format",
+            "legacy",
+            "--key",
+            "vouch.key",
+            &src_image,
+        ],
+    )
+    .ok();
+    sign(dir.path(), "vouch", "bundle", &src_image);
+
+    let o = CopyOptions {
+        source_attachments: Some(target(&c, &a.host(), "signatures")),
+        destination_attachments: Some(target(&c, &b.host(), "prod/signatures")),
+        ..opts()
+    };
+    let report = copy_image(
+        &target(&c, &a.host(), "app"),
+        &digest,
+        &target(&c, &b.host(), "prod/app"),
+        Some("v1"),
+        &o,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(roles(&report, ManifestRole::Signatures), 1);
+    assert_eq!(roles(&report, ManifestRole::Referrer), 1);
+    let dst_image = format!("{}/prod/app:v1", b.host());
+    let out = with_repo(
+        format!("{}/prod/signatures", b.host()),
+        &[
+            "verify",
+            "--key",
+            "vouch.pub",
+            "--output",
+            "json",
+            &dst_image,
+        ],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc[0]["signatures"].as_array().unwrap().len(), 2, "{doc:#}");
+    // Not beside the image: there only the bundle is found.
+    let out = verify(dir.path(), "vouch", &dst_image).ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc[0]["signatures"].as_array().unwrap().len(), 1, "{doc:#}");
 }
 
 /// A digest the source does not hold is an input error naming it; nothing is written.
