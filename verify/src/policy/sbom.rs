@@ -252,7 +252,7 @@ fn read(bytes: &[u8]) -> Result<Sbom, String> {
 
 /// A license parsed as an SPDX expression, or kept as a plain name.
 enum Parsed {
-    Expr(Expression),
+    Expr(Box<Expression>),
     Plain(String),
 }
 
@@ -275,11 +275,11 @@ fn parse_license(l: &License) -> Parsed {
         if let Some(id) = id
             && let Ok(e) = Expression::parse_mode(id.name, LAX)
         {
-            return Parsed::Expr(e);
+            return Parsed::Expr(Box::new(e));
         }
     }
     match Expression::parse_mode(&l.text, LAX) {
-        Ok(e) => Parsed::Expr(e),
+        Ok(e) => Parsed::Expr(Box::new(e)),
         Err(_) => Parsed::Plain(l.text.clone()),
     }
 }

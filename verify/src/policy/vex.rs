@@ -100,8 +100,6 @@ pub(crate) struct Statement {
     pub status: VexStatus,
     /// `justification`, when given.
     pub justification: Option<String>,
-    /// `impact_statement` or `status_notes`, when given.
-    pub note: Option<String>,
     /// Unix seconds: the statement's timestamp, else its document's.
     pub timestamp: Option<i64>,
     products: Vec<Product>,
@@ -112,18 +110,8 @@ pub(crate) struct Statement {
 pub(crate) struct VexDocument {
     /// Where it came from, for messages (a policy path, or an attestation).
     pub source: String,
-    /// Its `@id`, when given.
-    pub id: Option<String>,
     /// Its statements, in document order.
     pub statements: Vec<Statement>,
-}
-
-/// Parses OpenVEX JSON bytes; the error says what is wrong (e.g. the spec's examples with
-/// trailing commas are not JSON).
-pub(crate) fn parse_bytes(source: &str, bytes: &[u8]) -> Result<VexDocument, String> {
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a JSON document: {e}"))?;
-    parse_document(source, &v)
 }
 
 fn opt_str(v: &Value, key: &str) -> Option<String> {
@@ -232,7 +220,6 @@ fn parse_statement(i: usize, s: &Value, doc_time: Option<i64>) -> Result<Stateme
         aliases,
         status,
         justification: opt_str(s, "justification"),
-        note: opt_str(s, "impact_statement").or_else(|| opt_str(s, "status_notes")),
         timestamp: time_of(s, &what)?.or(doc_time),
         products,
     })
@@ -263,7 +250,6 @@ pub(crate) fn parse_document(source: &str, v: &Value) -> Result<VexDocument, Str
         .collect::<Result<Vec<_>, String>>()?;
     Ok(VexDocument {
         source: source.to_owned(),
-        id: opt_str(v, "@id"),
         statements,
     })
 }
@@ -433,6 +419,14 @@ mod tests {
     use super::*;
     use serde_json::json;
     use vouch_core::scan::{Package, Severity};
+
+    /// Parses OpenVEX JSON bytes; the error says what is wrong (e.g. the spec's examples with
+    /// trailing commas are not JSON).
+    fn parse_bytes(source: &str, bytes: &[u8]) -> Result<VexDocument, String> {
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a JSON document: {e}"))?;
+        parse_document(source, &v)
+    }
 
     const IMAGE_DIGEST: &str =
         "sha256:e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5";
