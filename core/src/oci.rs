@@ -146,7 +146,7 @@ pub enum ManifestRef<'a> {
 }
 
 /// Exclusive access for a read-modify-write: a lock in a layout; in a registry there is none to
-/// be had and writers use [`crate::cosign::attach`]'s settle protocol instead.
+/// be had and writers use [`crate::cosign::update_all`]'s settle protocol instead.
 #[derive(Debug)]
 pub enum UpdateGuard {
     /// Registry: no lock.
@@ -527,8 +527,8 @@ impl Target {
     }
 
     /// In a layout, lists the manifest `desc` in `index.json` without a tag (with `kind`),
-    /// unless it is listed so already: what makes an image findable in a layout when it has no
-    /// tag. Registries need nothing: returns `false`.
+    /// unless an entry (tagged or not) lists it already: what makes an image findable in a
+    /// layout when it has no tag. Registries need nothing: returns `false`.
     pub fn add_untagged(&self, desc: Descriptor, kind: Option<&str>) -> Result<bool, OciError> {
         match self {
             Target::Registry { .. } => Ok(false),
@@ -784,7 +784,10 @@ pub async fn resolve(
                     true,
                 ),
                 (None, None) => {
-                    let images = Layout::images(&index);
+                    // Entries naming the same manifest (tagged and untagged) are one image.
+                    let mut images = Layout::images(&index);
+                    let mut seen = std::collections::HashSet::new();
+                    images.retain(|d| seen.insert(d.digest));
                     match images.as_slice() {
                         [one] => (one.digest, true),
                         [] => {

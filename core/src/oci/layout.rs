@@ -194,8 +194,8 @@ impl Layout {
         })
     }
 
-    /// Adds an untagged entry for `desc` (with `kind`) unless an entry with its digest and no
-    /// tag is there already (hold [`Layout::lock`]). Returns whether the index changed.
+    /// Adds an untagged entry for `desc` (with `kind`) unless an entry with its digest is there
+    /// already, tagged or not (hold [`Layout::lock`]). Returns whether the index changed.
     pub fn add_untagged(
         &self,
         mut desc: Descriptor,
@@ -203,11 +203,7 @@ impl Layout {
         lock: &LayoutLock,
     ) -> Result<bool, OciError> {
         let mut index = self.index()?;
-        if index
-            .manifests
-            .iter()
-            .any(|d| d.digest == desc.digest && !d.annotations.contains_key(REF_NAME))
-        {
+        if index.manifests.iter().any(|d| d.digest == desc.digest) {
             return Ok(false);
         }
         if let Some(k) = kind {
