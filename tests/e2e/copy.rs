@@ -830,6 +830,44 @@ async fn attachments_in_another_repository() {
     assert_eq!(doc[0]["signatures"].as_array().unwrap().len(), 1, "{doc:#}");
 }
 
+/// The caller resolves the source tag once and copies that digest: the tag moving in between
+/// (another image pushed under it) changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_source_tag_after_resolution_changes_nothing() {
+    let (a, b) = (Registry::start(), Registry::start());
+    let c = client();
+    let first = push_image(&c, &a.host(), "app", "latest").await;
+    let resolved = vouch_core::oci::resolve(
+        &format!("{}/app:latest", a.host()).parse().unwrap(),
+        &c,
+        Access::Pull,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resolved.digest, first);
+    // Another process moves the tag.
+    let moved = push_big_image(&c, &a.host(), "app", "latest", 1000).await;
+    assert_ne!(moved, first);
+    let dst = target(&c, &b.host(), "app");
+    let report = copy_image(
+        &resolved.target,
+        &resolved.digest,
+        &dst,
+        Some("latest"),
+        &opts(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.digest, first);
+    assert_eq!(
+        dst.tag_digest("latest", Access::Pull).await.unwrap(),
+        Some(first)
+    );
+    assert!(!dst.has_manifest(&moved, Access::Pull).await.unwrap());
+}
+
 /// A digest the source does not hold is an input error naming it; nothing is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_digest_is_an_input_error() {
