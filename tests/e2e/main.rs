@@ -23,7 +23,7 @@ mod interop_js;
 mod interop_python;
 mod keyless;
 mod keys;
+mod policy;
 mod referrers;
 mod registry_auth;
-mod policy;
 mod registry_smoke;

@@ -589,7 +589,7 @@ fn real_keyless_slsa_provenance_builder_source_and_github_claims() {
         "provenance.builder-not-allowed",
     );
     let c = check(&doc, "provenance.builder-not-allowed");
-    assert_eq!(c["found"].as_str().unwrap().contains(SAN), true, "{c:#}");
+    assert!(c["found"].as_str().unwrap().contains(SAN), "{c:#}");
     // Another source repository.
     denied(
         judge_image(

@@ -269,10 +269,7 @@ pub(crate) fn verify_layer(
             if !is_keyless(&desc.annotations) {
                 return Err("signed with a key, not a certificate".into());
             }
-            let bundle = match bundle_of(&desc.annotations, Signed::Dsse(blob)) {
-                Ok(b) => b,
-                Err(e) => return Err(e),
-            };
+            let bundle = bundle_of(&desc.annotations, Signed::Dsse(blob))?;
             let signer = Signer::Identity { subject, issuer };
             match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
                 Ok(v) => {

@@ -250,16 +250,13 @@ pub(crate) fn verify_layer(
                 return Err("signed with a key, not a certificate".into());
             }
             let digest = Sha256Digest::of(&payload);
-            let bundle = match bundle_of(
+            let bundle = bundle_of(
                 &desc.annotations,
                 Signed::Payload {
                     digest,
                     signature: sig_b64,
                 },
-            ) {
-                Ok(b) => b,
-                Err(e) => return Err(e),
-            };
+            )?;
             let signer = crate::sigstore_bundle::Signer::Identity { subject, issuer };
             match crate::sigstore_bundle::verify(&bundle, &digest, &signer, root, &Limits::DEFAULT)
             {

@@ -318,12 +318,16 @@ pub(crate) struct PolicyAuthority {
 #[derive(Debug, Clone)]
 pub(crate) enum AuthorityKind {
     Key(Arc<PublicKey>),
-    Keyless {
-        subject: Matcher,
-        issuer: Matcher,
-        github: GithubRule,
-        root: Arc<TrustedRoot>,
-    },
+    Keyless(Box<KeylessAuthority>),
+}
+
+/// A keyless authority: the certificate's identity, its GitHub claims, the trusted root.
+#[derive(Debug, Clone)]
+pub(crate) struct KeylessAuthority {
+    pub(crate) subject: Matcher,
+    pub(crate) issuer: Matcher,
+    pub(crate) github: GithubRule,
+    pub(crate) root: Arc<TrustedRoot>,
 }
 
 /// Conditions on the GitHub Actions claims of a Fulcio certificate; each a glob.
@@ -341,15 +345,10 @@ impl PolicyAuthority {
     pub(crate) fn authority(&self) -> Authority<'_> {
         match &self.kind {
             AuthorityKind::Key(k) => Authority::Key(k),
-            AuthorityKind::Keyless {
-                subject,
-                issuer,
-                root,
-                ..
-            } => Authority::Keyless {
-                subject,
-                issuer,
-                root,
+            AuthorityKind::Keyless(k) => Authority::Keyless {
+                subject: &k.subject,
+                issuer: &k.issuer,
+                root: &k.root,
             },
         }
     }
@@ -360,9 +359,10 @@ impl PolicyAuthority {
         &self,
         identity: Option<&vouch_core::sigstore::certificate::CertIdentity>,
     ) -> Result<(), String> {
-        let AuthorityKind::Keyless { github, .. } = &self.kind else {
+        let AuthorityKind::Keyless(k) = &self.kind else {
             return Ok(());
         };
+        let github = &k.github;
         let claims = identity.map(|i| i.github()).unwrap_or_default();
         for (what, want, found) in [
             ("repository", &github.repository, &claims.repository),
@@ -558,12 +558,12 @@ impl Ctx<'_> {
                 });
                 Ok(PolicyAuthority {
                     label,
-                    kind: AuthorityKind::Keyless {
+                    kind: AuthorityKind::Keyless(Box::new(KeylessAuthority {
                         subject,
                         issuer,
                         github,
                         root,
-                    },
+                    })),
                 })
             }
             (Some(k), Some(_)) => Err(self.invalid(
