@@ -54,7 +54,9 @@ pub mod fuzzing {
         let _ = super::sbom::evaluate(&att, &sbom);
         let vuln = VulnRule {
             max_age: Some(86_400),
-            limits: [(vouch_core::scan::Severity::Critical, 0)].into_iter().collect(),
+            limits: [(vouch_core::scan::Severity::Critical, 0)]
+                .into_iter()
+                .collect(),
             only_fixable: true,
             ..VulnRule::default()
         };
