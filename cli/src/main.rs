@@ -50,7 +50,7 @@ enum Command {
     VerifyBundle(commands::bundle::VerifyBundleArgs),
     /// Sign images (cosign's `.sig` tag format) in a registry or an OCI layout.
     Sign(commands::image::SignArgs),
-    /// Verify images' signatures against a public key.
+    /// Verify images' signatures against a public key, or judge them by a policy (--policy).
     Verify(commands::image::VerifyArgs),
     /// Show what is attached to an image: signatures, attestations, SBOMs.
     Tree(commands::image::TreeArgs),
@@ -58,6 +58,9 @@ enum Command {
     Attest(commands::attest::AttestArgs),
     /// Verify an image's attestations against a public key.
     VerifyAttestation(commands::attest::VerifyAttestationArgs),
+    /// Judge an image by a policy and, only if it passes, copy exactly that digest (with its
+    /// signatures, attestations and referrers) to another registry or OCI layout.
+    Promote(commands::promote::PromoteArgs),
 }
 
 fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Tree(args) => block_on(commands::image::tree(args)),
         Command::Attest(args) => block_on(commands::attest::attest(args)),
         Command::VerifyAttestation(args) => block_on(commands::attest::verify_attestation(args)),
+        Command::Promote(args) => block_on(commands::promote::promote(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

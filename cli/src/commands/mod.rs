@@ -7,3 +7,4 @@ pub(crate) mod bundle;
 pub(crate) mod image;
 pub(crate) mod keys;
 pub(crate) mod policy;
+pub(crate) mod promote;

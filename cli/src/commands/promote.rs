@@ -1,0 +1,455 @@
+//! `vouch promote --policy P SRC DST`: resolve SRC to a digest once, judge that digest by the
+//! policy, and only if it is allowed copy exactly that digest — manifests, blobs, signatures,
+//! attestations and referrers — to DST, tagging DST last.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::Args;
+use futures_util::stream::{self, StreamExt};
+use vouch_core::copy::{
+    BlobOutcome, BlobRecord, CopyOptions, CopyProgress, CopyReport, ManifestOutcome, NoProgress,
+    copy_image, plan_copy,
+};
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::layout::Layout;
+use vouch_core::oci::manifest::Descriptor;
+use vouch_core::oci::reference::ImageRef;
+use vouch_core::oci::registry::{Access, RegistryClient};
+use vouch_core::oci::{OciLimits, ResolvedImage, Target, resolve};
+use vouch_core::payload::dsse::{Envelope, pae_digest};
+use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, Statement, Subject};
+use vouch_verify::policy::{Policy, Verdict};
+
+use crate::commands::blob::Output;
+use crate::commands::image::{RegistryArgs, attachment_target_of, client, settle_options};
+use crate::exit::{UsageError, VerificationFailed};
+
+/// The predicate type of vouch's promotion record (see docs/promotion.md).
+pub(crate) const PROMOTION_PREDICATE: &str = "https://vouch.dev/attestation/promotion/v1";
+
+/// Promotions run at once (each copies a few blobs at a time).
+const PROMOTIONS_AT_ONCE: usize = 32;
+
+#[derive(Args)]
+pub(crate) struct PromoteArgs {
+    /// The policy every source image must pass (docs/policy.md).
+    #[arg(long, value_name = "POLICY.yaml")]
+    policy: PathBuf,
+    /// Judge and show what would be copied; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Sign a promotion record (source, digest, policy digest, verdict, time) with this key
+    /// and attach it to the promoted image (predicate https://vouch.dev/attestation/promotion/v1).
+    #[arg(long, value_name = "KEY")]
+    attest_key: Option<PathBuf>,
+    /// Result format (JSON on stdout; human text always on stderr).
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    /// Never draw progress bars (they are drawn only when stderr is a terminal).
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// SRC DST (or several pairs: SRC1 DST1 SRC2 DST2 …). SRC: HOST[:PORT]/REPO[:TAG|@sha256:HEX]
+    /// or oci:DIR[:TAG|@…]; DST the same, its tag (if any) written last; a DST digest must be
+    /// the one verified.
+    #[arg(value_name = "SRC DST", required = true, num_args = 2..)]
+    pairs: Vec<String>,
+}
+
+/// One promotion's outcome.
+struct Outcome {
+    source: String,
+    destination: String,
+    verdict: Verdict,
+    copy: Option<CopyReport>,
+    plan: Option<serde_json::Value>,
+    record: Option<String>,
+}
+
+/// Progress bars, one per blob in flight, when stderr is a terminal.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    bars: Mutex<std::collections::BTreeMap<Sha256Digest, indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        Self {
+            multi: indicatif::MultiProgress::new(),
+            bars: Mutex::new(Default::default()),
+        }
+    }
+}
+
+impl CopyProgress for Bars {
+    fn blob_started(&self, desc: &Descriptor) {
+        let bar = self.multi.add(indicatif::ProgressBar::new(desc.size));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg:19} [{bar:30}] {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let hex = desc.digest.to_string();
+        bar.set_message(hex.get(..19).unwrap_or(&hex).to_owned());
+        if let Ok(mut b) = self.bars.lock() {
+            b.insert(desc.digest, bar);
+        }
+    }
+    fn blob_bytes(&self, digest: &Sha256Digest, bytes: u64) {
+        if let Ok(b) = self.bars.lock()
+            && let Some(bar) = b.get(digest)
+        {
+            bar.inc(bytes);
+        }
+    }
+    fn blob_done(&self, record: &BlobRecord) {
+        if let Ok(mut b) = self.bars.lock()
+            && let Some(bar) = b.remove(&record.digest)
+        {
+            let what = match record.outcome {
+                BlobOutcome::Copied => "copied",
+                BlobOutcome::Skipped => "already there",
+                BlobOutcome::Mounted => "mounted",
+            };
+            bar.set_position(record.size);
+            bar.finish_with_message(format!(
+                "{} {what}",
+                record.digest.to_string().get(..19).unwrap_or_default()
+            ));
+        }
+    }
+    fn blob_failed(&self, digest: &Sha256Digest) {
+        if let Ok(mut b) = self.bars.lock()
+            && let Some(bar) = b.remove(digest)
+        {
+            bar.abandon();
+        }
+    }
+}
+
+/// The destination: where to write, and the tag to write last.
+fn destination(dst: &ImageRef, client: &Arc<RegistryClient>) -> Result<(Target, Option<String>)> {
+    Ok(match dst {
+        ImageRef::Registry(r) => (Target::registry(client.clone(), r), r.tag.clone()),
+        ImageRef::Layout(l) => (
+            Target::Layout(
+                Layout::open_or_create(&l.dir)
+                    .with_context(|| format!("destination layout {}", l.dir.display()))?,
+            ),
+            l.tag.clone(),
+        ),
+    })
+}
+
+fn dst_digest(dst: &ImageRef) -> Option<Sha256Digest> {
+    match dst {
+        ImageRef::Registry(r) => r.digest,
+        ImageRef::Layout(l) => l.digest,
+    }
+}
+
+/// A test hook (`VOUCH_TEST_PAUSE_AFTER_VERIFY=DIR`): after the verdict and before the copy,
+/// write `DIR/verified` (the digest) and wait for `DIR/continue`, so a test can move the
+/// source tag in between and show that what was verified is what is copied.
+async fn test_pause(digest: &Sha256Digest) -> Result<()> {
+    let Some(dir) = std::env::var_os("VOUCH_TEST_PAUSE_AFTER_VERIFY") else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::write(dir.join("verified"), digest.to_string())?;
+    for _ in 0..600 {
+        if dir.join("continue").exists() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(UsageError("VOUCH_TEST_PAUSE_AFTER_VERIFY: no `continue` file after 60 s".into()).into())
+}
+
+/// The promotion record: an in-toto statement about the promoted digest, signed, attached to
+/// the destination as a cosign 3 bundle referrer.
+async fn attach_record(
+    key: &vouch_core::keys::SigningKey,
+    dst: &ImageRef,
+    digest: &Sha256Digest,
+    source: &ResolvedImage,
+    policy: &Policy,
+    verdict: &Verdict,
+    client: &Arc<RegistryClient>,
+    limits: &OciLimits,
+) -> Result<String> {
+    // The destination image, read back by digest (and so checked against it).
+    let pinned: ImageRef = match dst {
+        ImageRef::Registry(r) => {
+            let mut r = r.clone();
+            r.tag = None;
+            r.digest = Some(*digest);
+            ImageRef::Registry(r)
+        }
+        ImageRef::Layout(l) => {
+            let mut l = l.clone();
+            l.tag = None;
+            l.digest = Some(*digest);
+            ImageRef::Layout(l)
+        }
+    };
+    let resolved = resolve(&pinned, client, Access::Push, limits).await?;
+    let now = vouch_core::predicate::rfc3339(std::time::SystemTime::now());
+    let predicate = serde_json::json!({
+        "source": {"reference": source.reference.to_string(), "name": source.identity, "digest": source.digest.to_string()},
+        "destination": {"reference": dst.to_string(), "name": resolved.identity, "digest": digest.to_string()},
+        "policy": {"path": policy.source(), "digest": policy.digest().to_string()},
+        "verdict": {
+            "allowed": verdict.allowed,
+            "checks": verdict.checks.len(),
+            "warnings": verdict.warnings().map(|c| c.code).collect::<Vec<_>>(),
+        },
+        "promotedAt": now,
+        "promoter": {"name": "vouch", "version": env!("CARGO_PKG_VERSION")},
+    });
+    let predicate = serde_json::to_vec(&predicate)?;
+    let subject = Subject::sha256(Some(resolved.identity.clone()), digest);
+    let statement = Statement::encode_raw(&[subject], PROMOTION_PREDICATE, &predicate);
+    let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+    let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec());
+    let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &envelope);
+    let name = format!("{}@{}", resolved.identity, digest);
+    crate::commands::attest::attach_bundle(
+        &resolved,
+        Bytes::from(bundle),
+        PROMOTION_PREDICATE,
+        limits,
+        &name,
+        "Recorded the promotion on",
+    )
+    .await?;
+    Ok(name)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn promote_one(
+    src: &ImageRef,
+    dst: &ImageRef,
+    policy: &Policy,
+    key: Option<&vouch_core::keys::SigningKey>,
+    client: &Arc<RegistryClient>,
+    limits: &OciLimits,
+    now: i64,
+    dry_run: bool,
+    progress: &dyn CopyProgress,
+) -> Result<Outcome> {
+    // 1. Resolve once; from here on only the digest.
+    let resolved = resolve(src, client, Access::Pull, limits)
+        .await
+        .with_context(|| format!("source {src}"))?;
+    let digest = resolved.digest;
+    if let Some(d) = dst_digest(dst)
+        && d != digest
+    {
+        return Err(UsageError(format!(
+            "the destination names {d}, but the source is {digest}: give the destination a tag or no reference"
+        ))
+        .into());
+    }
+    // 2. The verdict on that digest.
+    let verdict = crate::commands::policy::judge(
+        policy,
+        &resolved.identity,
+        &digest,
+        &resolved.target,
+        client,
+        limits,
+        now,
+    )
+    .await
+    .with_context(|| format!("source {src}"))?;
+    crate::commands::policy::print_text(&src.to_string(), policy, &verdict);
+    let mut outcome = Outcome {
+        source: src.to_string(),
+        destination: dst.to_string(),
+        verdict,
+        copy: None,
+        plan: None,
+        record: None,
+    };
+    if !outcome.verdict.allowed {
+        eprintln!("Not promoted: {src} ({digest}) was denied; nothing was written to {dst}");
+        return Ok(outcome);
+    }
+    test_pause(&digest).await?;
+    let opts = CopyOptions {
+        limits: limits.clone(),
+        settle: settle_options(),
+        source_attachments: Some(attachment_target_of(&resolved.target, client)?),
+        ..CopyOptions::default()
+    };
+    if dry_run {
+        let plan = plan_copy(&resolved.target, &digest, &opts)
+            .await
+            .with_context(|| format!("source {src}"))?;
+        let blobs = plan.blobs().count();
+        let manifests = plan.manifests();
+        eprintln!(
+            "Would promote {src} ({digest}) to {dst}: {} manifest(s) (image and attachments), {blobs} blob(s), {} bytes at most (dry run: nothing written)",
+            manifests.len(),
+            plan.total_bytes()
+        );
+        outcome.plan = Some(serde_json::json!({
+            "digest": digest.to_string(),
+            "manifests": manifests.iter().map(|(d, role, subject)| serde_json::json!({
+                "digest": d.to_string(),
+                "role": role,
+                "subject": subject.map(|s| s.to_string()),
+            })).collect::<Vec<_>>(),
+            "blobs": plan.blobs().map(|b| serde_json::json!({"digest": b.digest.to_string(), "size": b.size})).collect::<Vec<_>>(),
+            "totalBytes": plan.total_bytes(),
+            "warnings": plan.warnings(),
+        }));
+        return Ok(outcome);
+    }
+    // 3. Copy exactly that digest; the destination tag last.
+    let (dst_target, dst_tag) = destination(dst, client)?;
+    let opts = CopyOptions {
+        destination_attachments: Some(attachment_target_of(&dst_target, client)?),
+        ..opts
+    };
+    let report = copy_image(
+        &resolved.target,
+        &digest,
+        &dst_target,
+        dst_tag.as_deref(),
+        &opts,
+        progress,
+    )
+    .await
+    .with_context(|| format!("promoting {src} to {dst}"))?;
+    let (copied, bytes) = report.blobs_with(BlobOutcome::Copied);
+    let (skipped, _) = report.blobs_with(BlobOutcome::Skipped);
+    let (mounted, _) = report.blobs_with(BlobOutcome::Mounted);
+    eprintln!(
+        "Promoted {src} ({digest}) to {dst}: blobs {copied} copied ({bytes} bytes), {skipped} already there, {mounted} mounted; manifests {} written, {} already there, {} merged{}",
+        report.manifests_with(ManifestOutcome::Written),
+        report.manifests_with(ManifestOutcome::Present),
+        report.manifests_with(ManifestOutcome::Merged),
+        match &report.tag {
+            Some(t) => format!("; tag {} → {digest}", t.tag),
+            None => String::new(),
+        }
+    );
+    for w in &report.warnings {
+        eprintln!("vouch: warning: {w}");
+    }
+    outcome.copy = Some(report);
+    if let Some(key) = key {
+        outcome.record = Some(
+            attach_record(
+                key,
+                dst,
+                &digest,
+                &resolved,
+                policy,
+                &outcome.verdict,
+                client,
+                limits,
+            )
+            .await
+            .with_context(|| format!("promotion record on {dst}"))?,
+        );
+    }
+    Ok(outcome)
+}
+
+pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
+    if args.pairs.len() % 2 != 0 {
+        return Err(UsageError(format!(
+            "expected SRC DST pairs, got {} reference(s): {}",
+            args.pairs.len(),
+            args.pairs.join(" ")
+        ))
+        .into());
+    }
+    let policy = crate::commands::policy::load(&args.policy)?;
+    let limits = args.registry.limits();
+    let refs = crate::commands::image::parse_images(&args.pairs)?;
+    let pairs: Vec<(ImageRef, ImageRef)> = refs
+        .chunks(2)
+        .map(|c| (c[0].clone(), c[1].clone()))
+        .collect();
+    let key = match &args.attest_key {
+        Some(k) if !args.dry_run => Some(crate::password::load_signing_key(k)?),
+        _ => None,
+    };
+    let client = client(&args.registry)?;
+    let now = crate::commands::policy::now()?;
+    let bars = (!args.no_progress && io::stderr().is_terminal()).then(Bars::new);
+    let progress: &dyn CopyProgress = match &bars {
+        Some(b) => b,
+        None => &NoProgress,
+    };
+    let outcomes: Vec<_> = stream::iter(&pairs)
+        .map(|(src, dst)| {
+            promote_one(
+                src,
+                dst,
+                &policy,
+                key.as_ref(),
+                &client,
+                &limits,
+                now,
+                args.dry_run,
+                progress,
+            )
+        })
+        .buffered(PROMOTIONS_AT_ONCE)
+        .collect()
+        .await;
+    let mut done = Vec::new();
+    let mut first_err = None;
+    for ((src, _), o) in pairs.iter().zip(outcomes) {
+        match o {
+            Ok(o) => done.push(o),
+            Err(e) => {
+                eprintln!("vouch: {src}: {e:#}");
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if args.output == Output::Json {
+        let doc = serde_json::json!({
+            "policy": {"path": policy.source(), "digest": policy.digest().to_string()},
+            "dryRun": args.dry_run,
+            "promoted": done.iter().all(|o| o.verdict.allowed) && first_err.is_none(),
+            "promotions": done.iter().map(|o| serde_json::json!({
+                "source": o.source,
+                "destination": o.destination,
+                "digest": o.verdict.digest,
+                "allowed": o.verdict.allowed,
+                "failures": o.verdict.failures().map(|c| c.code).collect::<Vec<_>>(),
+                "verdict": o.verdict,
+                "copy": o.copy,
+                "plan": o.plan,
+                "record": o.record,
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(io::stdout(), "{doc}")?;
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let denied = done.iter().filter(|o| !o.verdict.allowed).count();
+    if denied > 0 {
+        return Err(VerificationFailed(format!(
+            "{denied} of {} image(s) denied by {}: not promoted",
+            done.len(),
+            policy.source()
+        ))
+        .into());
+    }
+    Ok(())
+}
