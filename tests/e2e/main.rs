@@ -24,6 +24,7 @@ mod interop_python;
 mod keyless;
 mod keys;
 mod policy;
+mod promote;
 mod referrers;
 mod registry_auth;
 mod registry_smoke;
