@@ -201,7 +201,26 @@ pub(crate) fn evaluate(
         }
     };
     checks.extend(limit_checks(&findings, &docs, rule, image, &context));
+    dedupe_context(&mut checks, &context);
     checks
+}
+
+/// The scan's context lines (its time, the other scans) once, on the first check that has
+/// them: a verdict read at 3 a.m. should not say the same thing five times.
+fn dedupe_context(checks: &mut [Check], context: &[String]) {
+    if context.is_empty() {
+        return;
+    }
+    let mut first = true;
+    for c in checks.iter_mut() {
+        if context.iter().all(|l| c.details.contains(l)) {
+            if first {
+                first = false;
+                continue;
+            }
+            c.details.retain(|d| !context.contains(d));
+        }
+    }
 }
 
 /// Adds the scan's context lines (its time, the other scans) after a check's own details.
@@ -552,7 +571,16 @@ fn limit_checks(
                 list.join("; ")
             ));
         }
-        details.extend(counted.iter().map(|f| format!("counted: {}", describe(f))));
+        if n <= max || n > 10 {
+            // Over the limit, the summary above already names up to ten.
+            let skip = if n > max { 10 } else { 0 };
+            details.extend(
+                counted
+                    .iter()
+                    .skip(skip)
+                    .map(|f| format!("counted: {}", describe(f))),
+            );
+        }
         details.extend(lines);
         details.extend(context.iter().cloned());
         checks.push(
@@ -1061,8 +1089,9 @@ mod tests {
         let att = VerifiedAttestation::signed_for_test(&statement(VULN_TYPE, &p), None);
         let c = evaluate(&[&att], &[], &limits(&[(Severity::Medium, 0)]), &image());
         assert_eq!(c[0].found, "120 MEDIUM");
+        // The summary names ten; the other 110 are listed, capped at 50 lines.
         assert_eq!(c[0].details.len(), 51);
-        assert_eq!(c[0].details[50], "… and 72 more");
+        assert_eq!(c[0].details[50], "… and 62 more");
         assert!(c[0].details[0].ends_with("; … and 110 more)"));
     }
 }
