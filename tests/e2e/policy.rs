@@ -184,6 +184,17 @@ fn signatures_k_of_n_in_both_formats() {
             .unwrap()
             .contains("key release.pub")
     );
+    // One signer counts once, however many authorities name it or however many signatures
+    // it made (release signed in both formats below).
+    f.sign("release", "legacy");
+    let twice = "version: 1\nimages:\n  - match: \"oci:**\"\n    signatures:\n      threshold: 2\n      authorities:\n        - key: release.pub\n        - {name: release again, key: release.pub}\n";
+    let doc = denied(f.judge(twice, NOW), "signature.threshold-not-met");
+    let c = check(&doc, "signature.threshold-not-met");
+    assert!(
+        c["found"].as_str().unwrap().starts_with("1 authority(ies)"),
+        "{c:#}"
+    );
+    assert!(c.to_string().contains("already counted"), "{c:#}");
     // A signature by a key the policy does not name counts for nothing.
     let only_scanner = "version: 1\nimages:\n  - match: \"oci:**\"\n    signatures:\n      authorities: [{key: scanner.pub}]\n";
     let doc = denied(f.judge(only_scanner, NOW), "signature.none-valid");

@@ -430,6 +430,51 @@ fn verify_attestations<'p>(
     Ok(out)
 }
 
+/// Who made a signature: its certificate identity, or its key.
+fn signer_id(s: &VerifiedImageSignature) -> String {
+    match s.identity() {
+        Some(i) => format!("{} from {}", i.san, i.issuer.as_deref().unwrap_or("?")),
+        None => format!("key {}", s.key_hint()),
+    }
+}
+
+/// A maximum matching of authorities (each with the signers it verified) to distinct signers
+/// (Kuhn's augmenting paths; a policy has a handful of authorities): for each authority, the
+/// signer it is counted with, if any.
+fn match_signers(signers: &[Vec<String>]) -> Vec<Option<String>> {
+    fn augment(
+        a: usize,
+        signers: &[Vec<String>],
+        owner: &mut BTreeMap<String, usize>,
+        seen: &mut std::collections::BTreeSet<String>,
+    ) -> bool {
+        for s in &signers[a] {
+            if !seen.insert(s.clone()) {
+                continue;
+            }
+            let free = match owner.get(s).copied() {
+                None => true,
+                Some(other) => augment(other, signers, owner, seen),
+            };
+            if free {
+                owner.insert(s.clone(), a);
+                return true;
+            }
+        }
+        false
+    }
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    for a in 0..signers.len() {
+        let mut seen = std::collections::BTreeSet::new();
+        augment(a, signers, &mut owner, &mut seen);
+    }
+    let mut out = vec![None; signers.len()];
+    for (s, a) in owner {
+        out[a] = Some(s);
+    }
+    out
+}
+
 fn signature_checks<'p>(
     rule: &'p SignatureRule,
     m: &Material,
@@ -438,14 +483,44 @@ fn signature_checks<'p>(
     verified: &mut Vec<SignedBy<'p>>,
 ) -> Result<Vec<Check>, VerifyError> {
     let mut reasons = m.notes.clone();
-    let mut signed_by = Vec::new();
+    // Which signers (a key, or a certificate identity) each authority verified.
+    let mut signers: Vec<Vec<String>> = Vec::new();
     for authority in &rule.authorities {
         let sigs = verify_signatures(m, image, authority, limits, &mut reasons)?;
-        if !sigs.is_empty() {
-            signed_by.push(format!("{} ({} signature(s))", authority.label, sigs.len()));
-        }
+        let mut ids: Vec<String> = sigs.iter().map(|s| signer_id(&s.signature)).collect();
+        ids.sort();
+        ids.dedup();
+        signers.push(ids);
         verified.extend(sigs);
     }
+    // Distinct authorities need distinct signers: one key listed twice, or one identity that
+    // two keyless authorities both match, counts once (a maximum matching of authorities to
+    // signers).
+    let matched = match_signers(&signers);
+    let signed_by: Vec<String> = rule
+        .authorities
+        .iter()
+        .zip(&matched)
+        .filter_map(|(a, m)| {
+            m.as_ref()
+                .map(|signer| format!("{} (signer {signer})", a.label))
+        })
+        .collect();
+    let unmatched: Vec<String> = rule
+        .authorities
+        .iter()
+        .zip(&matched)
+        .zip(&signers)
+        .filter(|((_, m), s)| m.is_none() && !s.is_empty())
+        .map(|((a, _), s)| {
+            format!(
+                "{}: verified only by a signer already counted for another authority ({})",
+                a.label,
+                s.join(", ")
+            )
+        })
+        .collect();
+    reasons.extend(unmatched);
     let expected = format!(
         "signatures by at least {} of {} authorities: {}",
         rule.threshold,
@@ -722,4 +797,28 @@ pub async fn evaluate(
     let allowed = verdict.failures().next().is_none();
     verdict.allowed = allowed;
     Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_signers;
+
+    fn v(x: &[&str]) -> Vec<String> {
+        x.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn distinct_signers_are_matched() {
+        // The same key twice counts once.
+        let m = match_signers(&[v(&["k1"]), v(&["k1"])]);
+        assert_eq!(m.iter().flatten().count(), 1);
+        // An identity matched by two authorities, and another only by the first: both count.
+        let m = match_signers(&[v(&["id1", "id2"]), v(&["id1"])]);
+        assert_eq!(m, vec![Some("id2".to_owned()), Some("id1".to_owned())]);
+        // Nothing verified.
+        assert_eq!(
+            match_signers(&[vec![], v(&["k"])]),
+            vec![None, Some("k".to_owned())]
+        );
+    }
 }
