@@ -397,7 +397,7 @@ pub(crate) async fn referrer_attestations(
                 manifest,
                 bundle,
                 authority,
-                root_for_keys.as_ref(),
+                root_for_keys,
                 wanted,
                 limits,
             ),
@@ -498,17 +498,23 @@ pub(crate) async fn fetch_referrers(
     Ok(Ok(fetched.into_iter().collect::<Result<Vec<_>, _>>()?))
 }
 
-/// The trusted root that key-signed bundles are checked against (their log entries, if any).
-pub(crate) fn root_for_keys(authority: Authority<'_>) -> Result<Option<TrustedRoot>, VerifyError> {
+/// The trusted root that key-signed bundles are checked against (their log entries, if any):
+/// the embedded public-good root, parsed once per process.
+pub(crate) fn root_for_keys(
+    authority: Authority<'_>,
+) -> Result<Option<&'static TrustedRoot>, VerifyError> {
+    static PUBLIC_GOOD: std::sync::OnceLock<TrustedRoot> = std::sync::OnceLock::new();
     Ok(match authority {
-        Authority::Key(_) => {
-            Some(
-                TrustedRoot::public_good().map_err(|e| VerifyError::Malformed {
+        Authority::Key(_) => Some(match PUBLIC_GOOD.get() {
+            Some(r) => r,
+            None => {
+                let r = TrustedRoot::public_good().map_err(|e| VerifyError::Malformed {
                     what: "trusted root",
                     reason: e.to_string(),
-                })?,
-            )
-        }
+                })?;
+                PUBLIC_GOOD.get_or_init(|| r)
+            }
+        }),
         Authority::Keyless { .. } => None,
     })
 }

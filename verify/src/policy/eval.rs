@@ -294,7 +294,7 @@ fn verify_signatures<'p>(
                 manifest,
                 bundle,
                 a,
-                root.as_ref(),
+                root,
                 Some(COSIGN_SIGN_PREDICATE),
                 limits,
             )
@@ -398,7 +398,7 @@ fn verify_attestations<'p>(
                 manifest,
                 bundle,
                 authority.authority(),
-                root.as_ref(),
+                *root,
                 None,
                 limits,
             )
