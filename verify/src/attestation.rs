@@ -81,8 +81,9 @@ pub struct VerifiedAttestation {
 
 impl VerifiedAttestation {
     /// The verified signing time (Unix seconds) and where it came from: the transparency log's
-    /// integrated time or an RFC 3161 timestamp. `None` for key-signed attestations without a
-    /// log entry: then nothing vouches for when they were made.
+    /// integrated time or an RFC 3161 timestamp, inside the Fulcio certificate's validity.
+    /// `None` for key-signed attestations, even with a log entry or a timestamp: those prove
+    /// only that the signature existed by then, not when it was made.
     pub fn verified_time(&self) -> Option<(i64, TimeSource)> {
         self.time
     }
@@ -487,6 +488,18 @@ pub(crate) async fn fetch_referrers(
             }
         })
         .collect();
+    // A registry could list any number: each is verified per authority and rule.
+    let cap = limits.layers;
+    if wanted_refs.len() > cap {
+        return Ok(Err(LayerFailure {
+            index: 0,
+            digest: *image,
+            reason: format!(
+                "referrers: {} bundle referrers listed, more than the limit of {cap}; none verified",
+                wanted_refs.len()
+            ),
+        }));
+    }
     let fetched: Vec<_> = stream::iter(wanted_refs)
         .map(|d| async move {
             let content = fetch_referrer(target, image, &d, limits).await?;
@@ -639,7 +652,10 @@ pub(crate) fn verify_referrer(
         statement,
         predicate,
         key_hint,
-        time: v.signing_time().zip(v.time_source()),
+        // Only a certificate's short validity bounds a log or TSA time from below: over a
+        // key signature such a time only proves the signature existed by then (an old scan
+        // can be timestamped today), so key-signed attestations have no verified time.
+        time: v.identity().and(v.signing_time().zip(v.time_source())),
         identity: v.identity().cloned(),
         _proof: Proof::Keyless(Box::new(v)),
     })

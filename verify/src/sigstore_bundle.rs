@@ -431,12 +431,21 @@ pub fn verify(
             if env.payload_type != INTOTO_PAYLOAD_TYPE {
                 return Err(fail("DSSE", format!("payload type {}", env.payload_type)));
             }
+            // A bundle's envelope carries exactly one signature (as sigstore's clients require):
+            // the one the log entry and every timestamp are about.
+            let [only] = env.signatures.as_slice() else {
+                return Err(fail(
+                    "DSSE",
+                    format!(
+                        "expected exactly one signature in the envelope, found {}",
+                        env.signatures.len()
+                    ),
+                ));
+            };
             let pae = env.pae_digest();
-            let p = env
-                .signatures
-                .iter()
-                .find_map(|s| key.verify_digest(&pae, &s.sig).ok())
-                .ok_or_else(|| fail("signature", "no DSSE signature verifies with the key"))?;
+            let p = key
+                .verify_digest(&pae, &only.sig)
+                .map_err(|e| fail("signature", format!("the DSSE signature: {e}")))?;
             let st = StatementRef::parse(&env.payload, limits)?;
             if !st.has_subject_digest(artifact) {
                 return Err(fail(

@@ -35,6 +35,18 @@ pub(crate) fn now() -> Result<i64> {
     }
 }
 
+/// The name a policy's patterns are matched against: `HOST/REPO` (Docker Hub as
+/// `docker.io/…`), or for a layout `oci:` and its canonical path (so `oci:/media/usb/../x` is
+/// judged as what it is).
+pub(crate) fn policy_name(identity: &str) -> String {
+    if let Some(dir) = identity.strip_prefix("oci:")
+        && let Ok(canonical) = std::fs::canonicalize(dir)
+    {
+        return format!("oci:{}", canonical.display());
+    }
+    vouch_verify::policy::policy_name(identity)
+}
+
 /// Loads a policy file; its errors are input errors (exit 2) naming the line and field.
 pub(crate) fn load(path: &Path) -> Result<Policy> {
     Ok(Policy::load(path)?)
@@ -53,7 +65,7 @@ pub(crate) async fn judge(
 ) -> Result<Verdict> {
     let attachments = attachment_target_of(image_target, client)?;
     let src = ImageSource {
-        name: name.to_owned(),
+        name: policy_name(name),
         digest: *digest,
         attachments: &attachments,
         referrers: image_target,

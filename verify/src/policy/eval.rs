@@ -661,15 +661,16 @@ fn time_text(t: i64) -> String {
 
 /// The Rego input: only verified signatures and statements.
 fn rego_input(
-    src: &ImageSource<'_>,
+    name: &str,
+    digest: &Sha256Digest,
     sigs: &[SignedBy<'_>],
     atts: &[AttestedBy<'_>],
 ) -> serde_json::Value {
     use serde_json::{Value, json};
     let mut seen = std::collections::BTreeSet::new();
     json!({
-        "image": src.name,
-        "digest": src.digest.to_string(),
+        "image": name,
+        "digest": digest.to_string(),
         "signatures": sigs.iter().map(|s| json!({
             "authority": s.authority.label,
             "signer": s.signature.key_hint(),
@@ -699,6 +700,15 @@ fn label(mut checks: Vec<Check>, rule: &str, mode: Mode) -> Vec<Check> {
     checks
 }
 
+/// The name policies match: `HOST/REPO` as written in policies, so Docker Hub's
+/// `index.docker.io/…` (cosign's docker-reference spelling) is `docker.io/…`.
+pub fn policy_name(name: &str) -> String {
+    match name.strip_prefix("index.docker.io/") {
+        Some(rest) => format!("docker.io/{rest}"),
+        None => name.to_owned(),
+    }
+}
+
 /// Judges one image by `policy`: fetches what is attached to `src.digest`, verifies it against
 /// the authorities of the block that matches `src.name`, and evaluates every condition on the
 /// verified data. `now` (Unix seconds) is the clock for freshness and expiry. Registry errors
@@ -709,14 +719,15 @@ pub async fn evaluate(
     now: i64,
     limits: &OciLimits,
 ) -> Result<Verdict, VerifyError> {
+    let name = policy_name(&src.name);
     let mut verdict = Verdict {
-        image: src.name.clone(),
+        image: name.clone(),
         digest: src.digest.to_string(),
         allowed: false,
         matched: None,
         checks: Vec::new(),
     };
-    let Some(block) = policy.blocks.iter().find(|b| b.pattern.matches(&src.name)) else {
+    let Some(block) = policy.blocks.iter().find(|b| b.pattern.matches(&name)) else {
         let patterns: Vec<&str> = policy.blocks.iter().map(|b| b.pattern.as_str()).collect();
         let expected = format!("an image matching one of [{}]", patterns.join(", "));
         let mut c = if policy.default_allow {
@@ -724,14 +735,14 @@ pub async fn evaluate(
                 codes::NO_MATCH_ALLOWED,
                 "images[].match",
                 expected,
-                format!("{} (default: allow)", src.name),
+                format!("{name} (default: allow)"),
             )
         } else {
             Check::fail(
                 codes::NO_MATCH,
                 "images[].match",
                 expected,
-                format!("{} (default: deny)", src.name),
+                format!("{name} (default: deny)"),
             )
         };
         c.rule = "default".into();
@@ -745,7 +756,7 @@ pub async fn evaluate(
     });
     let material = fetch_material(src, block, limits).await?;
     let ctx = ImageContext {
-        name: src.name.clone(),
+        name: name.clone(),
         digest: src.digest,
         now,
     };
@@ -762,7 +773,7 @@ pub async fn evaluate(
         verdict.checks.extend(label(checks, &rule.label, rule.mode));
     }
     if let Some(rego) = &block.rego {
-        let input = rego_input(src, &sigs, &atts);
+        let input = rego_input(&name, &src.digest, &sigs, &atts);
         let checks = match super::rego::evaluate(&rego.prepared, &input) {
             Ok(msgs) if msgs.is_empty() => vec![Check::pass(
                 codes::REGO_DENY,
@@ -820,5 +831,17 @@ mod tests {
             match_signers(&[vec![], v(&["k"])]),
             vec![None, Some("k".to_owned())]
         );
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn docker_hub_is_docker_io() {
+        assert_eq!(
+            super::policy_name("index.docker.io/library/alpine"),
+            "docker.io/library/alpine"
+        );
+        assert_eq!(super::policy_name("ghcr.io/a/b"), "ghcr.io/a/b");
     }
 }

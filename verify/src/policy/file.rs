@@ -187,11 +187,17 @@ struct RawProvenance {
 #[serde(untagged)]
 enum RawBaseImage {
     Repository(String),
-    Pinned {
-        repository: String,
-        #[serde(default)]
-        digests: Vec<String>,
-    },
+    Pinned(RawPinned),
+}
+
+/// `{repository, digests}`: its own struct so that a misspelt field is an error, not a
+/// silently unpinned base image.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPinned {
+    repository: String,
+    #[serde(default)]
+    digests: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -225,11 +231,16 @@ struct RawIgnore {
 #[serde(untagged)]
 enum RawScanner {
     Uri(String),
-    Full {
-        uri: String,
-        #[serde(default, rename = "minVersion")]
-        min_version: Option<String>,
-    },
+    Full(RawScannerFull),
+}
+
+/// `{uri, minVersion}`: a misspelt `min_version` must be an error, not no minimum.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScannerFull {
+    uri: String,
+    #[serde(default, rename = "minVersion")]
+    min_version: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -854,10 +865,7 @@ fn compile_provenance(
                 let bf = format!("{f}.baseImages[{i}]");
                 let (repo, digests) = match &b.value {
                     RawBaseImage::Repository(r) => (r.clone(), Vec::new()),
-                    RawBaseImage::Pinned {
-                        repository,
-                        digests,
-                    } => (repository.clone(), digests.clone()),
+                    RawBaseImage::Pinned(p) => (p.repository.clone(), p.digests.clone()),
                 };
                 let repository = Pattern::new(&repo).map_err(|e| ctx.invalid(line(b), &bf, e))?;
                 let digests = digests
@@ -928,7 +936,13 @@ fn compile_vuln(ctx: &Ctx<'_>, v: &Spanned<RawVuln>, f: &str) -> Result<VulnRule
             ));
         };
         let expires = match &e.value.expires {
-            None => None,
+            None => {
+                return Err(ctx.invalid(
+                    line(e),
+                    format!("{ef}.expires"),
+                    "every ignored vulnerability needs an expiry date (e.g. `expires: 2027-01-01`): an exception should be looked at again",
+                ));
+            }
             Some(x) => Some(parse_date(&x.value).ok_or_else(|| {
                 ctx.invalid(
                     line(x),
@@ -951,7 +965,7 @@ fn compile_vuln(ctx: &Ctx<'_>, v: &Spanned<RawVuln>, f: &str) -> Result<VulnRule
     for (i, s) in r.scanners.iter().enumerate() {
         let (uri, min_version) = match &s.value {
             RawScanner::Uri(u) => (u.clone(), None),
-            RawScanner::Full { uri, min_version } => (uri.clone(), min_version.clone()),
+            RawScanner::Full(f) => (f.uri.clone(), f.min_version.clone()),
         };
         scanners.push(ScannerRule {
             uri: Pattern::new(&uri)

@@ -28,9 +28,10 @@ fn engine_with(path: &str, source: &str) -> Result<Engine, String> {
     }
 }
 
-/// A module compiled once, when the policy is loaded; cloned for each image.
+/// A module compiled once, when the policy is loaded; cloned for each image. Knows which of
+/// the two rules it declares.
 #[derive(Clone)]
-pub(crate) struct Prepared(Engine);
+pub(crate) struct Prepared(Engine, Vec<&'static str>);
 
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,7 +57,25 @@ pub(crate) fn prepare(path: &str, source: &str) -> Result<Prepared, String> {
             }
         ));
     }
-    Ok(Prepared(engine))
+    let mut rules = Vec::new();
+    for (name, path_in_data) in [
+        ("deny", "data.vouch.deny"),
+        ("violation", "data.vouch.violation"),
+    ] {
+        if engine
+            .has_declared_rule_rooted_at(path, name)
+            .map_err(|e| e.to_string())?
+        {
+            rules.push(path_in_data);
+        }
+    }
+    if rules.is_empty() {
+        return Err(
+            "declares neither `deny` nor `violation`: nothing it says could deny an image (a misspelt rule name?)"
+                .into(),
+        );
+    }
+    Ok(Prepared(engine, rules))
 }
 
 fn messages(v: &Value, out: &mut Vec<String>) {
@@ -89,21 +108,13 @@ pub(crate) fn evaluate(
     let input = Value::from_json_str(&input.to_string()).map_err(|e| e.to_string())?;
     engine.set_input(input);
     let mut out = Vec::new();
-    for rule in ["data.vouch.deny", "data.vouch.violation"] {
-        match engine.eval_rule(rule.to_owned()) {
-            Ok(v) => messages(&v, &mut out),
-            Err(e) => {
-                let e = e.to_string();
-                // A module need not define both rules.
-                if e.contains("not a valid rule path")
-                    || e.contains("undefined")
-                    || e.contains("not found")
-                {
-                    continue;
-                }
-                return Err(format!("{rule}: {e}"));
-            }
-        }
+    // Only the rules the module declares; any error while evaluating them is an error of the
+    // verdict (never read as "no messages").
+    for rule in &prepared.1 {
+        let v = engine
+            .eval_rule((*rule).to_owned())
+            .map_err(|e| format!("{rule}: {e}"))?;
+        messages(&v, &mut out);
     }
     Ok(out)
 }
@@ -130,12 +141,12 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        let none = "package vouch\n\nallow := true\n";
-        assert!(
-            evaluate(&prepare("d.rego", none).unwrap(), &input)
-                .unwrap()
-                .is_empty()
-        );
+        // An error while evaluating is an error, whatever its text says.
+        let erring = "package vouch\n\ndeny contains msg if {\n  n := to_number(\"abc\")   # value not found -> error\n  msg := \"never\" }\n\ndeny contains msg if { true; msg := \"always denied\" }\n";
+        assert!(evaluate(&prepare("e.rego", erring).unwrap(), &input).is_err());
+        // A module without deny or violation cannot deny anything: refused when loaded.
+        let none = "package vouch\n\ndenny contains \"x\" if { true }\n";
+        assert!(prepare("d.rego", none).unwrap_err().contains("neither"));
     }
 
     #[test]
