@@ -12,8 +12,11 @@
 //!   or `docker-image://` reference, or a scheme-less image reference (`alpine:3.19`,
 //!   `docker.io/library/alpine@sha256:…`; fail-closed: such a string is judged as an image), or
 //!   when its media type is an OCI / Docker manifest or index. Git URIs, other package URLs
-//!   (`pkg:github`, `pkg:golang`…) and `http(s)` URLs are not images. Names are normalised to
-//!   `HOST/REPO` with docker's defaults before matching.
+//!   (`pkg:github`, `pkg:golang`…) and `http(s)` URLs are not images; they are listed (capped)
+//!   in the details of the first base-image check. Names are normalised to `HOST/REPO` with
+//!   docker's defaults before matching. An entry TYPED as an image (by its purl type, its
+//!   scheme, its media type, or a scheme-less `…@sha256:…`) whose reference does not parse is
+//!   a failing `provenance.base-image-unreadable` check, never skipped: fail closed.
 //!
 //! Other fields (v1 `externalParameters.builderImage`, for instance) are not base images.
 
@@ -579,49 +582,88 @@ const IMAGE_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
 
-/// The image a material names, `None` when it is not an image.
-fn material_image(m: &Material) -> Option<ImageRef> {
-    let typed = |s: &str| -> Option<ImageRef> {
-        let lower = s.to_ascii_lowercase();
-        if lower.starts_with("pkg:docker/") || lower.starts_with("pkg:oci/") {
-            return image_from_purl(s);
+/// What a material is, as far as base images go.
+#[derive(Debug)]
+enum MaterialKind {
+    /// An image reference, parsed and normalised.
+    Image(ImageRef),
+    /// Typed as an image — a `pkg:docker` / `pkg:oci` purl, an `oci://`, `docker://` or
+    /// `docker-image://` URI, or a scheme-less string carrying `@sha256:` — whose reference
+    /// cannot be parsed: judged as a failing image, never skipped (fail closed).
+    Unreadable(String),
+    /// Not an image (git, other package URLs, http(s) URLs…).
+    NotImage,
+}
+
+/// The purl type of `s` when it is a package URL (`pkg:TYPE/…`, `pkg://TYPE/…`, any case).
+fn purl_type(s: &str) -> Option<String> {
+    let rest = s.get(..4).filter(|p| p.eq_ignore_ascii_case("pkg:"))?;
+    let rest = s[rest.len()..].trim_start_matches('/');
+    let ty = rest.split(['/', '@', '?', '#']).next().unwrap_or_default();
+    Some(ty.to_ascii_lowercase())
+}
+
+/// The image URI schemes.
+const IMAGE_SCHEMES: [&str; 3] = ["oci://", "docker://", "docker-image://"];
+
+/// How a string names an image: `Some(Image)`, `Some(Unreadable)` when it is typed as one but
+/// does not parse, `None` when it is not typed as an image.
+fn typed_image(s: &str) -> Option<MaterialKind> {
+    if let Some(ty) = purl_type(s) {
+        if ty != "docker" && ty != "oci" {
+            return None;
         }
-        for scheme in ["oci://", "docker://", "docker-image://"] {
-            if lower.starts_with(scheme) {
-                return parse_image_ref(&s[scheme.len()..]);
-            }
-        }
-        None
-    };
+        return Some(match image_from_purl(s) {
+            Some(i) => MaterialKind::Image(i),
+            None => MaterialKind::Unreadable(format!("a pkg:{ty} package URL that does not parse")),
+        });
+    }
+    let lower = s.to_ascii_lowercase();
+    let scheme = IMAGE_SCHEMES.iter().find(|x| lower.starts_with(**x))?;
+    Some(match parse_image_ref(&s[scheme.len()..]) {
+        Some(i) => MaterialKind::Image(i),
+        None => MaterialKind::Unreadable(format!(
+            "a {scheme} reference that is not a valid image reference"
+        )),
+    })
+}
+
+/// What a material names (see [`MaterialKind`]).
+fn material_image(m: &Material) -> MaterialKind {
     if let Some(uri) = &m.uri {
-        if let Some(i) = typed(uri) {
-            return Some(i);
+        if let Some(k) = typed_image(uri) {
+            return k;
         }
         let lower = uri.to_ascii_lowercase();
         // Any other scheme (git+https, https, pkg:…, ssh, file…) is not an image.
-        if !lower.contains("://")
-            && !lower.starts_with("pkg:")
-            && !lower.starts_with("git@")
-            && let Some(i) = parse_image_ref(uri)
-        {
-            return Some(i);
+        if !lower.contains("://") && !lower.starts_with("pkg:") && !lower.starts_with("git@") {
+            if let Some(i) = parse_image_ref(uri) {
+                return MaterialKind::Image(i);
+            }
+            // A scheme-less string pinned by a sha256 digest is meant as an image.
+            if lower.contains("@sha256:") {
+                return MaterialKind::Unreadable(
+                    "a reference with a sha256 digest that is not a valid image reference".into(),
+                );
+            }
         }
     }
-    if let Some(i) = m.name.as_deref().and_then(typed) {
-        return Some(i);
+    if let Some(k) = m.name.as_deref().and_then(typed_image) {
+        return k;
     }
     if m.media_type
         .as_deref()
         .is_some_and(|t| IMAGE_MEDIA_TYPES.contains(&t))
     {
         let named = m.uri.as_deref().or(m.name.as_deref()).unwrap_or_default();
-        return Some(parse_image_ref(named).unwrap_or(ImageRef {
-            name: named.to_owned(),
-            tag: None,
-            digest: None,
-        }));
+        return match parse_image_ref(named) {
+            Some(i) => MaterialKind::Image(i),
+            None => MaterialKind::Unreadable(
+                "an image manifest media type, but no valid image reference".into(),
+            ),
+        };
     }
-    None
+    MaterialKind::NotImage
 }
 
 /// The sha256 digest pinning an image: from the reference and the material's `digest.sha256`,
@@ -666,28 +708,28 @@ fn describe_base_images(allowed: &[BaseImage]) -> String {
     format!("pinned by sha256 digest and one of [{}]", v.join(", "))
 }
 
+/// How a material was written, for messages.
+fn written(m: &Material) -> &str {
+    m.uri.as_deref().or(m.name.as_deref()).unwrap_or("(no uri)")
+}
+
 fn base_image_checks(f: &Facts, allowed: &[BaseImage]) -> Vec<Check> {
     let expected = describe_base_images(allowed);
-    let images: Vec<(&Material, ImageRef)> = f
-        .materials
-        .iter()
-        .filter_map(|m| material_image(m).map(|i| (m, i)))
-        .collect();
+    let mut images: Vec<(&Material, MaterialKind)> = Vec::new();
+    let mut others: Vec<String> = Vec::new();
+    for m in &f.materials {
+        match material_image(m) {
+            MaterialKind::NotImage => {
+                others.push(format!("{}: skipped, not an image: {}", m.path, written(m)));
+            }
+            k => images.push((m, k)),
+        }
+    }
     let list_path = match f.version {
         Version::V02 => "predicate.materials",
         Version::V1 => "predicate.buildDefinition.resolvedDependencies",
     };
     if images.is_empty() {
-        let others: Vec<String> = f
-            .materials
-            .iter()
-            .map(|m| {
-                format!(
-                    "not an image: {}",
-                    m.uri.as_deref().or(m.name.as_deref()).unwrap_or("(no uri)")
-                )
-            })
-            .collect();
         return vec![
             Check::pass(
                 codes::PROVENANCE_BASE_NOT_ALLOWED,
@@ -700,8 +742,26 @@ fn base_image_checks(f: &Facts, allowed: &[BaseImage]) -> Vec<Check> {
     }
     let mut checks = Vec::new();
     let mut failed_beyond = Vec::new();
-    for (n, (m, image)) in images.iter().enumerate() {
-        let written = m.uri.as_deref().or(m.name.as_deref()).unwrap_or_default();
+    for (n, (m, kind)) in images.iter().enumerate() {
+        let written = written(m);
+        let image = match kind {
+            MaterialKind::Image(i) => i,
+            MaterialKind::Unreadable(why) => {
+                let check = Check::fail(
+                    codes::PROVENANCE_BASE_UNREADABLE,
+                    m.path.clone(),
+                    expected.clone(),
+                    format!("`{written}`: {why}: an image that cannot be judged is not approved"),
+                );
+                if n < MAX_IMAGE_CHECKS {
+                    checks.push(check);
+                } else {
+                    failed_beyond.push(check);
+                }
+                continue;
+            }
+            MaterialKind::NotImage => continue,
+        };
         let shown = format!("{} (written `{written}`)", image.display());
         let check = match pinned(image, m) {
             Err(why) => Check::fail(
@@ -765,6 +825,12 @@ fn base_image_checks(f: &Facts, allowed: &[BaseImage]) -> Vec<Check> {
             )
             .with_details(cap_details(lines)),
         );
+    }
+    // The entries skipped as non-images, once, so a reader can see nothing was overlooked.
+    if !others.is_empty()
+        && let Some(first) = checks.first_mut()
+    {
+        first.details.extend(cap_details(others));
     }
     checks
 }
@@ -1185,6 +1251,72 @@ mod tests {
         );
         assert_eq!(c[0].status, Status::Fail);
         assert!(c[0].expected.contains("allow-list is empty"));
+    }
+
+    #[test]
+    fn typed_but_unparseable_images_fail_closed() {
+        // Derived from the real BuildKit provenance: its golang material (a pkg:docker purl
+        // with a digest) re-written in forms that say "image" by their scheme or purl type but
+        // do not parse — an upper-case path, an empty qualifier key, an empty subpath, a bad
+        // media-type name, a scheme-less reference with a digest — and the git context kept.
+        let p = buildkit_predicate();
+        let d = "c82d4ad02c062cf2b393bf0374df26638c6fed3dfe52cdbd3635d4a7befab86e";
+        let git = p["materials"][2].clone();
+        assert!(git["uri"].as_str().unwrap().contains("github.com"), "{git}");
+        let rule = ProvenanceRule {
+            base_images: Some(vec![base("**", &[])]),
+            ..Default::default()
+        };
+        for bad in [
+            json!({"uri": format!("docker://evil.io/Evil/app@sha256:{d}")}),
+            json!({"uri": format!("oci://evil.io/Evil/app@sha256:{d}")}),
+            json!({"uri": format!("docker-image://evil.io/app@@sha256:{d}")}),
+            json!({"uri": format!("pkg:docker/evil.io/app@sha256:{d}?=x")}),
+            json!({"uri": format!("pkg:docker/evil.io/app@sha256:{d}#/")}),
+            json!({"uri": format!("pkg:OCI/app@sha256:{d}?=x")}),
+            json!({"uri": format!("evil.io/Evil/app@sha256:{d}")}),
+            json!({"uri": "https://evil.io/x", "name": format!("pkg:docker/evil.io/app@sha256:{d}#/")}),
+            json!({"name": "Evil Image", "mediaType": "application/vnd.oci.image.index.v1+json", "digest": {"sha256": d}}),
+        ] {
+            let mut p = p.clone();
+            p["materials"] = json!([bad, git]);
+            let c = evaluate(&attest(SLSA_V02, &p), &rule);
+            assert_eq!(c.len(), 1, "{bad}: {c:#?}");
+            assert_eq!(c[0].status, Status::Fail, "{bad}: {c:#?}");
+            assert_eq!(c[0].code, codes::PROVENANCE_BASE_UNREADABLE, "{bad}");
+            assert_eq!(c[0].path, "predicate.materials[0]");
+            // The skipped git entry is listed.
+            assert!(
+                c[0].details
+                    .iter()
+                    .any(|l| l.starts_with("predicate.materials[1]: skipped, not an image: ")),
+                "{c:#?}"
+            );
+        }
+        // The same materials as written by BuildKit still pass, and the git context is listed.
+        let c = evaluate(&attest(SLSA_V02, &p), &rule);
+        assert_eq!(c.len(), 2, "{c:#?}");
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        assert_eq!(
+            c[0].details,
+            vec![format!(
+                "predicate.materials[2]: skipped, not an image: {}",
+                git["uri"].as_str().unwrap()
+            )]
+        );
+        assert!(c[1].details.is_empty());
+        // Non-image package URLs and schemes are still skipped, not failed.
+        let mut q = p.clone();
+        q["materials"] = json!([
+            {"uri": "pkg:github/actions/checkout@v4"},
+            {"uri": "pkg:golang/golang.org/x/net@v0.1.0?=x"},
+            {"uri": "https://example.com/x@sha256:00"},
+            git,
+        ]);
+        let c = evaluate(&attest(SLSA_V02, &q), &rule);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].status, Status::Pass, "{c:#?}");
+        assert_eq!(c[0].details.len(), 4);
     }
 
     #[test]

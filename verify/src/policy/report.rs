@@ -136,6 +136,10 @@ pub mod codes {
     pub const PROVENANCE_BASE_UNPINNED: &str = "provenance.base-image-unpinned";
     /// A base image is not in the allow-list.
     pub const PROVENANCE_BASE_NOT_ALLOWED: &str = "provenance.base-image-not-allowed";
+    /// A material typed as an image (a `pkg:docker` / `pkg:oci` purl, an `oci://`, `docker://`
+    /// or `docker-image://` URI, an image media type, a reference with `@sha256:`) whose
+    /// reference cannot be parsed: it cannot be judged, so it is not approved.
+    pub const PROVENANCE_BASE_UNREADABLE: &str = "provenance.base-image-unreadable";
     /// The provenance predicate is not SLSA v0.2 or v1, or lacks a required field.
     pub const PROVENANCE_MALFORMED: &str = "provenance.malformed";
     /// Findings over a severity limit.
