@@ -150,6 +150,9 @@ pub mod codes {
     pub const VULN_SCANNER: &str = "vuln.scanner-not-allowed";
     /// The scan predicate cannot be read (no findings vouch can normalize, no time).
     pub const VULN_MALFORMED: &str = "vuln.malformed";
+    /// A scan dated more than 5 minutes after the evaluation time (verified time or claim):
+    /// not counted as the newest scan.
+    pub const VULN_SCAN_TIME_INVALID: &str = "vuln.scan-time-invalid";
     /// An ignore entry has expired (reported; the finding counts again).
     pub const VULN_IGNORE_EXPIRED: &str = "vuln.ignore-expired";
     /// A VEX document cannot be read.

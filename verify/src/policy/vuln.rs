@@ -2,8 +2,12 @@
 //! Grype and SARIF) against a [`VulnRule`], with OpenVEX applied.
 //!
 //! Only the NEWEST scan counts: a scan's time is its verified time (transparency-log integrated
-//! time or RFC 3161 timestamp) when it has one, else the `metadata.scanFinishedOn` claim inside
-//! its predicate; the verdict says which. An old passing scan never masks a newer failing one.
+//! time or RFC 3161 timestamp) when it has one — only keyless attestations do: over a key
+//! signature such a time proves only that the signature existed by then — else the
+//! `metadata.scanFinishedOn` claim inside its predicate; the verdict says which. An old passing
+//! scan never masks a newer failing one. A scan dated more than 5 minutes after the evaluation
+//! time (verified or claimed) is a failing `vuln.scan-time-invalid` check and is never the
+//! newest: a future date would otherwise always win the choice and pass any `maxAge`.
 //!
 //! Then, in order: the scanner allow-list (`scanner.uri` glob, minimum `scanner.version`),
 //! freshness (`maxAge` against the injected clock), and the findings: each finding is
@@ -102,7 +106,8 @@ fn scan_time(att: &VerifiedAttestation) -> Option<ScanTime> {
         secs,
         verified: false,
         source: "metadata.scanFinishedOn, only a claim inside the predicate (the attestation \
-                 has no verified time)"
+                 has no verified time: it is key-signed, or keyless without a log entry or \
+                 timestamp)"
             .into(),
     })
 }
@@ -118,10 +123,21 @@ pub(crate) fn evaluate(
     let mut checks = Vec::new();
     let docs = load_vex(vex_attestations, rule, &mut checks);
 
-    // The newest scan: latest time; scans without any time are older than all others; on a
-    // tie the one given later.
+    // Scans dated more than FUTURE_SKEW after the evaluation time are invalid: a failing
+    // check, and never the newest (a future date would always win the choice below and pass
+    // any maxAge).
     let timed: Vec<(&VerifiedAttestation, Option<ScanTime>)> =
         scans.iter().map(|a| (*a, scan_time(a))).collect();
+    let (future, timed): (Vec<_>, Vec<_>) = timed.into_iter().partition(|(_, t)| {
+        t.as_ref()
+            .is_some_and(|t| t.secs > image.now.saturating_add(FUTURE_SKEW))
+    });
+    if !future.is_empty() {
+        checks.push(future_check(&future, image));
+    }
+
+    // The newest scan: latest time; scans without any time are older than all others; on a
+    // tie the one given later.
     let Some(newest) = (0..timed.len()).max_by_key(|&i| {
         (
             timed[i].1.as_ref().map_or(i64::MIN, |t| t.secs),
@@ -129,12 +145,14 @@ pub(crate) fn evaluate(
             i,
         )
     }) else {
-        checks.push(Check::fail(
-            codes::VULN_MALFORMED,
-            "attestations",
-            "a verified vulnerability scan",
-            "none",
-        ));
+        if future.is_empty() {
+            checks.push(Check::fail(
+                codes::VULN_MALFORMED,
+                "attestations",
+                "a verified vulnerability scan",
+                "none",
+            ));
+        }
         return checks;
     };
     let (att, time) = &timed[newest];
@@ -157,6 +175,13 @@ pub(crate) fn evaluate(
             "the newest of {} scans; not judged: older scans of {}",
             timed.len(),
             others.join(", ")
+        ));
+    }
+    if !future.is_empty() {
+        context.push(format!(
+            "not judged: {} scan(s) dated in the future ({})",
+            future.len(),
+            codes::VULN_SCAN_TIME_INVALID
         ));
     }
 
@@ -227,6 +252,52 @@ fn dedupe_context(checks: &mut [Check], context: &[String]) {
 fn with_context(mut check: Check, context: &[String]) -> Check {
     check.details.extend(context.iter().cloned());
     check
+}
+
+/// How far after the evaluation time a scan may be dated (clock skew), in seconds.
+const FUTURE_SKEW: i64 = 300;
+
+/// The failing check for scans dated more than [`FUTURE_SKEW`] after the evaluation time.
+fn future_check(
+    future: &[(&VerifiedAttestation, Option<ScanTime>)],
+    image: &ImageContext,
+) -> Check {
+    let times: Vec<&ScanTime> = future.iter().filter_map(|(_, t)| t.as_ref()).collect();
+    let path = if times.iter().all(|t| t.verified) {
+        "attestation verified time"
+    } else if times.iter().all(|t| !t.verified) {
+        "predicate.metadata.scanFinishedOn"
+    } else {
+        "attestation verified time / predicate.metadata.scanFinishedOn"
+    };
+    let lines: Vec<String> = future
+        .iter()
+        .filter_map(|(a, t)| {
+            t.as_ref().map(|t| {
+                format!(
+                    "scan {}: {} from {}: {} after the evaluation time",
+                    a.layer(),
+                    rfc3339(t.secs),
+                    t.source,
+                    human_duration(t.secs - image.now)
+                )
+            })
+        })
+        .collect();
+    Check::fail(
+        codes::VULN_SCAN_TIME_INVALID,
+        path,
+        format!(
+            "scan times at most {}m after the evaluation time {}",
+            FUTURE_SKEW / 60,
+            rfc3339(image.now)
+        ),
+        format!(
+            "{} scan(s) dated in the future: not counted as the newest scan",
+            future.len()
+        ),
+    )
+    .with_details(cap_details(lines))
 }
 
 /// Parses the policy's VEX documents and the openvex attestations; each malformed one is a
@@ -645,6 +716,11 @@ mod tests {
         p
     }
 
+    /// A scan claiming `finished`, with a verified (log) time when `verified` is given. Only
+    /// keyless attestations have a verified time (`VerifiedAttestation::verified_time` is
+    /// `None` for key-signed ones, whatever log entry or timestamp they carry): a scan built
+    /// here with a verified time stands for a keyless one; without, for a key-signed one (or
+    /// a keyless one without a log entry or timestamp).
     fn scan(rel: &str, finished: &str, verified: Option<i64>) -> VerifiedAttestation {
         let p = predicate_of(rel, finished);
         VerifiedAttestation::signed_for_test(
@@ -798,7 +874,8 @@ mod tests {
             Status::Pass
         );
         // A verified time beats the claim inside the predicate: the Grype scan claims to be
-        // newest, but its log entry says it is older than the Trivy scan's.
+        // newest, but its log entry says it is older than the Trivy scan's. (Both stand for
+        // keyless attestations: key-signed ones have no verified time.)
         let grype = scan(
             "scans/grype/image.json",
             "2026-01-09T12:00:00Z",
@@ -817,12 +894,86 @@ mod tests {
     }
 
     #[test]
+    fn future_dated_scans_fail_and_are_never_the_newest() {
+        let rule = VulnRule {
+            max_age: Some(24 * HOUR),
+            max_age_text: Some("24h".into()),
+            limits: [(Severity::Critical, 0)].into_iter().collect(),
+            ..Default::default()
+        };
+        // Passing case: the real Grype scan (1 CRITICAL) and Trivy scan (MEDIUM only), both
+        // dated an hour ago: the newer, Trivy, counts and passes.
+        let grype = scan("scans/grype/image.json", "2026-01-09T22:00:00Z", None);
+        let trivy = scan("scans/trivy/alpine-310.json", "2026-01-09T23:00:00Z", None);
+        let c = evaluate(&[&grype, &trivy], &[], &rule, &image());
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        assert!(by_code(&c, codes::VULN_SCAN_TIME_INVALID).is_empty());
+        // Variant: the Trivy scan's claim moved to a day after now. Before, it won the newest
+        // choice and passed maxAge with a negative age; now it fails as invalid, and the
+        // Grype scan is the one judged (its CRITICAL is over the limit).
+        let future = scan("scans/trivy/alpine-310.json", "2026-01-11T00:00:00Z", None);
+        for order in [[&grype, &future], [&future, &grype]] {
+            let c = evaluate(&order, &[], &rule, &image());
+            let t = by_code(&c, codes::VULN_SCAN_TIME_INVALID);
+            assert_eq!(t.len(), 1, "{c:#?}");
+            assert_eq!(t[0].status, Status::Fail);
+            assert_eq!(t[0].path, "predicate.metadata.scanFinishedOn");
+            assert_eq!(
+                t[0].expected,
+                "scan times at most 5m after the evaluation time 2026-01-10T00:00:00Z"
+            );
+            assert!(
+                t[0].details[0]
+                    .contains("2026-01-11T00:00:00Z from metadata.scanFinishedOn, only a claim")
+                    && t[0].details[0].ends_with("1d 0h after the evaluation time"),
+                "{t:#?}"
+            );
+            let lim = by_code(&c, codes::VULN_LIMIT);
+            assert_eq!(lim[0].status, Status::Fail, "{c:#?}");
+            // The scan's context is said once, on the first check that has it (maxAge).
+            let d = joined(&by_code(&c, codes::VULN_TOO_OLD)[0]);
+            assert!(d.contains("time: 2026-01-09T22:00:00Z"), "{d}");
+            assert!(
+                d.contains("not judged: 1 scan(s) dated in the future"),
+                "{d}"
+            );
+            assert_eq!(by_code(&c, codes::VULN_TOO_OLD)[0].status, Status::Pass);
+        }
+        // A future-dated scan alone: only the failing time check, no maxAge pass.
+        let c = evaluate(&[&future], &[], &rule, &image());
+        assert_eq!(c.len(), 1, "{c:#?}");
+        assert_eq!(c[0].code, codes::VULN_SCAN_TIME_INVALID);
+        assert_eq!(c[0].status, Status::Fail);
+        // A verified (keyless) time in the future is invalid too.
+        let v = scan(
+            "scans/trivy/alpine-310.json",
+            "2026-01-09T23:00:00Z",
+            Some(NOW + 2 * HOUR),
+        );
+        let c = evaluate(&[&grype, &v], &[], &rule, &image());
+        let t = by_code(&c, codes::VULN_SCAN_TIME_INVALID);
+        assert_eq!(t[0].path, "attestation verified time", "{t:#?}");
+        assert_eq!(by_code(&c, codes::VULN_LIMIT)[0].status, Status::Fail);
+        // Within 5 minutes of clock skew: valid, newest, and fresh.
+        let skewed = scan("scans/trivy/alpine-310.json", "2026-01-10T00:04:00Z", None);
+        let c = evaluate(&[&grype, &skewed], &[], &rule, &image());
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        assert!(
+            by_code(&c, codes::VULN_TOO_OLD)[0]
+                .found
+                .starts_with("4m 0s in the future old"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
     fn freshness_on_verified_time_else_the_claim() {
         let rule = VulnRule {
             max_age: Some(24 * HOUR),
             max_age_text: Some("24h".into()),
             ..Default::default()
         };
+        // Scans with a verified time stand for keyless attestations (see `scan`).
         let fresh = scan(
             "scans/grype/image.json",
             "2020-01-01T00:00:00Z",
