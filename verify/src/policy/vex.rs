@@ -6,15 +6,22 @@
 //! form `"vulnerability": "CVE-…"`) equals the finding's id or one of its aliases (ASCII case
 //! ignored), and one of its products applies:
 //! - a product WITH subcomponents applies when the product is this image — by digest (see
-//!   below) or by repository alone (a `pkg:oci`/`pkg:docker` purl without digest whose
-//!   `repository_url`, or else whose name, is this image's repository; or `HOST/REPO` without
-//!   digest) — and one subcomponent's purl matches the finding's package purl;
+//!   below), or by its repository named in full, without a digest: a `pkg:oci` purl with
+//!   `repository_url`, a `pkg:docker` purl (namespace and name are the repository), or
+//!   `HOST/REPO` (`oci://`, `docker://` allowed) equal to the image's `HOST/REPO` after
+//!   docker's defaults; such a product applies to every digest of that repository — and one
+//!   subcomponent's purl matches the finding's package purl. A bare `pkg:oci/NAME` without
+//!   digest and without `repository_url` names no repository and never applies;
 //! - a product WITHOUT subcomponents applies when it is this image by digest: a
 //!   `pkg:oci`/`pkg:docker` purl whose digest is the image's (its `repository_url`, when given,
 //!   must be this image's repository), an image reference `HOST/REPO@sha256:…` of this image, or
 //!   a `hashes.sha-256` equal to the image digest; or when the product is itself a package purl
 //!   matching the finding's package purl (the statement is about that package wherever it is;
-//!   this is how distributions publish VEX, e.g. `pkg:apk/wolfi/git@2.39.0-r1`).
+//!   this is how distributions publish VEX, e.g. `pkg:apk/wolfi/git@2.39.0-r1`). Such a package
+//!   product must name a VERSION to suppress (`not_affected`, `fixed`): a version-less one would
+//!   also clear every later, vulnerable version; it is not applied and the verdict notes it
+//!   ([`unapplied_notes`]). A version-less `affected` / `under_investigation` statement still
+//!   applies: it can only make the verdict stricter.
 //!
 //! Purl matching: type, namespace and name equal (ASCII case ignored); the VEX purl's version,
 //! when it has one, equal to the finding's (a version-less VEX purl matches every version); each
@@ -301,6 +308,19 @@ fn is_image_purl(id: &str) -> bool {
     lower.starts_with("pkg:oci/") || lower.starts_with("pkg:docker/")
 }
 
+/// `id` without an `oci://` / `docker://` scheme (any case).
+fn strip_image_scheme(id: &str) -> &str {
+    for scheme in ["oci://", "docker://"] {
+        if id
+            .get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        {
+            return &id[scheme.len()..];
+        }
+    }
+    id
+}
+
 /// Whether `id` names this image by digest.
 fn is_this_image(id: &str, image: &ImageContext) -> bool {
     let digest = image.digest.to_string();
@@ -310,43 +330,39 @@ fn is_this_image(id: &str, image: &ImageContext) -> bool {
                 && (!purl_names_repository(id) || r.name == image.name)
         });
     }
-    let id = id
-        .strip_prefix("oci://")
-        .or_else(|| id.strip_prefix("docker://"))
-        .unwrap_or(id);
-    parse_image_ref(id)
+    parse_image_ref(strip_image_scheme(id))
         .is_some_and(|r| r.digest.as_deref() == Some(digest.as_str()) && r.name == image.name)
 }
 
-/// Whether `id` names this image's repository (with or without a digest; a digest, when
-/// given, must be this image's).
+/// Whether `id` names this image's repository: by digest (see [`is_this_image`]), or without
+/// a digest when it names the repository in full — a `pkg:oci` purl with `repository_url`, a
+/// `pkg:docker` purl (its namespace and name are the repository), or `HOST/REPO` — equal to
+/// the image's `HOST/REPO` after docker's defaults. A bare `pkg:oci/NAME` without digest
+/// names no repository (every registry has an `app`) and never matches.
 fn is_this_repository(id: &str, image: &ImageContext) -> bool {
     if is_this_image(id, image) {
         return true;
     }
     if is_image_purl(id) {
-        let Some(r) = image_from_purl(id) else {
-            return false;
-        };
-        if r.digest.is_some() {
-            return false;
-        }
-        if purl_names_repository(id) {
-            return r.name == image.name;
-        }
-        // `pkg:oci/NAME` without repository_url: the last segment of the repository.
-        let last = image.name.rsplit('/').next().unwrap_or_default();
-        return packageurl::PackageUrl::from_str(id).is_ok_and(|p| p.name() == last);
+        return purl_names_repository(id)
+            && image_from_purl(id).is_some_and(|r| r.digest.is_none() && r.name == image.name);
     }
-    parse_image_ref(id).is_some_and(|r| r.digest.is_none() && r.name == image.name)
+    parse_image_ref(strip_image_scheme(id))
+        .is_some_and(|r| r.digest.is_none() && r.name == image.name)
+}
+
+/// Whether a purl names a version (`pkg:apk/wolfi/git@2.39.0-r1`).
+fn purl_has_version(id: &str) -> bool {
+    packageurl::PackageUrl::from_str(id).is_ok_and(|p| p.version().is_some_and(|v| !v.is_empty()))
 }
 
 impl Product {
-    fn applies(&self, purl: Option<&str>, image: &ImageContext) -> bool {
+    /// Whether the product is this image (by digest), or, with subcomponents, this image or
+    /// its repository and one subcomponent is the finding's package.
+    fn is_image(&self, purl: Option<&str>, image: &ImageContext) -> bool {
         if self.subcomponents.is_empty() {
             self.ids.iter().any(|id| is_this_image(id, image))
                 || self.sha256.iter().any(|h| *h == image.digest.hex())
-                || purl.is_some_and(|p| self.ids.iter().any(|id| purl_matches(id, p)))
         } else {
             let Some(p) = purl else {
                 return false;
@@ -355,6 +371,26 @@ impl Product {
                 || self.sha256.iter().any(|h| *h == image.digest.hex()))
                 && self.subcomponents.iter().any(|s| purl_matches(s, p))
         }
+    }
+
+    /// The product's package purls (no subcomponents, not an image) matching the finding's
+    /// package: `(id, has a version)`.
+    fn packages<'a>(&'a self, purl: Option<&'a str>) -> impl Iterator<Item = (&'a str, bool)> {
+        let p = purl.filter(|_| self.subcomponents.is_empty());
+        self.ids
+            .iter()
+            .filter(move |id| !is_image_purl(id) && p.is_some_and(|p| purl_matches(id, p)))
+            .map(|id| (id.as_str(), purl_has_version(id)))
+    }
+
+    /// Whether the product applies to the finding in `image` for a statement that
+    /// `suppresses` (or not). A package product (no subcomponents) must name a version to
+    /// suppress: a version-less one would also clear every future, vulnerable version.
+    fn applies(&self, purl: Option<&str>, image: &ImageContext, suppresses: bool) -> bool {
+        self.is_image(purl, image)
+            || self
+                .packages(purl)
+                .any(|(_, versioned)| versioned || !suppresses)
     }
 }
 
@@ -371,11 +407,27 @@ impl Statement {
 
     /// Whether this statement is about `finding` in `image`.
     pub(crate) fn applies(&self, finding: &Finding, image: &ImageContext) -> bool {
+        let suppresses = self.status.suppresses();
         self.names(finding)
             && self
                 .products
                 .iter()
-                .any(|p| p.applies(finding.package.purl.as_deref(), image))
+                .any(|p| p.applies(finding.package.purl.as_deref(), image, suppresses))
+    }
+
+    /// The version-less package products that would have suppressed `finding` had they named
+    /// a version (for the verdict's notes), when the statement does not apply otherwise.
+    fn versionless_packages(&self, finding: &Finding, image: &ImageContext) -> Vec<String> {
+        if !self.status.suppresses() || !self.names(finding) || self.applies(finding, image) {
+            return Vec::new();
+        }
+        let purl = finding.package.purl.as_deref();
+        self.products
+            .iter()
+            .flat_map(|p| p.packages(purl))
+            .filter(|(_, versioned)| !versioned)
+            .map(|(id, _)| id.to_owned())
+            .collect()
     }
 
     /// `status, justification` for messages.
@@ -412,6 +464,29 @@ pub(crate) fn decide<'a>(
         }
     }
     best
+}
+
+/// Notes for the verdict: statements that would have suppressed `finding` but were not
+/// applied because their product is a package purl without a version.
+pub(crate) fn unapplied_notes(
+    docs: &[VexDocument],
+    finding: &Finding,
+    image: &ImageContext,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for doc in docs {
+        for st in &doc.statements {
+            for id in st.versionless_packages(finding, image) {
+                notes.push(format!(
+                    "VEX ({}) says {} for `{id}`: not applied (a package product without a \
+                     version would cover every version)",
+                    doc.source,
+                    st.describe()
+                ));
+            }
+        }
+    }
+    notes
 }
 
 #[cfg(test)]
@@ -669,8 +744,27 @@ mod tests {
                     "subcomponents": [{"@id": "pkg:maven/org.apache.logging.log4j/log4j-core"}]}),
                 true,
             ),
+            // A bare `pkg:oci/NAME` without digest names no repository: any registry's `app`
+            // would match. Not applied.
             (
                 json!({"@id": "pkg:oci/app", "subcomponents": [{"@id": log4j}]}),
+                false,
+            ),
+            (
+                json!({"@id": "pkg:oci/app?repository_url=ghcr.io/evil/app", "subcomponents": [{"@id": log4j}]}),
+                false,
+            ),
+            // pkg:docker names the repository in its namespace and name.
+            (
+                json!({"@id": "pkg:docker/ghcr.io/acme/app", "subcomponents": [{"@id": log4j}]}),
+                true,
+            ),
+            (
+                json!({"@id": "pkg:docker/app", "subcomponents": [{"@id": log4j}]}),
+                false,
+            ),
+            (
+                json!({"@id": "oci://ghcr.io/acme/app", "subcomponents": [{"@id": log4j}]}),
                 true,
             ),
             (
@@ -692,13 +786,97 @@ mod tests {
                 false,
             ),
             (
-                json!({"@id": "pkg:oci/app", "subcomponents": ["pkg:maven/org.apache.logging.log4j/log4j-core@2.17.0"]}),
+                json!({"@id": "pkg:oci/app?repository_url=ghcr.io/acme/app", "subcomponents": ["pkg:maven/org.apache.logging.log4j/log4j-core@2.17.0"]}),
                 false,
             ),
         ] {
             let docs = [mk(product.clone())];
             assert_eq!(decide(&docs, &f, &image()).is_some(), applies, "{product}");
         }
+    }
+
+    #[test]
+    fn repository_products_on_docker_hub() {
+        // The image name is HOST/REPO with docker's defaults (docker.io/library/x).
+        let hub = ImageContext {
+            name: "docker.io/library/alpine".into(),
+            ..image()
+        };
+        let sub = "pkg:apk/alpine/libcrypto1.1";
+        let f = finding(
+            "CVE-2019-1549",
+            Some("pkg:apk/alpine/libcrypto1.1@1.1.1c-r0?arch=x86_64"),
+        );
+        for (product, applies) in [
+            (
+                "pkg:oci/alpine?repository_url=docker.io/library/alpine",
+                true,
+            ),
+            (
+                "pkg:oci/alpine?repository_url=index.docker.io/library/alpine",
+                true,
+            ),
+            ("pkg:oci/alpine?repository_url=docker.io/alpine", true),
+            ("pkg:docker/alpine", true),
+            ("pkg:docker/library/alpine", true),
+            ("alpine", true),
+            ("pkg:oci/alpine", false),
+            ("pkg:oci/alpine?repository_url=docker.io/evil/alpine", false),
+            ("pkg:docker/evil/alpine", false),
+        ] {
+            let doc = parse_document(
+                "hub",
+                &json!({"@context": "https://openvex.dev/ns/v0.2.0",
+                    "statements": [{"vulnerability": {"name": "CVE-2019-1549"}, "status": "not_affected",
+                      "justification": "vulnerable_code_not_in_execute_path",
+                      "products": [{"@id": product, "subcomponents": [{"@id": sub}]}]}]}),
+            )
+            .unwrap();
+            assert_eq!(decide(&[doc], &f, &hub).is_some(), applies, "{product}");
+        }
+    }
+
+    #[test]
+    fn package_products_need_a_version_to_suppress() {
+        // OpenVEX spec example1: `fixed` for pkg:apk/wolfi/git@2.39.0-r1 (two arches).
+        let text = String::from_utf8(vector("OPENVEX-SPEC.example1-fixed.json")).unwrap();
+        let f = finding(
+            "CVE-2023-12345",
+            Some("pkg:apk/wolfi/git@2.39.0-r1?arch=x86_64"),
+        );
+        let doc = parse_bytes("example1", text.as_bytes()).unwrap();
+        let docs = [doc];
+        assert!(decide(&docs, &f, &image()).is_some_and(|(_, s)| s.status.suppresses()));
+        assert!(unapplied_notes(&docs, &f, &image()).is_empty());
+        // Variant: the version removed from the products (`pkg:apk/wolfi/git?arch=…`): it
+        // would clear every version, including vulnerable ones. Not applied, with a note.
+        let doc = parse_bytes(
+            "example1-versionless",
+            text.replace("@2.39.0-r1", "").as_bytes(),
+        )
+        .unwrap();
+        let docs = [doc];
+        assert!(decide(&docs, &f, &image()).is_none());
+        let notes = unapplied_notes(&docs, &f, &image());
+        assert_eq!(
+            notes,
+            vec![
+                "VEX (example1-versionless) says fixed for `pkg:apk/wolfi/git?arch=x86_64`: not \
+                 applied (a package product without a version would cover every version)"
+            ]
+        );
+        // Variant: status `affected` without a version still applies (it only makes the
+        // verdict stricter), and is no note.
+        let doc = parse_bytes(
+            "example1-affected",
+            text.replace("@2.39.0-r1", "")
+                .replace("\"fixed\"", "\"affected\"")
+                .as_bytes(),
+        )
+        .unwrap();
+        let docs = [doc];
+        assert!(decide(&docs, &f, &image()).is_some_and(|(_, s)| !s.status.suppresses()));
+        assert!(unapplied_notes(&docs, &f, &image()).is_empty());
     }
 
     #[test]

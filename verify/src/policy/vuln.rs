@@ -550,6 +550,11 @@ fn limit_checks(
                             s.describe()
                         ));
                     }
+                    notes.extend(
+                        vex::unapplied_notes(docs, f, image)
+                            .into_iter()
+                            .map(|n| format!("{}: {n}", describe(f))),
+                    );
                     if rule.only_fixable && f.fixed_version.is_none() {
                         Fate::NotFixable
                     } else {
@@ -1185,6 +1190,49 @@ mod tests {
         let lim = by_code(&evaluate(&[&att], &[], &rule, &image()), codes::VULN_LIMIT);
         assert_eq!(lim[0].found, "3 MEDIUM");
         assert!(joined(&lim[0]).contains("VEX (b.json) says affected: not suppressed"));
+    }
+
+    #[test]
+    fn vex_package_products_without_version_do_not_suppress() {
+        // The real Trivy scan (4 MEDIUM) with a policy VEX document whose product is the
+        // finding's package purl: with its version it suppresses; without, it is not applied
+        // and the verdict says why.
+        let att = trivy();
+        let rule = |purl: &str| VulnRule {
+            limits: [(Severity::Medium, 3)].into_iter().collect(),
+            vex: vec![PolicyVex {
+                source: "vex/distro.json".into(),
+                document: openvex(json!([
+                    {"vulnerability": {"name": "CVE-2019-1549"}, "status": "fixed",
+                     "products": [{"@id": purl}]},
+                ])),
+            }],
+            ..Default::default()
+        };
+        let lim = by_code(
+            &evaluate(
+                &[&att],
+                &[],
+                &rule("pkg:apk/alpine/libcrypto1.1@1.1.1c-r0"),
+                &image(),
+            ),
+            codes::VULN_LIMIT,
+        );
+        assert_eq!(lim[0].status, Status::Pass, "{lim:#?}");
+        assert_eq!(lim[0].found, "3 MEDIUM");
+        let lim = by_code(
+            &evaluate(&[&att], &[], &rule("pkg:apk/alpine/libcrypto1.1"), &image()),
+            codes::VULN_LIMIT,
+        );
+        assert_eq!(lim[0].status, Status::Fail, "{lim:#?}");
+        assert_eq!(lim[0].found, "4 MEDIUM");
+        assert!(
+            joined(&lim[0]).contains(
+                "CVE-2019-1549 in libcrypto1.1 1.1.1c-r0, fixed in 1.1.1d-r0: VEX (vex/distro.json) \
+                 says fixed for `pkg:apk/alpine/libcrypto1.1`: not applied"
+            ),
+            "{lim:#?}"
+        );
     }
 
     #[test]
