@@ -665,29 +665,61 @@ fn rego_input(
     digest: &Sha256Digest,
     sigs: &[SignedBy<'_>],
     atts: &[AttestedBy<'_>],
-) -> serde_json::Value {
-    use serde_json::{Value, json};
+) -> regorus::Value {
+    use regorus::Value as R;
+    use serde_json::json;
+    // The small parts as JSON; the signed documents parsed once, straight into Rego values.
+    let parsed = |bytes: &[u8]| {
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|t| R::from_json_str(t).ok())
+            .unwrap_or(R::Null)
+    };
+    let with = |small: serde_json::Value, key: &str, big: R| {
+        let mut v = R::from(small);
+        if let Ok(o) = v.as_object_mut() {
+            o.insert(R::from(key), big);
+        }
+        v
+    };
     let mut seen = std::collections::BTreeSet::new();
-    json!({
-        "image": name,
-        "digest": digest.to_string(),
-        "signatures": sigs.iter().map(|s| json!({
-            "authority": s.authority.label,
-            "signer": s.signature.key_hint(),
-            "identity": s.signature.identity().map(|i| json!({"subject": i.san, "issuer": i.issuer})),
-            "payload": serde_json::from_slice::<Value>(s.signature.payload_bytes()).unwrap_or(Value::Null),
-        })).collect::<Vec<_>>(),
-        "attestations": atts.iter().filter(|a| seen.insert(*a.attestation.layer())).map(|a| {
+    let signatures: Vec<R> = sigs
+        .iter()
+        .map(|s| {
+            with(
+                json!({
+                    "authority": s.authority.label,
+                    "signer": s.signature.key_hint(),
+                    "identity": s.signature.identity().map(|i| json!({"subject": i.san, "issuer": i.issuer})),
+                }),
+                "payload",
+                parsed(s.signature.payload_bytes()),
+            )
+        })
+        .collect();
+    let attestations: Vec<R> = atts
+        .iter()
+        .filter(|a| seen.insert(*a.attestation.layer()))
+        .map(|a| {
             let v = &a.attestation;
-            json!({
-                "authority": a.authority.label,
-                "signer": v.key_hint(),
-                "predicateType": v.predicate_type(),
-                "verifiedTime": v.verified_time().map(|(t, _)| time_text(t)),
-                "statement": serde_json::from_slice::<Value>(v.statement_bytes()).unwrap_or(Value::Null),
-            })
-        }).collect::<Vec<_>>(),
-    })
+            with(
+                json!({
+                    "authority": a.authority.label,
+                    "signer": v.key_hint(),
+                    "predicateType": v.predicate_type(),
+                    "verifiedTime": v.verified_time().map(|(t, _)| time_text(t)),
+                }),
+                "statement",
+                parsed(v.statement_bytes()),
+            )
+        })
+        .collect();
+    let mut input = R::from(json!({"image": name, "digest": digest.to_string()}));
+    if let Ok(o) = input.as_object_mut() {
+        o.insert(R::from("signatures"), R::from(signatures));
+        o.insert(R::from("attestations"), R::from(attestations));
+    }
+    input
 }
 
 fn label(mut checks: Vec<Check>, rule: &str, mode: Mode) -> Vec<Check> {
@@ -774,7 +806,7 @@ pub async fn evaluate(
     }
     if let Some(rego) = &block.rego {
         let input = rego_input(&name, &src.digest, &sigs, &atts);
-        let checks = match super::rego::evaluate(&rego.prepared, &input) {
+        let checks = match super::rego::evaluate(&rego.prepared, input) {
             Ok(msgs) if msgs.is_empty() => vec![Check::pass(
                 codes::REGO_DENY,
                 "data.vouch.deny",

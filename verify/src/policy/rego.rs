@@ -75,6 +75,13 @@ pub(crate) fn prepare(path: &str, source: &str) -> Result<Prepared, String> {
                 .into(),
         );
     }
+    // regorus analyses the modules on the first evaluation: do it once here, so that the
+    // engine cloned for each image is already analysed (results and errors of this empty-input
+    // run are irrelevant).
+    engine.set_input(Value::new_object());
+    for rule in &rules {
+        let _ = engine.eval_rule((*rule).to_owned());
+    }
     Ok(Prepared(engine, rules))
 }
 
@@ -100,12 +107,8 @@ fn messages(v: &Value, out: &mut Vec<String>) {
 
 /// Evaluates the module over `input` (JSON built from verified data only); the deny and
 /// violation messages, or why evaluation failed.
-pub(crate) fn evaluate(
-    prepared: &Prepared,
-    input: &serde_json::Value,
-) -> Result<Vec<String>, String> {
+pub(crate) fn evaluate(prepared: &Prepared, input: Value) -> Result<Vec<String>, String> {
     let mut engine = prepared.0.clone();
-    let input = Value::from_json_str(&input.to_string()).map_err(|e| e.to_string())?;
     engine.set_input(input);
     let mut out = Vec::new();
     // Only the rules the module declares; any error while evaluating them is an error of the
@@ -125,25 +128,27 @@ mod tests {
 
     #[test]
     fn v1_and_v0_deny_rules() {
-        let input = serde_json::json!({"image": "r/x", "attestations": [{"predicateType": "p"}]});
+        let input = Value::from(
+            serde_json::json!({"image": "r/x", "attestations": [{"predicateType": "p"}]}),
+        );
         let v1 = "package vouch\n\ndeny contains msg if {\n  some a in input.attestations\n  a.predicateType == \"p\"\n  msg := sprintf(\"bad %s\", [input.image])\n}\n";
         assert_eq!(
-            evaluate(&prepare("a.rego", v1).unwrap(), &input).unwrap(),
+            evaluate(&prepare("a.rego", v1).unwrap(), input.clone()).unwrap(),
             vec!["bad r/x"]
         );
         let v0 = "package vouch\n\ndeny[msg] {\n  input.image == \"r/x\"\n  msg := \"v0 says no\"\n}\n\nviolation[{\"msg\": m}] {\n  m := \"a violation\"\n}\n";
-        let mut got = evaluate(&prepare("b.rego", v0).unwrap(), &input).unwrap();
+        let mut got = evaluate(&prepare("b.rego", v0).unwrap(), input.clone()).unwrap();
         got.sort();
         assert_eq!(got, vec!["a violation", "v0 says no"]);
         let quiet = "package vouch\n\ndeny contains msg if {\n  input.image == \"other\"\n  msg := \"no\"\n}\n";
         assert!(
-            evaluate(&prepare("c.rego", quiet).unwrap(), &input)
+            evaluate(&prepare("c.rego", quiet).unwrap(), input.clone())
                 .unwrap()
                 .is_empty()
         );
         // An error while evaluating is an error, whatever its text says.
         let erring = "package vouch\n\ndeny contains msg if {\n  n := to_number(\"abc\")   # value not found -> error\n  msg := \"never\" }\n\ndeny contains msg if { true; msg := \"always denied\" }\n";
-        assert!(evaluate(&prepare("e.rego", erring).unwrap(), &input).is_err());
+        assert!(evaluate(&prepare("e.rego", erring).unwrap(), input.clone()).is_err());
         // A module without deny or violation cannot deny anything: refused when loaded.
         let none = "package vouch\n\ndenny contains \"x\" if { true }\n";
         assert!(prepare("d.rego", none).unwrap_err().contains("neither"));
