@@ -18,12 +18,18 @@
 //!      or fewer bytes) is abandoned before it is committed (a registry's final
 //!      `PUT ?digest=` verifies it once more);
 //!    - then the manifests of the image, children before the index that lists them;
-//!    - then the attachments: `.sig`/`.att`/`.sbom` manifests are merged into what the
-//!      destination already holds under that tag (its layers kept, the source's missing ones
-//!      added) with the no-lost-write protocol of [`crate::cosign`]; referrers are pushed by
-//!      digest and, where the destination has no referrers API (distribution 2.8, layouts),
-//!      added to its `sha256-<hex>` fallback index by [`attach_referrers`];
-//!    - the destination tag last, if one is asked for.
+//!    - side by side with the image's blobs and manifests (they name the image only by digest,
+//!      and a registry accepts a referrer before its subject, OCI distribution spec 1.1), the
+//!      attachments, each after its own blobs: `.sig`/`.att`/`.sbom` manifests are merged into
+//!      what the destination already holds under that tag (its layers kept, the source's
+//!      missing ones added) with the no-lost-write protocol of [`crate::cosign`]; referrers are
+//!      pushed by digest and, where the destination has no referrers API (distribution 2.8,
+//!      layouts), added to its `sha256-<hex>` fallback index by [`index_referrers`] — so the
+//!      settle wait of that protocol runs while the layers are still being copied;
+//!    - the destination tag last, if one is asked for, once all of the above is written.
+//!
+//!    [`copy_images`] / [`execute_copies`] do the same for a batch of images, with one settle
+//!    wait for all of their attachment tags and fallback indexes.
 //!
 //!    A failure stops the copy before the tag is written; running it again completes it (what is
 //!    there already is skipped). A second run over a complete copy writes nothing.
@@ -32,12 +38,16 @@
 //! [`CopyReport`] lists what was copied, skipped and mounted.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::cosign::{
     AttachOutcome, Attachment, Merged, SettleOptions, TagUpdate, build_manifest, update_all,
@@ -49,14 +59,11 @@ use crate::oci::manifest::{
 };
 use crate::oci::registry::{Access, FetchedManifest};
 use crate::oci::{ManifestRef, MountOutcome, OciError, OciLimits, Target, UpdateGuard};
-use crate::referrers::{Referrer, attach_referrers};
+use crate::referrers::{StoredReferrer, index_referrers};
 use crate::{Classify, ErrorClass};
 
 /// How deep indexes may nest (an index listing indexes…).
 const MAX_INDEX_DEPTH: usize = 4;
-
-/// The empty JSON object, the config of cosign 3's referrers (see [`execute_copy`]).
-const EMPTY_JSON: &[u8] = b"{}";
 
 /// Errors of a copy. Nothing after the failing step was written; the destination tag is never
 /// written after an error. Running the copy again completes it.
@@ -382,6 +389,14 @@ enum Side {
     Attachments,
 }
 
+/// Which part of a copy needs a blob: the image (its tag waits for it), or what is attached
+/// to it (written, and settled, while the image's blobs are still on their way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lane {
+    Image,
+    Attached,
+}
+
 /// Everything to copy, read from the source by [`plan_copy`] (nothing written yet).
 #[derive(Debug, Clone)]
 pub struct CopyPlan {
@@ -392,7 +407,7 @@ pub struct CopyPlan {
     images: Vec<PlannedManifest>,
     attachments: Vec<PlannedManifest>,
     referrers: Vec<PlannedManifest>,
-    blobs: Vec<(Side, Descriptor)>,
+    blobs: Vec<(Side, Lane, Descriptor)>,
     warnings: Vec<String>,
 }
 
@@ -420,7 +435,11 @@ impl CopyPlan {
 
     /// Every blob to copy (each digest once per repository pair).
     pub fn blobs(&self) -> impl Iterator<Item = &Descriptor> {
-        self.blobs.iter().map(|(_, d)| d)
+        let mut seen = HashSet::new();
+        self.blobs
+            .iter()
+            .filter(move |(side, _, d)| seen.insert((*side, d.digest)))
+            .map(|(_, _, d)| d)
     }
 
     /// The total size of the blobs.
@@ -506,7 +525,7 @@ pub async fn plan_copy(
     let concurrency = opts.concurrency.max(1);
     let mut images: Vec<PlannedManifest> = Vec::new();
     let mut warnings = Vec::new();
-    let mut blobs: Vec<(Side, Descriptor)> = Vec::new();
+    let mut blobs: Vec<(Side, Lane, Descriptor)> = Vec::new();
 
     // The image tree, level by level.
     let mut level: Vec<(Sha256Digest, Option<String>)> = vec![(*digest, None)];
@@ -545,7 +564,7 @@ pub async fn plan_copy(
             };
             match &parsed {
                 Manifest::Image(i) => {
-                    blobs.extend(image_blobs(i).map(|d| (Side::Image, d)));
+                    blobs.extend(image_blobs(i).map(|d| (Side::Image, Lane::Image, d)));
                 }
                 Manifest::Index(i) => {
                     if depth == MAX_INDEX_DEPTH {
@@ -654,7 +673,7 @@ pub async fn plan_copy(
             .try_collect()
             .await?;
         for (b, m) in found.into_iter().flatten() {
-            blobs.extend(b.into_iter().map(|d| (att_side, d)));
+            blobs.extend(b.into_iter().map(|d| (att_side, Lane::Attached, d)));
             attachments.push(m);
         }
 
@@ -731,7 +750,7 @@ pub async fn plan_copy(
                     ),
                 });
             }
-            blobs.extend(image_blobs(i).map(|d| (Side::Image, d)));
+            blobs.extend(image_blobs(i).map(|d| (Side::Image, Lane::Attached, d)));
             referrers.push(PlannedManifest {
                 media_type: media_type_of(&m, &parsed, Some(&entry.media_type)),
                 fetched: m,
@@ -747,7 +766,7 @@ pub async fn plan_copy(
     // Each blob once per repository pair (the first descriptor seen wins; they name the same
     // bytes, and a size disagreement is caught when the blob is read).
     let mut unique = HashSet::new();
-    blobs.retain(|(side, d)| unique.insert((*side, d.digest)));
+    blobs.retain(|(side, lane, d)| unique.insert((*side, *lane, d.digest)));
 
     Ok(CopyPlan {
         source: src.clone(),
@@ -763,7 +782,8 @@ pub async fn plan_copy(
 
 /// Copies `digest` from `src` to `dst` with everything attached to it, then tags it `dst_tag`
 /// (in a layout: the `org.opencontainers.image.ref.name` of its `index.json` entry; without a
-/// tag a layout gets an untagged entry). [`plan_copy`] then [`execute_copy`].
+/// tag a layout gets an untagged entry). [`plan_copy`] then [`execute_copy`]; for several images
+/// at once, [`copy_images`].
 pub async fn copy_image(
     src: &Target,
     digest: &Sha256Digest,
@@ -776,7 +796,8 @@ pub async fn copy_image(
     execute_copy(&plan, dst, dst_tag, opts, progress).await
 }
 
-/// Writes what `plan` read into `dst` (see the module docs for the order), then tags it.
+/// Writes what `plan` read into `dst` (see the module docs for the order), then tags it. A
+/// batch of one ([`execute_copies`]).
 pub async fn execute_copy(
     plan: &CopyPlan,
     dst: &Target,
@@ -784,54 +805,578 @@ pub async fn execute_copy(
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Result<CopyReport, CopyError> {
-    let concurrency = opts.concurrency.max(1);
-    let dst_attachments = opts
-        .destination_attachments
-        .clone()
-        .unwrap_or_else(|| dst.clone());
-    let pair = |side: Side| match side {
-        Side::Image => (&plan.source, dst),
-        Side::Attachments => (&plan.source_attachments, &dst_attachments),
+    let copy = CopyTo {
+        plan,
+        destination: dst,
+        tag: dst_tag,
+        destination_attachments: None,
     };
-    let mut report = CopyReport {
-        source: plan.source.describe(),
-        destination: dst.describe(),
-        digest: plan.digest,
-        blobs: Vec::new(),
-        manifests: Vec::new(),
-        tag: None,
-        warnings: plan.warnings.clone(),
-    };
-
-    // 1. Blobs.
-    report.blobs = stream::iter(&plan.blobs)
-        .map(|(side, desc)| {
-            let (from, to) = pair(*side);
-            async move {
-                progress.blob_started(desc);
-                match copy_blob(from, to, desc, opts, progress).await {
-                    Ok(outcome) => {
-                        let record = BlobRecord {
-                            digest: desc.digest,
-                            size: desc.size,
-                            media_type: desc.media_type.clone(),
-                            outcome,
-                        };
-                        progress.blob_done(&record);
-                        Ok(record)
-                    }
-                    Err(e) => {
-                        progress.blob_failed(&desc.digest);
-                        Err(e)
-                    }
-                }
-            }
+    let mut results = execute_copies(&[copy], opts, progress).await;
+    results.pop().unwrap_or_else(|| {
+        Err(CopyError::Manifest {
+            target: dst.describe(),
+            what: format!("image {}", plan.digest),
+            reason: "the copy returned no result".into(),
         })
-        .buffer_unordered(concurrency)
+    })
+}
+
+/// One image of a batch ([`copy_images`]).
+#[derive(Debug, Clone)]
+pub struct CopyJob {
+    /// Where the image is.
+    pub source: Target,
+    /// The digest to copy (resolved, and verified, by the caller).
+    pub digest: Sha256Digest,
+    /// Where to copy it.
+    pub destination: Target,
+    /// The destination tag, written last; `None`: none (an untagged entry in a layout).
+    pub tag: Option<String>,
+    /// Where the source's `.sig`/`.att`/`.sbom` tags live, when not beside the image; `None`:
+    /// [`CopyOptions::source_attachments`].
+    pub source_attachments: Option<Target>,
+    /// Where the destination's `.sig`/`.att`/`.sbom` tags go, when not beside the image;
+    /// `None`: [`CopyOptions::destination_attachments`].
+    pub destination_attachments: Option<Target>,
+}
+
+/// Plans read at once by [`copy_images`] (each reads several manifests at a time).
+const PLANS_AT_ONCE: usize = 16;
+
+/// Copies several images, each exactly by digest with everything attached to it, sharing the
+/// waits: reads every source ([`plan_copy`]), then writes every destination
+/// ([`execute_copies`]): all attachment tags and referrer fallback indexes of the batch settle
+/// once, while the images' blobs are being copied. Results are in job order, one per image:
+/// an image that fails leaves the others' copies (and their tags) as they would be alone.
+pub async fn copy_images(
+    jobs: &[CopyJob],
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Vec<Result<CopyReport, CopyError>> {
+    let plans: Vec<Result<CopyPlan, CopyError>> = stream::iter(jobs)
+        .map(|job| {
+            let o = CopyOptions {
+                source_attachments: job
+                    .source_attachments
+                    .clone()
+                    .or_else(|| opts.source_attachments.clone()),
+                ..opts.clone()
+            };
+            async move { plan_copy(&job.source, &job.digest, &o).await }
+        })
+        .buffered(PLANS_AT_ONCE)
+        .collect()
+        .await;
+    let copies: Vec<CopyTo<'_>> = jobs
+        .iter()
+        .zip(&plans)
+        .filter_map(|(job, plan)| {
+            Some(CopyTo {
+                plan: plan.as_ref().ok()?,
+                destination: &job.destination,
+                tag: job.tag.as_deref(),
+                destination_attachments: job.destination_attachments.as_ref(),
+            })
+        })
+        .collect();
+    let mut executed = execute_copies(&copies, opts, progress).await.into_iter();
+    let mut results = Vec::with_capacity(jobs.len());
+    for plan in plans {
+        results.push(match plan {
+            Ok(_) => executed.next().unwrap_or_else(|| {
+                Err(CopyError::Manifest {
+                    target: String::new(),
+                    what: "a copy of the batch".into(),
+                    reason: "the batch returned no result for it".into(),
+                })
+            }),
+            Err(e) => Err(e),
+        });
+    }
+    results
+}
+
+/// One copy of a batch ([`execute_copies`]): what [`plan_copy`] read, and where to write it.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyTo<'a> {
+    /// What to copy.
+    pub plan: &'a CopyPlan,
+    /// Where to.
+    pub destination: &'a Target,
+    /// The destination tag, written last; `None`: none (an untagged entry in a layout).
+    pub tag: Option<&'a str>,
+    /// Where the `.sig`/`.att`/`.sbom` tags go, when not beside the image; `None`:
+    /// [`CopyOptions::destination_attachments`], else beside the image.
+    pub destination_attachments: Option<&'a Target>,
+}
+
+/// Copies of a batch in progress at once, per step (their blobs are bounded by
+/// [`CopyOptions::concurrency`]).
+const COPIES_AT_ONCE: usize = 64;
+
+/// Blobs up to this size are "small" (see [`SMALL_BLOBS_AT_ONCE`]).
+const SMALL_BLOB: u64 = 256 << 10;
+
+/// Small blobs copied at once in a batch.
+const SMALL_BLOBS_AT_ONCE: usize = 32;
+
+/// The error of a blob shared by several copies of a batch: the first copy to ask gets it, the
+/// others a copy of it.
+#[derive(Debug)]
+struct SharedError {
+    original: std::sync::Mutex<Option<CopyError>>,
+    copy: CopyError,
+}
+
+impl SharedError {
+    fn new(e: CopyError) -> Arc<Self> {
+        Arc::new(Self {
+            copy: echo(&e),
+            original: std::sync::Mutex::new(Some(e)),
+        })
+    }
+
+    fn take(&self) -> CopyError {
+        let original = self.original.lock().ok().and_then(|mut o| o.take());
+        original.unwrap_or_else(|| echo(&self.copy))
+    }
+}
+
+/// The same error again (an underlying registry error by its message).
+fn echo(e: &CopyError) -> CopyError {
+    let oci = |target: &str, source: &OciError| {
+        Box::new(OciError::Registry(
+            crate::oci::registry::RegistryError::Invalid {
+                registry: target.to_owned(),
+                reason: source.to_string(),
+            },
+        ))
+    };
+    match e {
+        CopyError::NotFound { target, what } => CopyError::NotFound {
+            target: target.clone(),
+            what: what.clone(),
+        },
+        CopyError::Source {
+            target,
+            what,
+            source,
+        } => CopyError::Source {
+            target: target.clone(),
+            what: what.clone(),
+            source: oci(target, source),
+        },
+        CopyError::Destination {
+            target,
+            what,
+            source,
+        } => CopyError::Destination {
+            target: target.clone(),
+            what: what.clone(),
+            source: oci(target, source),
+        },
+        CopyError::BlobMismatch {
+            target,
+            digest,
+            expected_size,
+            found,
+        } => CopyError::BlobMismatch {
+            target: target.clone(),
+            digest: *digest,
+            expected_size: *expected_size,
+            found: found.clone(),
+        },
+        CopyError::Manifest {
+            target,
+            what,
+            reason,
+        } => CopyError::Manifest {
+            target: target.clone(),
+            what: what.clone(),
+            reason: reason.clone(),
+        },
+    }
+}
+
+/// A blob copy, shared by every copy of a batch that needs it.
+type SharedBlob<'a> = Shared<BoxFuture<'a, Result<BlobRecord, Arc<SharedError>>>>;
+
+/// Awaits blobs; the first error, if any.
+async fn blobs_done(blobs: Vec<SharedBlob<'_>>) -> Result<Vec<BlobRecord>, CopyError> {
+    let mut records = Vec::with_capacity(blobs.len());
+    let mut first_err = None;
+    for r in futures_util::future::join_all(blobs).await {
+        match r {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e.take()),
+        None => Ok(records),
+    }
+}
+
+/// What is attached to one image of a batch, once written.
+struct AttachedDone {
+    blobs: Vec<BlobRecord>,
+    attachments: Vec<ManifestRecord>,
+    referrers: Vec<ManifestRecord>,
+}
+
+/// Writes what each plan read into its destination, sharing the waits (see the module docs for
+/// the order of one copy):
+///
+/// - the images' blobs, then each image's manifests; meanwhile, side by side,
+/// - the attachments' and referrers' blobs, the referrer manifests by digest, then every
+///   `.sig`/`.att`/`.sbom` merge and every referrer fallback index of the batch, all with one
+///   settle wait of the no-lost-write protocol ([`update_all`], [`index_referrers`]): they name
+///   the image only by digest, and a registry accepts a referrer before its subject (OCI
+///   distribution spec 1.1);
+/// - each destination tag last, once everything of its image is written.
+///
+/// A blob needed by several copies (same source and destination repositories) is copied once.
+/// Results are in order, one per copy; a copy that fails does not stop the others, and its tag
+/// is not written.
+pub async fn execute_copies(
+    copies: &[CopyTo<'_>],
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Vec<Result<CopyReport, CopyError>> {
+    let concurrency = opts.concurrency.max(1);
+    let dst_attachments: Vec<&Target> = copies
+        .iter()
+        .map(|c| {
+            c.destination_attachments
+                .or(opts.destination_attachments.as_ref())
+                .unwrap_or(c.destination)
+        })
+        .collect();
+    // Blobs of the images and of their attachments have a budget each, so that the small
+    // attachment blobs (and the settle wait after them) do not queue behind large layers.
+    let image_lane = Semaphore::new(concurrency);
+    let attached_lane = Semaphore::new(concurrency);
+    // Small blobs (configs, signatures, bundles: a few round trips each, hardly any bytes) of
+    // many images of a batch go many at once.
+    let small_blobs = Semaphore::new(concurrency.max(SMALL_BLOBS_AT_ONCE));
+    let mut shared: HashMap<(String, String, Sha256Digest), SharedBlob<'_>> = HashMap::new();
+    let mut lanes: Vec<(Vec<SharedBlob<'_>>, Vec<SharedBlob<'_>>)> = Vec::new();
+    for (c, dst_att) in copies.iter().zip(&dst_attachments) {
+        let plan = c.plan;
+        let mut image = Vec::new();
+        let mut attached = Vec::new();
+        for (side, lane, desc) in &plan.blobs {
+            let (from, to): (&Target, &Target) = match side {
+                Side::Image => (&plan.source, c.destination),
+                Side::Attachments => (&plan.source_attachments, dst_att),
+            };
+            let semaphore = match lane {
+                _ if desc.size <= SMALL_BLOB => &small_blobs,
+                Lane::Image => &image_lane,
+                Lane::Attached => &attached_lane,
+            };
+            let blob = shared
+                .entry((from.describe(), to.describe(), desc.digest))
+                .or_insert_with(|| {
+                    async move {
+                        let _permit = semaphore.acquire().await.ok();
+                        progress.blob_started(desc);
+                        match copy_blob(from, to, desc, opts, progress).await {
+                            Ok(outcome) => {
+                                let record = BlobRecord {
+                                    digest: desc.digest,
+                                    size: desc.size,
+                                    media_type: desc.media_type.clone(),
+                                    outcome,
+                                };
+                                progress.blob_done(&record);
+                                Ok(record)
+                            }
+                            Err(e) => {
+                                progress.blob_failed(&desc.digest);
+                                Err(SharedError::new(e))
+                            }
+                        }
+                    }
+                    .boxed()
+                    .shared()
+                })
+                .clone();
+            match lane {
+                Lane::Image => image.push(blob),
+                Lane::Attached => attached.push(blob),
+            }
+        }
+        lanes.push((image, attached));
+    }
+
+    // The images: blobs, then manifests.
+    let images = stream::iter(copies.iter().zip(&lanes))
+        .map(|(c, (blobs, _))| async move {
+            let blobs = blobs_done(blobs.clone()).await?;
+            let manifests = write_images(c.plan, c.destination, concurrency, progress).await?;
+            Ok::<_, CopyError>((blobs, manifests))
+        })
+        .buffered(COPIES_AT_ONCE)
+        .collect::<Vec<_>>();
+    // Side by side, what is attached to them.
+    let attached = write_attached(copies, &dst_attachments, &lanes, opts, progress);
+    let (images, attached) = futures_util::future::join(images, attached).await;
+
+    // The tags, last.
+    type Written = (Vec<BlobRecord>, Vec<ManifestRecord>);
+    let done: Vec<Result<Written, CopyError>> = images
+        .into_iter()
+        .zip(attached)
+        .map(|(image, attached)| {
+            let (mut blobs, mut manifests) = image?;
+            let attached = attached?;
+            blobs.extend(attached.blobs);
+            manifests.extend(attached.attachments);
+            manifests.extend(attached.referrers);
+            Ok((blobs, manifests))
+        })
+        .collect();
+    stream::iter(copies.iter().zip(done))
+        .map(|(c, done)| async move {
+            let (blobs, manifests) = done?;
+            let tag = write_tag(c.plan, c.destination, c.tag).await?;
+            Ok(CopyReport {
+                source: c.plan.source.describe(),
+                destination: c.destination.describe(),
+                digest: c.plan.digest,
+                blobs,
+                manifests,
+                tag,
+                warnings: c.plan.warnings.clone(),
+            })
+        })
+        .buffered(COPIES_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// The attachments and referrers of every copy of a batch (see [`execute_copies`]).
+async fn write_attached<'a>(
+    copies: &'a [CopyTo<'a>],
+    dst_attachments: &[&'a Target],
+    lanes: &[(Vec<SharedBlob<'_>>, Vec<SharedBlob<'_>>)],
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Vec<Result<AttachedDone, CopyError>> {
+    let concurrency = opts.concurrency.max(1);
+    // Blobs, then the referrer manifests by digest.
+    type Stored<'p> = Vec<(&'p PlannedManifest, Descriptor)>;
+    let prepared: Vec<Result<(AttachedDone, Stored<'a>), CopyError>> =
+        stream::iter(copies.iter().zip(lanes))
+            .map(|(c, (_, blobs))| async move {
+                let blobs = blobs_done(blobs.clone()).await?;
+                let (present, stored) =
+                    store_referrers(c.plan, c.destination, opts, progress).await?;
+                Ok((
+                    AttachedDone {
+                        blobs,
+                        attachments: Vec::new(),
+                        referrers: present,
+                    },
+                    stored,
+                ))
+            })
+            .buffered(COPIES_AT_ONCE)
+            .collect()
+            .await;
+    // Every attachment tag and every referrer to list, of the whole batch.
+    let mut merges: Vec<AttachmentMerge<'_>> = Vec::new();
+    let mut merge_of: Vec<(usize, &PlannedManifest)> = Vec::new();
+    let mut listed: Vec<StoredReferrer<'_>> = Vec::new();
+    let mut listed_of: Vec<(usize, &PlannedManifest)> = Vec::new();
+    let mut out: Vec<Result<AttachedDone, CopyError>> = Vec::with_capacity(copies.len());
+    for (i, (p, c)) in prepared.into_iter().zip(copies).enumerate() {
+        let (done, stored) = match p {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        out.push(Ok(done));
+        for m in &c.plan.attachments {
+            let (Some((kind, layers)), Some(subject), Some(target)) =
+                (m.attachment.as_ref(), m.subject, dst_attachments.get(i))
+            else {
+                continue;
+            };
+            merges.push(AttachmentMerge {
+                target,
+                tag: kind.tag(&subject),
+                kind: *kind,
+                source: &m.fetched,
+                media_type: MANIFEST_MEDIA_TYPES
+                    .iter()
+                    .find(|t| **t == m.media_type)
+                    .copied()
+                    .unwrap_or(OCI_MANIFEST),
+                layers,
+                merged: AtomicBool::new(false),
+            });
+            merge_of.push((i, m));
+        }
+        for (m, entry) in stored {
+            if let Some(subject) = m.subject {
+                listed.push(StoredReferrer {
+                    target: c.destination,
+                    subject,
+                    entry,
+                });
+                listed_of.push((i, m));
+            }
+        }
+    }
+    // One settle wait for all.
+    let (merge_results, listed_results) = futures_util::future::join(
+        update_all(&merges, opts.settle, &opts.limits, concurrency),
+        index_referrers(&listed, opts.settle, &opts.limits, concurrency),
+    )
+    .await;
+    for ((merge, (i, m)), result) in merges.iter().zip(merge_of).zip(merge_results) {
+        let Some(slot) = out.get_mut(i) else { continue };
+        let Ok(done) = slot else { continue };
+        let outcome = match result {
+            Ok(AttachOutcome::AlreadyPresent) => ManifestOutcome::Present,
+            Ok(AttachOutcome::Added) if merge.merged.load(Ordering::Relaxed) => {
+                ManifestOutcome::Merged
+            }
+            Ok(AttachOutcome::Added) => ManifestOutcome::Written,
+            Err(e) => {
+                *slot = Err(dst_err(merge.target, merge.tag.clone())(e));
+                continue;
+            }
+        };
+        let record = ManifestRecord {
+            digest: m.fetched.digest,
+            media_type: m.media_type.clone(),
+            role: m.role.clone(),
+            subject: m.subject,
+            tag: Some(merge.tag.clone()),
+            artifact_type: None,
+            outcome,
+        };
+        progress.manifest_done(&record);
+        done.attachments.push(record);
+    }
+    for ((item, (i, m)), result) in listed.iter().zip(listed_of).zip(listed_results) {
+        let Some(slot) = out.get_mut(i) else { continue };
+        let Ok(done) = slot else { continue };
+        let outcome = match result {
+            Ok(AttachOutcome::AlreadyPresent) => ManifestOutcome::Present,
+            Ok(AttachOutcome::Added) => ManifestOutcome::Written,
+            Err(e) => {
+                *slot = Err(dst_err(
+                    item.target,
+                    format!("referrer {}", m.fetched.digest),
+                )(e));
+                continue;
+            }
+        };
+        let record = referrer_record(m, outcome);
+        progress.manifest_done(&record);
+        done.referrers.push(record);
+    }
+    out
+}
+
+fn referrer_record(m: &PlannedManifest, outcome: ManifestOutcome) -> ManifestRecord {
+    ManifestRecord {
+        digest: m.fetched.digest,
+        media_type: m.media_type.clone(),
+        role: ManifestRole::Referrer,
+        subject: m.subject,
+        tag: None,
+        artifact_type: m.entry.as_ref().and_then(|e| e.artifact_type.clone()),
+        outcome,
+    }
+}
+
+/// The referrers of a plan the destination does not list yet, stored by digest (their blobs
+/// are there): returns the records of those listed already, and the others with their entry
+/// for the fallback index.
+async fn store_referrers<'p>(
+    plan: &'p CopyPlan,
+    dst: &Target,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<(Vec<ManifestRecord>, Vec<(&'p PlannedManifest, Descriptor)>), CopyError> {
+    if plan.referrers.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let limits = &opts.limits;
+    let concurrency = opts.concurrency.max(1);
+    // What the destination lists already, per subject.
+    let subjects: Vec<Sha256Digest> = plan
+        .referrers
+        .iter()
+        .filter_map(|m| m.subject)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let listed: HashMap<Sha256Digest, HashSet<Sha256Digest>> = stream::iter(subjects)
+        .map(|subject| async move {
+            let list = dst
+                .referrers(&subject, None, Access::Push, limits.manifest)
+                .await
+                .map_err(dst_err(dst, format!("referrers of {subject}")))?;
+            Ok::<_, CopyError>((subject, list.into_iter().map(|d| d.digest).collect()))
+        })
+        .buffered(concurrency)
         .try_collect()
         .await?;
+    let mut present = Vec::new();
+    let mut missing = Vec::new();
+    for m in &plan.referrers {
+        let Some(subject) = m.subject else { continue };
+        if listed
+            .get(&subject)
+            .is_some_and(|l| l.contains(&m.fetched.digest))
+        {
+            let record = referrer_record(m, ManifestOutcome::Present);
+            progress.manifest_done(&record);
+            present.push(record);
+        } else {
+            missing.push(m);
+        }
+    }
+    let stored: Vec<(&PlannedManifest, Descriptor)> = stream::iter(missing)
+        .map(|m| async move {
+            dst.push_manifest_by_digest(m.fetched.bytes.clone(), &m.media_type)
+                .await
+                .map_err(dst_err(dst, format!("referrer {}", m.fetched.digest)))?;
+            // The source's listing entry (artifact type, annotations), with the size of the
+            // bytes we hold.
+            let mut entry = m
+                .entry
+                .clone()
+                .unwrap_or_else(|| Descriptor::of(&m.media_type, &m.fetched.bytes));
+            entry.digest = m.fetched.digest;
+            entry.size = m.fetched.bytes.len() as u64;
+            entry.media_type.clone_from(&m.media_type);
+            Ok::<_, CopyError>((m, entry))
+        })
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+    Ok((present, stored))
+}
 
-    // 2. The image's manifests, deepest first: children before the index listing them.
+/// The image's manifests, deepest first: children before the index listing them.
+async fn write_images(
+    plan: &CopyPlan,
+    dst: &Target,
+    concurrency: usize,
+    progress: &dyn CopyProgress,
+) -> Result<Vec<ManifestRecord>, CopyError> {
+    let mut out = Vec::new();
     let deepest = plan.images.iter().map(|m| m.depth).max().unwrap_or(0);
     for depth in (0..=deepest).rev() {
         let records: Vec<ManifestRecord> =
@@ -867,61 +1412,54 @@ pub async fn execute_copy(
                 .buffered(concurrency)
                 .try_collect()
                 .await?;
-        report.manifests.extend(records);
+        out.extend(records);
     }
+    Ok(out)
+}
 
-    // 3. Attachments (merged into the destination's tags) and referrers, side by side so that
-    // their settle waits overlap.
-    let (attached, referred) = futures_util::future::join(
-        copy_attachments(plan, &dst_attachments, opts, progress),
-        copy_referrers(plan, dst, opts, progress),
-    )
-    .await;
-    report.manifests.extend(attached?);
-    report.manifests.extend(referred?);
-
-    // 4. The tag, last.
+/// The destination tag (or, without one, the untagged entry of a layout).
+async fn write_tag(
+    plan: &CopyPlan,
+    dst: &Target,
+    dst_tag: Option<&str>,
+) -> Result<Option<TagRecord>, CopyError> {
     let Some(root) = plan.images.first() else {
-        return Ok(report);
+        return Ok(None);
     };
     let kind = match root.role {
         ManifestRole::Index => KIND_IMAGE_INDEX,
         _ => KIND_IMAGE,
     };
-    match dst_tag {
-        Some(tag) => {
-            let what = format!("tag {tag}");
-            let current = dst
-                .tag_digest(tag, Access::Push)
-                .await
-                .map_err(dst_err(dst, what.clone()))?;
-            let outcome = if current == Some(plan.digest) {
-                ManifestOutcome::Present
-            } else {
-                dst.push_manifest(
-                    tag,
-                    root.fetched.bytes.clone(),
-                    &root.media_type,
-                    Some(kind),
-                    &UpdateGuard::None,
-                )
-                .await
-                .map_err(dst_err(dst, what))?;
-                ManifestOutcome::Written
-            };
-            report.tag = Some(TagRecord {
-                tag: tag.to_owned(),
-                outcome,
-            });
-        }
-        None => {
-            let mut desc = Descriptor::of(&root.media_type, &root.fetched.bytes);
-            desc.digest = plan.digest;
-            dst.add_untagged(desc, Some(kind))
-                .map_err(dst_err(dst, "index.json entry"))?;
-        }
-    }
-    Ok(report)
+    let Some(tag) = dst_tag else {
+        let mut desc = Descriptor::of(&root.media_type, &root.fetched.bytes);
+        desc.digest = plan.digest;
+        dst.add_untagged(desc, Some(kind))
+            .map_err(dst_err(dst, "index.json entry"))?;
+        return Ok(None);
+    };
+    let what = format!("tag {tag}");
+    let current = dst
+        .tag_digest(tag, Access::Push)
+        .await
+        .map_err(dst_err(dst, what.clone()))?;
+    let outcome = if current == Some(plan.digest) {
+        ManifestOutcome::Present
+    } else {
+        dst.push_manifest(
+            tag,
+            root.fetched.bytes.clone(),
+            &root.media_type,
+            Some(kind),
+            &UpdateGuard::None,
+        )
+        .await
+        .map_err(dst_err(dst, what))?;
+        ManifestOutcome::Written
+    };
+    Ok(Some(TagRecord {
+        tag: tag.to_owned(),
+        outcome,
+    }))
 }
 
 /// One blob: skipped when present, else mounted, else streamed while hashed and counted, and
@@ -1116,160 +1654,6 @@ impl TagUpdate for AttachmentMerge<'_> {
                     .all(|l| have.iter().any(|c| same_layer(c, l)))
             })
     }
-}
-
-async fn copy_attachments(
-    plan: &CopyPlan,
-    dst: &Target,
-    opts: &CopyOptions,
-    progress: &dyn CopyProgress,
-) -> Result<Vec<ManifestRecord>, CopyError> {
-    let updates: Vec<(AttachmentMerge<'_>, &PlannedManifest)> = plan
-        .attachments
-        .iter()
-        .filter_map(|m| {
-            let (kind, layers) = m.attachment.as_ref()?;
-            let subject = m.subject?;
-            Some((
-                AttachmentMerge {
-                    target: dst,
-                    tag: kind.tag(&subject),
-                    kind: *kind,
-                    source: &m.fetched,
-                    media_type: MANIFEST_MEDIA_TYPES
-                        .iter()
-                        .find(|t| **t == m.media_type)
-                        .copied()
-                        .unwrap_or(OCI_MANIFEST),
-                    layers,
-                    merged: AtomicBool::new(false),
-                },
-                m,
-            ))
-        })
-        .collect();
-    if updates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (merges, planned): (Vec<_>, Vec<_>) = updates.into_iter().unzip();
-    let results = update_all(&merges, opts.settle, &opts.limits, opts.concurrency.max(1)).await;
-    let mut records = Vec::new();
-    for ((merge, m), result) in merges.iter().zip(planned).zip(results) {
-        let outcome = match result.map_err(dst_err(dst, merge.tag.clone()))? {
-            AttachOutcome::AlreadyPresent => ManifestOutcome::Present,
-            AttachOutcome::Added if merge.merged.load(Ordering::Relaxed) => ManifestOutcome::Merged,
-            AttachOutcome::Added => ManifestOutcome::Written,
-        };
-        let record = ManifestRecord {
-            digest: m.fetched.digest,
-            media_type: m.media_type.clone(),
-            role: m.role.clone(),
-            subject: m.subject,
-            tag: Some(merge.tag.clone()),
-            artifact_type: None,
-            outcome,
-        };
-        progress.manifest_done(&record);
-        records.push(record);
-    }
-    Ok(records)
-}
-
-async fn copy_referrers(
-    plan: &CopyPlan,
-    dst: &Target,
-    opts: &CopyOptions,
-    progress: &dyn CopyProgress,
-) -> Result<Vec<ManifestRecord>, CopyError> {
-    if plan.referrers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let limits = &opts.limits;
-    // What the destination lists already, per subject.
-    let subjects: Vec<Sha256Digest> = plan
-        .referrers
-        .iter()
-        .filter_map(|m| m.subject)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let listed: HashMap<Sha256Digest, HashSet<Sha256Digest>> = stream::iter(subjects)
-        .map(|subject| async move {
-            let list = dst
-                .referrers(&subject, None, Access::Push, limits.manifest)
-                .await
-                .map_err(dst_err(dst, format!("referrers of {subject}")))?;
-            Ok::<_, CopyError>((subject, list.into_iter().map(|d| d.digest).collect()))
-        })
-        .buffered(opts.concurrency.max(1))
-        .try_collect()
-        .await?;
-    let record = |m: &PlannedManifest, outcome| ManifestRecord {
-        digest: m.fetched.digest,
-        media_type: m.media_type.clone(),
-        role: ManifestRole::Referrer,
-        subject: m.subject,
-        tag: None,
-        artifact_type: m.entry.as_ref().and_then(|e| e.artifact_type.clone()),
-        outcome,
-    };
-    let mut records = Vec::new();
-    let mut to_attach: Vec<(Sha256Digest, Referrer)> = Vec::new();
-    let mut attached: Vec<&PlannedManifest> = Vec::new();
-    for m in &plan.referrers {
-        let Some(subject) = m.subject else { continue };
-        if listed
-            .get(&subject)
-            .is_some_and(|l| l.contains(&m.fetched.digest))
-        {
-            let r = record(m, ManifestOutcome::Present);
-            progress.manifest_done(&r);
-            records.push(r);
-            continue;
-        }
-        // The source's listing entry (artifact type, annotations), with the size of the bytes
-        // we hold.
-        let mut entry = m
-            .entry
-            .clone()
-            .unwrap_or_else(|| Descriptor::of(&m.media_type, &m.fetched.bytes));
-        entry.digest = m.fetched.digest;
-        entry.size = m.fetched.bytes.len() as u64;
-        entry.media_type.clone_from(&m.media_type);
-        to_attach.push((
-            subject,
-            Referrer {
-                manifest: m.fetched.bytes.clone(),
-                // The referrer's blobs are copied already (streamed); attach_referrers stores
-                // this one again, so give it the empty config every cosign 3 referrer has.
-                bundle: Bytes::from_static(EMPTY_JSON),
-                entry,
-            },
-        ));
-        attached.push(m);
-    }
-    if to_attach.is_empty() {
-        return Ok(records);
-    }
-    let results = attach_referrers(
-        dst,
-        &to_attach,
-        opts.settle,
-        limits,
-        opts.concurrency.max(1),
-    )
-    .await;
-    for (m, result) in attached.into_iter().zip(results) {
-        let outcome =
-            match result.map_err(dst_err(dst, format!("referrer {}", m.fetched.digest)))? {
-                AttachOutcome::AlreadyPresent => ManifestOutcome::Present,
-                AttachOutcome::Added => ManifestOutcome::Written,
-            };
-        let r = record(m, outcome);
-        progress.manifest_done(&r);
-        records.push(r);
-    }
-    Ok(records)
 }
 
 #[cfg(test)]

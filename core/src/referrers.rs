@@ -87,11 +87,11 @@ pub fn fallback_tag(subject: &Sha256Digest) -> String {
     format!("sha256-{}", subject.hex())
 }
 
-/// Adding one referrer to the fallback index of its subject.
+/// Adding referrers (one subject's, all at once) to the fallback index of that subject.
 struct FallbackUpdate<'a> {
     target: &'a Target,
     subject: Sha256Digest,
-    referrer: &'a Referrer,
+    entries: Vec<Descriptor>,
 }
 
 fn index_of(current: &FetchedManifest) -> Result<ImageIndex, OciError> {
@@ -139,14 +139,16 @@ impl TagUpdate for FallbackUpdate<'_> {
             Some(c) => index_of(c)?,
             None => ImageIndex::new(),
         };
-        if index
-            .manifests
+        let missing: Vec<Descriptor> = self
+            .entries
             .iter()
-            .any(|d| d.digest == self.referrer.entry.digest)
-        {
+            .filter(|e| !index.manifests.iter().any(|d| d.digest == e.digest))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
             return Ok(None);
         }
-        index.manifests.push(self.referrer.entry.clone());
+        index.manifests.extend(missing);
         if index.manifests.len() > limits.layers {
             return Err(OciError::TooLarge {
                 what: format!(
@@ -166,16 +168,16 @@ impl TagUpdate for FallbackUpdate<'_> {
 
     fn holds(&self, current: &FetchedManifest, _limits: &OciLimits) -> bool {
         index_of(current).is_ok_and(|i| {
-            i.manifests
+            self.entries
                 .iter()
-                .any(|d| d.digest == self.referrer.entry.digest)
+                .all(|e| i.manifests.iter().any(|d| d.digest == e.digest))
         })
     }
 }
 
 /// Attaches each referrer to `subject`s in `target`: blobs, the manifest by digest, and —
 /// where the registry has no referrers API (or in a layout) — the fallback index entry, with
-/// the no-lost-write protocol. Results are in order.
+/// the no-lost-write protocol (see [`index_referrers`]). Results are in order.
 pub async fn attach_referrers(
     target: &Target,
     referrers: &[(Sha256Digest, Referrer)],
@@ -213,40 +215,166 @@ pub async fn attach_referrers(
         .buffered(concurrency.max(1))
         .collect()
         .await;
-    // With a referrers API the registry lists them itself.
-    let api = match (target, referrers.first()) {
-        (Target::Registry { client, repo }, Some((subject, _))) => {
-            match client
-                .get_referrers(repo, subject, None, Access::Push, limits.manifest)
-                .await
-            {
-                Ok(found) => found.is_some(),
-                Err(e) => return fail_all(target, referrers.len(), e.into()),
-            }
-        }
-        _ => false,
-    };
-    if api {
-        return pushed
-            .into_iter()
-            .map(|p| p.map(|()| AttachOutcome::Added))
-            .collect();
-    }
-    let updates: Vec<FallbackUpdate<'_>> = referrers
+    let stored: Vec<(usize, StoredReferrer<'_>)> = referrers
         .iter()
-        .map(|(subject, r)| FallbackUpdate {
-            target,
-            subject: *subject,
-            referrer: r,
+        .zip(&pushed)
+        .enumerate()
+        .filter(|(_, (_, p))| p.is_ok())
+        .map(|(i, ((subject, r), _))| {
+            (
+                i,
+                StoredReferrer {
+                    target,
+                    subject: *subject,
+                    entry: r.entry.clone(),
+                },
+            )
         })
         .collect();
-    let mut results = update_all(&updates, settle, limits, concurrency).await;
-    for (r, p) in results.iter_mut().zip(pushed) {
-        if let Err(e) = p {
-            *r = Err(e);
+    let (positions, items): (Vec<usize>, Vec<StoredReferrer<'_>>) = stored.into_iter().unzip();
+    let mut indexed = index_referrers(&items, settle, limits, concurrency)
+        .await
+        .into_iter();
+    let mut results: Vec<Result<AttachOutcome, OciError>> = pushed
+        .into_iter()
+        .map(|p| p.map(|()| AttachOutcome::Added))
+        .collect();
+    for i in positions {
+        if let (Some(slot), Some(r)) = (results.get_mut(i), indexed.next()) {
+            *slot = r;
         }
     }
     results
+}
+
+/// A referrer manifest stored by digest already (with its blobs), to be listed for its
+/// subject.
+#[derive(Debug, Clone)]
+pub struct StoredReferrer<'a> {
+    /// Where it is stored.
+    pub target: &'a Target,
+    /// Its subject.
+    pub subject: Sha256Digest,
+    /// Its entry in the fallback index: its digest, size and media type, and the artifact type
+    /// and annotations of the manifest.
+    pub entry: Descriptor,
+}
+
+/// Lists referrers that are stored already: where the target has a referrers API the registry
+/// lists them itself (`Added`); elsewhere (distribution 2.8, layouts) each subject's fallback
+/// index `sha256-<hex>` gets them, one read-modify-write per (target, subject) for all of that
+/// subject's referrers, every index of the batch with the no-lost-write protocol and one settle
+/// wait ([`update_all`]). Results are in order: `AlreadyPresent` when the index listed the
+/// referrer before.
+pub async fn index_referrers(
+    items: &[StoredReferrer<'_>],
+    settle: SettleOptions,
+    limits: &OciLimits,
+    concurrency: usize,
+) -> Vec<Result<AttachOutcome, OciError>> {
+    use std::collections::HashMap;
+
+    use futures_util::stream::{self, StreamExt};
+
+    let mut results: Vec<Option<Result<AttachOutcome, OciError>>> =
+        items.iter().map(|_| None).collect();
+    // Whether each target has a referrers API (asked once per target).
+    let mut targets: Vec<(String, &Target, Sha256Digest)> = Vec::new();
+    for item in items {
+        let key = item.target.describe();
+        if !targets.iter().any(|(k, _, _)| *k == key) {
+            targets.push((key, item.target, item.subject));
+        }
+    }
+    let mut apis: HashMap<String, Result<bool, OciError>> = stream::iter(targets)
+        .map(|(key, target, subject)| async move {
+            let api = match target {
+                Target::Registry { client, repo } => client
+                    .get_referrers(repo, &subject, None, Access::Push, limits.manifest)
+                    .await
+                    .map(|found| found.is_some())
+                    .map_err(OciError::from),
+                Target::Layout(_) => Ok(false),
+            };
+            (key, api)
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    // One update per (target, subject).
+    let mut groups: Vec<FallbackUpdate<'_>> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut keys: HashMap<(String, Sha256Digest), usize> = HashMap::new();
+    let mut failed: HashMap<String, String> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let key = item.target.describe();
+        if let Some(reason) = failed.get(&key) {
+            results[i] = Some(Err(echo(item.target, reason)));
+            continue;
+        }
+        match apis.get(&key) {
+            Some(Ok(true)) => results[i] = Some(Ok(AttachOutcome::Added)),
+            Some(Err(_)) => {
+                // The first item of the target carries the error, the others its message.
+                if let Some(Err(e)) = apis.remove(&key) {
+                    failed.insert(key, e.to_string());
+                    results[i] = Some(Err(e));
+                }
+            }
+            Some(Ok(false)) | None => {
+                let g = *keys.entry((key, item.subject)).or_insert_with(|| {
+                    groups.push(FallbackUpdate {
+                        target: item.target,
+                        subject: item.subject,
+                        entries: Vec::new(),
+                    });
+                    members.push(Vec::new());
+                    groups.len() - 1
+                });
+                if let Some(group) = groups.get_mut(g)
+                    && !group.entries.iter().any(|e| e.digest == item.entry.digest)
+                {
+                    group.entries.push(item.entry.clone());
+                }
+                if let Some(m) = members.get_mut(g) {
+                    m.push(i);
+                }
+            }
+        }
+    }
+    let updated = update_all(&groups, settle, limits, concurrency).await;
+    for ((group, result), member) in groups.iter().zip(updated).zip(members) {
+        match result {
+            Ok(outcome) => {
+                for i in member {
+                    results[i] = Some(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                // The first referrer of the subject carries the error, the others its message.
+                let reason = e.to_string();
+                let mut first = Some(e);
+                for i in member {
+                    results[i] = Some(Err(first
+                        .take()
+                        .unwrap_or_else(|| echo(group.target, &reason))));
+                }
+            }
+        }
+    }
+    results
+        .into_iter()
+        .zip(items)
+        .map(|(r, item)| r.unwrap_or_else(|| Err(echo(item.target, "the referrer was not listed"))))
+        .collect()
+}
+
+/// An error shared by several referrers, for all but the first.
+fn echo(target: &Target, reason: &str) -> OciError {
+    OciError::Registry(crate::oci::registry::RegistryError::Invalid {
+        registry: target.describe(),
+        reason: reason.to_owned(),
+    })
 }
 
 /// A step shared by all `n` referrers failed with `e`: the first result carries it, the others

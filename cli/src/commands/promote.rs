@@ -12,8 +12,8 @@ use bytes::Bytes;
 use clap::Args;
 use futures_util::stream::{self, StreamExt};
 use vouch_core::copy::{
-    BlobOutcome, BlobRecord, CopyOptions, CopyProgress, CopyReport, ManifestOutcome, NoProgress,
-    copy_image, plan_copy,
+    BlobOutcome, BlobRecord, CopyJob, CopyOptions, CopyProgress, CopyReport, ManifestOutcome,
+    NoProgress, copy_images, plan_copy,
 };
 use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::layout::Layout;
@@ -32,8 +32,11 @@ use crate::exit::{UsageError, VerificationFailed};
 /// The predicate type of vouch's promotion record (see docs/promotion.md).
 pub(crate) const PROMOTION_PREDICATE: &str = "https://vouch.dev/attestation/promotion/v1";
 
-/// Promotions run at once (each copies a few blobs at a time).
+/// Sources resolved and judged at once.
 const PROMOTIONS_AT_ONCE: usize = 32;
+
+/// Blobs copied at once (and, besides them, as many blobs of signatures and attestations).
+const COPY_CONCURRENCY: usize = 6;
 
 #[derive(Args)]
 pub(crate) struct PromoteArgs {
@@ -147,6 +150,27 @@ fn destination(dst: &ImageRef, client: &Arc<RegistryClient>) -> Result<(Target, 
     })
 }
 
+/// The destination's name for the policy: `HOST/REPO`, or `oci:DIR`.
+fn dst_name(dst: &ImageRef) -> String {
+    match dst {
+        ImageRef::Registry(r) => r.docker_reference(),
+        ImageRef::Layout(l) => {
+            // The layout may not exist yet: canonicalize its parent.
+            let dir = match (l.dir.parent(), l.dir.file_name()) {
+                (Some(p), Some(f)) => std::fs::canonicalize(if p.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    p
+                })
+                .map(|p| p.join(f))
+                .unwrap_or_else(|_| l.dir.clone()),
+                _ => l.dir.clone(),
+            };
+            format!("oci:{}", dir.display())
+        }
+    }
+}
+
 fn dst_digest(dst: &ImageRef) -> Option<Sha256Digest> {
     match dst {
         ImageRef::Registry(r) => r.digest,
@@ -154,15 +178,16 @@ fn dst_digest(dst: &ImageRef) -> Option<Sha256Digest> {
     }
 }
 
-/// A test hook (`VOUCH_TEST_PAUSE_AFTER_VERIFY=DIR`): after the verdict and before the copy,
-/// write `DIR/verified` (the digest) and wait for `DIR/continue`, so a test can move the
-/// source tag in between and show that what was verified is what is copied.
-async fn test_pause(digest: &Sha256Digest) -> Result<()> {
+/// A test hook (`VOUCH_TEST_PAUSE_AFTER_VERIFY=DIR`): after the verdicts and before any copy,
+/// write `DIR/verified` (the allowed digests, one per line) and wait for `DIR/continue`, so a
+/// test can move a source tag in between and show that what was verified is what is copied.
+async fn test_pause(digests: &[Sha256Digest]) -> Result<()> {
     let Some(dir) = std::env::var_os("VOUCH_TEST_PAUSE_AFTER_VERIFY") else {
         return Ok(());
     };
     let dir = PathBuf::from(dir);
-    std::fs::write(dir.join("verified"), digest.to_string())?;
+    let lines: Vec<String> = digests.iter().map(ToString::to_string).collect();
+    std::fs::write(dir.join("verified"), lines.join("\n"))?;
     for _ in 0..600 {
         if dir.join("continue").exists() {
             return Ok(());
@@ -232,19 +257,21 @@ async fn attach_record(
     Ok(name)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn promote_one(
+/// A source resolved once and judged.
+struct Judged {
+    resolved: ResolvedImage,
+    outcome: Outcome,
+}
+
+/// Resolves `src` once and judges that digest; from here on only the digest.
+async fn judge_one(
     src: &ImageRef,
     dst: &ImageRef,
     policy: &Policy,
-    key: Option<&vouch_core::keys::SigningKey>,
     client: &Arc<RegistryClient>,
     limits: &OciLimits,
     now: i64,
-    dry_run: bool,
-    progress: &dyn CopyProgress,
-) -> Result<Outcome> {
-    // 1. Resolve once; from here on only the digest.
+) -> Result<Judged> {
     let resolved = resolve(src, client, Access::Pull, limits)
         .await
         .with_context(|| format!("source {src}"))?;
@@ -257,7 +284,6 @@ async fn promote_one(
         ))
         .into());
     }
-    // 2. The verdict on that digest.
     let verdict = crate::commands::policy::judge(
         policy,
         &resolved.identity,
@@ -270,65 +296,56 @@ async fn promote_one(
     .await
     .with_context(|| format!("source {src}"))?;
     crate::commands::policy::print_text(&src.to_string(), policy, &verdict);
-    let mut outcome = Outcome {
-        source: src.to_string(),
-        destination: dst.to_string(),
-        verdict,
-        copy: None,
-        plan: None,
-        record: None,
-    };
-    if !outcome.verdict.allowed {
+    if !verdict.allowed {
         eprintln!("Not promoted: {src} ({digest}) was denied; nothing was written to {dst}");
-        return Ok(outcome);
     }
-    test_pause(&digest).await?;
-    let opts = CopyOptions {
-        limits: limits.clone(),
-        settle: settle_options(),
-        source_attachments: Some(attachment_target_of(&resolved.target, client)?),
-        ..CopyOptions::default()
-    };
-    if dry_run {
-        let plan = plan_copy(&resolved.target, &digest, &opts)
-            .await
-            .with_context(|| format!("source {src}"))?;
-        let blobs = plan.blobs().count();
-        let manifests = plan.manifests();
-        eprintln!(
-            "Would promote {src} ({digest}) to {dst}: {} manifest(s) (image and attachments), {blobs} blob(s), {} bytes at most (dry run: nothing written)",
-            manifests.len(),
-            plan.total_bytes()
-        );
-        outcome.plan = Some(serde_json::json!({
-            "digest": digest.to_string(),
-            "manifests": manifests.iter().map(|(d, role, subject)| serde_json::json!({
-                "digest": d.to_string(),
-                "role": role,
-                "subject": subject.map(|s| s.to_string()),
-            })).collect::<Vec<_>>(),
-            "blobs": plan.blobs().map(|b| serde_json::json!({"digest": b.digest.to_string(), "size": b.size})).collect::<Vec<_>>(),
-            "totalBytes": plan.total_bytes(),
-            "warnings": plan.warnings(),
-        }));
-        return Ok(outcome);
-    }
-    // 3. Copy exactly that digest; the destination tag last.
-    let (dst_target, dst_tag) = destination(dst, client)?;
-    let opts = CopyOptions {
-        destination_attachments: Some(attachment_target_of(&dst_target, client)?),
-        ..opts
-    };
-    let report = copy_image(
-        &resolved.target,
-        &digest,
-        &dst_target,
-        dst_tag.as_deref(),
-        &opts,
-        progress,
-    )
-    .await
-    .with_context(|| format!("promoting {src} to {dst}"))?;
+    Ok(Judged {
+        resolved,
+        outcome: Outcome {
+            source: src.to_string(),
+            destination: dst.to_string(),
+            verdict,
+            copy: None,
+            plan: None,
+            record: None,
+        },
+    })
+}
+
+/// What would be copied (`--dry-run`).
+async fn dry_run(
+    src: &ImageRef,
+    dst: &ImageRef,
+    judged: &mut Judged,
+    opts: &CopyOptions,
+) -> Result<()> {
+    let digest = judged.resolved.digest;
+    let plan = plan_copy(&judged.resolved.target, &digest, opts)
+        .await
+        .with_context(|| format!("source {src}"))?;
+    let blobs = plan.blobs().count();
+    let manifests = plan.manifests();
+    eprintln!(
+        "Would promote {src} ({digest}) to {dst}: {} manifest(s) (image and attachments), {blobs} blob(s), {} bytes at most (dry run: nothing written)",
+        manifests.len(),
+        plan.total_bytes()
+    );
+    judged.outcome.plan = Some(serde_json::json!({
+        "digest": digest.to_string(),
+        "manifests": manifests.iter().map(|(d, role, subject)| serde_json::json!({
+            "digest": d.to_string(),
+            "role": role,
+            "subject": subject.map(|s| s.to_string()),
+        })).collect::<Vec<_>>(),
+        "blobs": plan.blobs().map(|b| serde_json::json!({"digest": b.digest.to_string(), "size": b.size})).collect::<Vec<_>>(),
+        "totalBytes": plan.total_bytes(),
+        "warnings": plan.warnings(),
+    }));
+    Ok(())
+}
+
+/// The summary line of a promotion.
+fn print_promoted(src: &ImageRef, dst: &ImageRef, digest: &Sha256Digest, report: &CopyReport) {
     let (copied, bytes) = report.blobs_with(BlobOutcome::Copied);
     let (skipped, _) = report.blobs_with(BlobOutcome::Skipped);
     let (mounted, _) = report.blobs_with(BlobOutcome::Mounted);
@@ -345,24 +362,6 @@ async fn promote_one(
     for w in &report.warnings {
         eprintln!("vouch: warning: {w}");
     }
-    outcome.copy = Some(report);
-    if let Some(key) = key {
-        outcome.record = Some(
-            attach_record(
-                key,
-                dst,
-                &digest,
-                &resolved,
-                policy,
-                &outcome.verdict,
-                client,
-                limits,
-            )
-            .await
-            .with_context(|| format!("promotion record on {dst}"))?,
-        );
-    }
-    Ok(outcome)
 }
 
 pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
@@ -392,23 +391,141 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
         Some(b) => b,
         None => &NoProgress,
     };
-    let outcomes: Vec<_> = stream::iter(&pairs)
-        .map(|(src, dst)| {
-            promote_one(
-                src,
-                dst,
-                &policy,
-                key.as_ref(),
-                &client,
-                &limits,
-                now,
-                args.dry_run,
-                progress,
-            )
-        })
+    // 1. Every source resolved once and judged.
+    let judged: Vec<Result<Judged>> = stream::iter(&pairs)
+        .map(|(src, dst)| judge_one(src, dst, &policy, &client, &limits, now))
         .buffered(PROMOTIONS_AT_ONCE)
         .collect()
         .await;
+    let mut judged: Vec<Result<Judged>> = judged;
+    let allowed: Vec<Sha256Digest> = judged
+        .iter()
+        .filter_map(|j| j.as_ref().ok())
+        .filter(|j| j.outcome.verdict.allowed)
+        .map(|j| j.resolved.digest)
+        .collect();
+    if !allowed.is_empty() {
+        test_pause(&allowed).await?;
+    }
+    let settle = settle_options();
+    let source_opts = |j: &Judged| -> Result<CopyOptions> {
+        Ok(CopyOptions {
+            limits: limits.clone(),
+            settle,
+            concurrency: COPY_CONCURRENCY,
+            source_attachments: Some(attachment_target_of(&j.resolved.target, &client)?),
+            ..CopyOptions::default()
+        })
+    };
+    if args.dry_run {
+        // 2. What would be copied.
+        let planned: Vec<Result<()>> = stream::iter(pairs.iter().zip(judged.iter_mut()))
+            .map(|((src, dst), j)| async move {
+                let Ok(j) = j else { return Ok(()) };
+                if !j.outcome.verdict.allowed {
+                    return Ok(());
+                }
+                let opts = source_opts(j)?;
+                dry_run(src, dst, j, &opts).await
+            })
+            .buffered(PROMOTIONS_AT_ONCE)
+            .collect()
+            .await;
+        for (j, p) in judged.iter_mut().zip(planned) {
+            if let (Ok(_), Err(e)) = (&j, p) {
+                *j = Err(e);
+            }
+        }
+    } else {
+        // 2. The allowed images, copied in one batch: exactly the digests judged; every
+        // destination tag last. Denied ones are left alone.
+        let mut jobs = Vec::new();
+        let mut job_of = Vec::new();
+        for (i, ((src, dst), j)) in pairs.iter().zip(judged.iter_mut()).enumerate() {
+            let Ok(jd) = j else { continue };
+            if !jd.outcome.verdict.allowed {
+                continue;
+            }
+            let job = (|| -> Result<CopyJob> {
+                let (destination, tag) = destination(dst, &client)?;
+                Ok(CopyJob {
+                    source: jd.resolved.target.clone(),
+                    digest: jd.resolved.digest,
+                    source_attachments: Some(attachment_target_of(&jd.resolved.target, &client)?),
+                    destination_attachments: Some(attachment_target_of(&destination, &client)?),
+                    destination,
+                    tag,
+                })
+            })();
+            match job {
+                Ok(job) => {
+                    jobs.push(job);
+                    job_of.push(i);
+                }
+                Err(e) => *j = Err(e.context(format!("promoting {src} to {dst}"))),
+            }
+        }
+        let opts = CopyOptions {
+            limits: limits.clone(),
+            settle,
+            concurrency: COPY_CONCURRENCY,
+            ..CopyOptions::default()
+        };
+        let reports = copy_images(&jobs, &opts, progress).await;
+        for (i, report) in job_of.iter().zip(reports) {
+            let (src, dst) = &pairs[*i];
+            let Some(slot) = judged.get_mut(*i) else {
+                continue;
+            };
+            match report {
+                Ok(report) => {
+                    if let Ok(j) = slot {
+                        print_promoted(src, dst, &j.resolved.digest, &report);
+                        j.outcome.copy = Some(report);
+                    }
+                }
+                Err(e) => {
+                    *slot = Err(anyhow::Error::new(e).context(format!("promoting {src} to {dst}")));
+                }
+            }
+        }
+        // 3. The promotion records.
+        if let Some(key) = key.as_ref() {
+            let records: Vec<Result<()>> = stream::iter(pairs.iter().zip(judged.iter_mut()))
+                .map(|((_, dst), j)| {
+                    let (client, limits, policy) = (&client, &limits, &policy);
+                    async move {
+                        let Ok(j) = j else { return Ok(()) };
+                        if j.outcome.copy.is_none() {
+                            return Ok(());
+                        }
+                        let name = attach_record(
+                            key,
+                            dst,
+                            &j.resolved.digest,
+                            &j.resolved,
+                            policy,
+                            &j.outcome.verdict,
+                            client,
+                            limits,
+                        )
+                        .await
+                        .with_context(|| format!("promotion record on {dst}"))?;
+                        j.outcome.record = Some(name);
+                        Ok(())
+                    }
+                })
+                .buffered(PROMOTIONS_AT_ONCE)
+                .collect()
+                .await;
+            for (j, r) in judged.iter_mut().zip(records) {
+                if let (Ok(_), Err(e)) = (&j, r) {
+                    *j = Err(e);
+                }
+            }
+        }
+    }
+    let outcomes: Vec<Result<Outcome>> = judged.into_iter().map(|j| j.map(|j| j.outcome)).collect();
     let mut done = Vec::new();
     let mut first_err = None;
     for ((src, _), o) in pairs.iter().zip(outcomes) {
