@@ -151,6 +151,7 @@ fn destination(dst: &ImageRef, client: &Arc<RegistryClient>) -> Result<(Target, 
 }
 
 /// The destination's name for the policy: `HOST/REPO`, or `oci:DIR`.
+#[allow(dead_code)] // not used yet (added alongside, for judging destinations)
 fn dst_name(dst: &ImageRef) -> String {
     match dst {
         ImageRef::Registry(r) => r.docker_reference(),
@@ -202,13 +203,13 @@ async fn test_pause(digests: &[Sha256Digest]) -> Result<()> {
 async fn attach_record(
     key: &vouch_core::keys::SigningKey,
     dst: &ImageRef,
-    digest: &Sha256Digest,
     source: &ResolvedImage,
     policy: &Policy,
     verdict: &Verdict,
     client: &Arc<RegistryClient>,
     limits: &OciLimits,
 ) -> Result<String> {
+    let digest = &source.digest;
     // The destination image, read back by digest (and so checked against it).
     let pinned: ImageRef = match dst {
         ImageRef::Registry(r) => {
@@ -365,7 +366,7 @@ fn print_promoted(src: &ImageRef, dst: &ImageRef, digest: &Sha256Digest, report:
 }
 
 pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
-    if args.pairs.len() % 2 != 0 {
+    if !args.pairs.len().is_multiple_of(2) {
         return Err(UsageError(format!(
             "expected SRC DST pairs, got {} reference(s): {}",
             args.pairs.len(),
@@ -410,7 +411,7 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
     let settle = settle_options();
     let source_opts = |j: &Judged| -> Result<CopyOptions> {
         Ok(CopyOptions {
-            limits: limits.clone(),
+            limits,
             settle,
             concurrency: COPY_CONCURRENCY,
             source_attachments: Some(attachment_target_of(&j.resolved.target, &client)?),
@@ -466,7 +467,7 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
             }
         }
         let opts = CopyOptions {
-            limits: limits.clone(),
+            limits,
             settle,
             concurrency: COPY_CONCURRENCY,
             ..CopyOptions::default()
@@ -502,7 +503,6 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
                         let name = attach_record(
                             key,
                             dst,
-                            &j.resolved.digest,
                             &j.resolved,
                             policy,
                             &j.outcome.verdict,
