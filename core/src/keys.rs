@@ -178,11 +178,17 @@ impl PublicKey {
         digest: &Sha256Digest,
         signature_der: &[u8],
     ) -> Result<ValidSignature, SignatureError> {
-        let sig = p256::ecdsa::DerSignature::from_bytes(signature_der)
+        // On aws-lc-rs too (DSSE and bundle signatures are checked over a digest we computed
+        // ourselves: the PAE's or the artifact's).
+        use aws_lc_rs::digest::{Digest, SHA256};
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+        p256::ecdsa::DerSignature::from_bytes(signature_der)
             .map_err(|_| SignatureError::Malformed)?;
-        let sig = p256::ecdsa::Signature::try_from(sig).map_err(|_| SignatureError::Malformed)?;
-        self.inner
-            .verify_prehash(digest.as_bytes(), &sig)
+        let digest = Digest::import_less_safe(digest.as_bytes(), &SHA256)
+            .map_err(|_| SignatureError::Malformed)?;
+        let point = self.inner.to_sec1_point(false);
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point.as_bytes())
+            .verify_digest(&digest, signature_der)
             .map_err(|_| SignatureError::Mismatch)?;
         Ok(ValidSignature { _private: () })
     }
