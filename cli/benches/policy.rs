@@ -277,6 +277,46 @@ images:
     };
     let batch = batch_run("policy.yaml");
 
+    // Who spent the CPU during the batch: vouch (getrusage of the child, via /usr/bin/time)
+    // and the registry (its /proc stat).
+    let registry_pid = std::fs::read_dir("/proc").ok().and_then(|dir| {
+        let config = reg.storage().with_file_name("config.yml");
+        dir.flatten().find_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmd)
+                .contains(&*config.to_string_lossy())
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
+    });
+    let registry_cpu = || -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", registry_pid.as_ref()?)).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    };
+    let cpu_split = (|| {
+        let before = registry_cpu()?;
+        let mut args: Vec<String> = ["-f", "%U %S", env!("CARGO_BIN_EXE_vouch"), "verify", "--policy", "policy.yaml", "--output", "json"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        args.extend(refs.iter().cloned());
+        let t = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .current_dir(d)
+            .env("VOUCH_NOW", "2021-08-26T00:00:00Z")
+            .args(&args)
+            .output()
+            .ok()?;
+        let wall = t.elapsed().as_secs_f64();
+        let registry = registry_cpu()? - before;
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last()?;
+        let mut it = last.split_whitespace().map(|x| x.parse::<f64>().ok());
+        let vouch_cpu = it.next()?? + it.next()??;
+        Some((wall, vouch_cpu, registry))
+    })();
+
     // Where the time goes: the same batch with the policy cut down, kind by kind.
     let full = std::fs::read_to_string(d.join("policy.yaml")).unwrap();
     let cut = |upto: &str| {
