@@ -289,17 +289,28 @@ images:
         })
     });
     let registry_cpu = || -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", registry_pid.as_ref()?)).ok()?;
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", registry_pid.as_ref()?)).ok()?;
         let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
         Some(ticks / 100.0)
     };
     let cpu_split = (|| {
         let before = registry_cpu()?;
-        let mut args: Vec<String> = ["-f", "%U %S", env!("CARGO_BIN_EXE_vouch"), "verify", "--policy", "policy.yaml", "--output", "json"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut args: Vec<String> = [
+            "-f",
+            "%U %S",
+            env!("CARGO_BIN_EXE_vouch"),
+            "verify",
+            "--policy",
+            "policy.yaml",
+            "--output",
+            "json",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         args.extend(refs.iter().cloned());
         let t = Instant::now();
         let out = Command::new("/usr/bin/time")
@@ -357,6 +368,14 @@ images:
         "batch {n:>5} images in {batch:>8.2?}  {:>7.0} images/s  (target >= 500)",
         n as f64 / batch.as_secs_f64()
     );
+    if let Some((wall, v, r)) = cpu_split {
+        println!(
+            "CPU during a batch of {n} ({wall:.2} s wall, 2 cores = {:.2} core-s): vouch {v:.2} s ({:.2} ms/image), docker-registry {r:.2} s ({:.2} ms/image)",
+            2.0 * wall,
+            1000.0 * v / n as f64,
+            1000.0 * r / n as f64
+        );
+    }
     println!(
         "breakdown (the same images, the policy cut down): batch, and one image per process (median)"
     );

@@ -223,7 +223,7 @@ async fn the_digest_copied_is_the_digest_verified_when_the_tag_moves() {
         policy(&d2, "127.0.0.1:*/**", 1)
     })
     .await;
-    let mut child = vouch()
+    let child = vouch()
         .current_dir(&d)
         .env("VOUCH_PASSWORD", "pw")
         .env("VOUCH_SETTLE_MS", "100")
