@@ -14,17 +14,7 @@ const SAN: &str = "https://github.com/slsa-framework/slsa-github-generator/.gith
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn copy_layout(dir: &Path) -> PathBuf {
-    let src = vectors().join("cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch");
-    let dst = dir.join("layout");
-    fs::create_dir_all(dst.join("blobs/sha256")).unwrap();
-    for f in ["oci-layout", "index.json"] {
-        fs::copy(src.join(f), dst.join(f)).unwrap();
-    }
-    for e in fs::read_dir(src.join("blobs/sha256")).unwrap() {
-        let e = e.unwrap();
-        fs::copy(e.path(), dst.join("blobs/sha256").join(e.file_name())).unwrap();
-    }
-    dst
+    crate::support::copy_slsa_layout(dir, "layout")
 }
 
 fn verify(layout: &Path, san: &str, issuer: &str) -> crate::support::Run {

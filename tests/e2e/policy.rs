@@ -548,17 +548,7 @@ fn sbom_licenses_and_banned_packages() {
 const SAN: &str = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.10.0";
 
 fn slsa_layout(dir: &Path) -> PathBuf {
-    let src = vectors().join("cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch");
-    let dst = dir.join("slsa");
-    fs::create_dir_all(dst.join("blobs/sha256")).unwrap();
-    for f in ["oci-layout", "index.json"] {
-        fs::copy(src.join(f), dst.join(f)).unwrap();
-    }
-    for e in fs::read_dir(src.join("blobs/sha256")).unwrap() {
-        let e = e.unwrap();
-        fs::copy(e.path(), dst.join("blobs/sha256").join(e.file_name())).unwrap();
-    }
-    dst
+    crate::support::copy_slsa_layout(dir, "slsa")
 }
 
 fn keyless_policy(github: &str, provenance: &str) -> String {

@@ -30,6 +30,22 @@ pub fn vectors() -> PathBuf {
     dir
 }
 
+/// A copy of the real cosign-saved layout (`cosign-layouts/slsa-generator-v1.10.0`, keyless
+/// SLSA provenance) at `dir/name`, so tests may change it.
+pub fn copy_slsa_layout(dir: &Path, name: &str) -> PathBuf {
+    let src = vectors().join("cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch");
+    let dst = dir.join(name);
+    std::fs::create_dir_all(dst.join("blobs/sha256")).unwrap();
+    for f in ["oci-layout", "index.json"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(src.join("blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join("blobs/sha256").join(e.file_name())).unwrap();
+    }
+    dst
+}
+
 /// A `vouch` command with no password in its environment and no stdin (so no TTY prompt).
 pub fn vouch() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vouch"));

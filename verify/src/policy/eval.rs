@@ -315,6 +315,30 @@ fn verify_signatures<'p>(
     Ok(out)
 }
 
+/// The first of `authorities` that verifies an attestation (with its GitHub claims) claims it:
+/// `Some` when it is of type `wanted`, `None` when it verified but is of another type (an
+/// un-annotated layer that is no candidate for this rule), `Err` with every authority's reason.
+fn first_authority<'p>(
+    authorities: &'p [PolicyAuthority],
+    wanted: &str,
+    verify: impl Fn(usize, &'p PolicyAuthority) -> Result<VerifiedAttestation, String>,
+) -> Result<Option<AttestedBy<'p>>, String> {
+    let mut why = Vec::new();
+    for (i, authority) in authorities.iter().enumerate() {
+        match verify(i, authority).and_then(|v| authority.check_claims(v.identity()).map(|()| v)) {
+            Ok(v) if is_type(v.predicate_type(), wanted) => {
+                return Ok(Some(AttestedBy {
+                    authority,
+                    attestation: v,
+                }));
+            }
+            Ok(_) => return Ok(None),
+            Err(e) => why.push(format!("{}: {e}", authority.label)),
+        }
+    }
+    Err(why.join("; "))
+}
+
 /// Every attestation of predicate type `wanted` that one of `authorities` verifies (the first
 /// authority that verifies a layer claims it).
 fn verify_attestations<'p>(
@@ -344,37 +368,13 @@ fn verify_attestations<'p>(
                 continue;
             }
         };
-        let mut why = Vec::new();
-        let mut done = false;
-        for authority in authorities {
-            match crate::attestation::verify_layer(
-                image,
-                desc,
-                blob,
-                authority.authority(),
-                None,
-                limits,
-            )
-            .and_then(|v| authority.check_claims(v.identity()).map(|()| v))
-            {
-                Ok(v) if is_type(v.predicate_type(), wanted) => {
-                    out.push(AttestedBy {
-                        authority,
-                        attestation: v,
-                    });
-                    done = true;
-                    break;
-                }
-                // Another type, not annotated: not a candidate for this rule.
-                Ok(_) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => why.push(format!("{}: {e}", authority.label)),
-            }
-        }
-        if !done {
-            reasons.push(format!(".att layer {}: {}", desc.digest, why.join("; ")));
+        let claimed = first_authority(authorities, wanted, |_, authority| {
+            crate::attestation::verify_layer(image, desc, blob, authority.authority(), None, limits)
+        });
+        match claimed {
+            Ok(Some(a)) => out.push(a),
+            Ok(None) => {}
+            Err(why) => reasons.push(format!(".att layer {}: {why}", desc.digest)),
         }
     }
     for r in &m.referrers {
@@ -389,42 +389,22 @@ fn verify_attestations<'p>(
                 continue;
             }
         };
-        let mut why = Vec::new();
-        let mut done = false;
-        for (authority, root) in authorities.iter().zip(&roots) {
-            match crate::attestation::verify_referrer(
+        let claimed = first_authority(authorities, wanted, |i, authority| {
+            crate::attestation::verify_referrer(
                 image,
                 &r.desc,
                 manifest,
                 bundle,
                 authority.authority(),
-                *root,
+                roots.get(i).copied().flatten(),
                 None,
                 limits,
             )
-            .and_then(|v| authority.check_claims(v.identity()).map(|()| v))
-            {
-                Ok(v) if is_type(v.predicate_type(), wanted) => {
-                    out.push(AttestedBy {
-                        authority,
-                        attestation: v,
-                    });
-                    done = true;
-                    break;
-                }
-                Ok(_) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => why.push(format!("{}: {e}", authority.label)),
-            }
-        }
-        if !done {
-            reasons.push(format!(
-                "bundle referrer {}: {}",
-                r.desc.digest,
-                why.join("; ")
-            ));
+        });
+        match claimed {
+            Ok(Some(a)) => out.push(a),
+            Ok(None) => {}
+            Err(why) => reasons.push(format!("bundle referrer {}: {why}", r.desc.digest)),
         }
     }
     Ok(out)
