@@ -23,18 +23,31 @@ pub mod fuzzing {
     use super::rules::{BaseImage, ImageContext, Pattern, ProvenanceRule, SbomRule, VulnRule};
     use crate::attestation::VerifiedAttestation;
 
-    /// Every condition evaluator over `statement`, as if it had verified.
+    /// Every condition evaluator over `predicate` (any JSON), wrapped in a statement about one
+    /// digest as if it had verified.
     #[allow(clippy::unwrap_used, clippy::expect_used)]
-    pub fn conditions(statement: &[u8]) {
-        let parsed = vouch_core::payload::intoto::StatementRef::parse(
-            statement,
-            &vouch_core::limits::Limits::DEFAULT,
-        );
-        let Ok(s) = parsed else { return };
-        if !s.subjects.iter().any(|x| x.sha256_digest().is_some()) {
+    pub fn conditions(predicate: &[u8]) {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(predicate).is_err() {
             return;
         }
-        let att = VerifiedAttestation::signed_for_test(statement, None);
+        let digest = vouch_core::digest::Sha256Digest::of(b"fuzz");
+        let subject = vouch_core::payload::intoto::Subject::sha256(None, &digest);
+        let wrap = |t: &str| {
+            let st = vouch_core::payload::intoto::Statement::encode_raw(
+                std::slice::from_ref(&subject),
+                t,
+                predicate,
+            );
+            vouch_core::payload::intoto::StatementRef::parse(
+                &st,
+                &vouch_core::limits::Limits::DEFAULT,
+            )
+            .is_ok()
+            .then(|| VerifiedAttestation::signed_for_test(&st, None))
+        };
+        let Some(att) = wrap(vouch_core::predicate::SLSA_PROVENANCE_V1) else {
+            return;
+        };
         let p = |s: &str| Pattern::new(s).expect("pattern");
         let prov = ProvenanceRule {
             builder_ids: vec![p("https://github.com/**")],
@@ -65,6 +78,8 @@ pub mod fuzzing {
             digest: *att.image(),
             now: 1_800_000_000,
         };
-        let _ = super::vuln::evaluate(&[&att], &[&att], &vuln, &ctx);
+        let scan = wrap(vouch_core::predicate::VULN).expect("same predicate");
+        let vex = wrap(vouch_core::predicate::OPENVEX).expect("same predicate");
+        let _ = super::vuln::evaluate(&[&scan], &[&vex], &vuln, &ctx);
     }
 }
