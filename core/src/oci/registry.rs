@@ -187,7 +187,12 @@ enum AuthState {
 
 /// A registry client for one run. Cheap to share behind an `Arc`.
 pub struct RegistryClient {
-    http: reqwest::Client,
+    /// For plain-HTTP registries: no TLS roots loaded.
+    plain: reqwest::Client,
+    /// For HTTPS, with the system's roots; built on first use.
+    tls: std::sync::OnceLock<reqwest::Client>,
+    /// Plain-HTTP registries seen redirecting to HTTPS: served by the TLS client.
+    tls_redirects: std::sync::Mutex<HashSet<String>>,
     config: DockerConfig,
     options: RegistryOptions,
     /// (registry, scope) → authorization state.
@@ -265,18 +270,22 @@ impl RegistryClient {
         options: RegistryOptions,
         config: DockerConfig,
     ) -> Result<Self, RegistryError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .pool_max_idle_per_host(32)
-            .build()
-            .map_err(|e| RegistryError::Network {
-                registry: "(client)".into(),
-                reason: e.to_string(),
-            })?;
+        // Plain HTTP (loopback, --allow-http-registry) needs no TLS roots: loading the
+        // system's costs about a millisecond per process, so the TLS client is built on the
+        // first HTTPS request.
+        let plain =
+            Self::builder()
+                .tls_certs_only([])
+                .build()
+                .map_err(|e| RegistryError::Network {
+                    registry: "(client)".into(),
+                    reason: e.to_string(),
+                })?;
         let http_ok = options.allow_http.iter().cloned().collect();
         Ok(Self {
-            http,
+            plain,
+            tls: std::sync::OnceLock::new(),
+            tls_redirects: std::sync::Mutex::new(HashSet::new()),
             config,
             options,
             auth: Mutex::new(HashMap::new()),
@@ -284,6 +293,36 @@ impl RegistryClient {
             http_ok,
             no_referrers_api: std::sync::Mutex::new(HashSet::new()),
         })
+    }
+
+    fn builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(15))
+            .pool_max_idle_per_host(32)
+    }
+
+    /// The client for `url`: the plain one for `http://`, else the TLS one.
+    fn http_for(&self, url: &str) -> Result<&reqwest::Client, RegistryError> {
+        if url.starts_with("http://") {
+            return Ok(&self.plain);
+        }
+        if let Some(c) = self.tls.get() {
+            return Ok(c);
+        }
+        let c = Self::builder()
+            .build()
+            .map_err(|e| RegistryError::Network {
+                registry: "(client)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(self.tls.get_or_init(|| c))
+    }
+
+    fn redirects_to_tls(&self, r: &RegistryRef) -> bool {
+        self.tls_redirects
+            .lock()
+            .is_ok_and(|s| s.contains(&r.registry))
     }
 
     fn plain_http(&self, r: &RegistryRef) -> bool {
@@ -374,9 +413,9 @@ impl RegistryClient {
                             ("refresh_token", c.secret.as_str()),
                             ("client_id", "vouch"),
                         ]);
-                        self.http.post(&realm).form(&form)
+                        self.http_for(&realm)?.post(&realm).form(&form)
                     }
-                    _ => self.http.get(&realm).query(&query),
+                    _ => self.http_for(&realm)?.get(&realm).query(&query),
                 };
                 if let Some(c) = &cred
                     && c.username != "<token>"
@@ -434,12 +473,29 @@ impl RegistryClient {
         let policy = self.options.retry;
         let mut attempt = 0u32;
         let mut authenticated = false;
+        let mut client = if self.plain_http(r) && !self.redirects_to_tls(r) {
+            &self.plain
+        } else {
+            self.http_for("https://")?
+        };
         loop {
-            let mut req = make(&self.http);
+            let mut req = make(client);
             if let Some(h) = self.auth_header(r, access).await? {
                 req = req.header(AUTHORIZATION, h);
             }
             let wait = match req.send().await {
+                // A plain-HTTP registry that redirected to HTTPS (blobs on a CDN): the
+                // cert-less client cannot check it; from now on the TLS client serves it.
+                Err(e)
+                    if std::ptr::eq(client, &self.plain)
+                        && e.url().is_some_and(|u| u.scheme() == "https") =>
+                {
+                    if let Ok(mut s) = self.tls_redirects.lock() {
+                        s.insert(r.registry.clone());
+                    }
+                    client = self.http_for("https://")?;
+                    continue;
+                }
                 Err(e) => {
                     if attempt >= policy.retries
                         || !(e.is_connect() || e.is_timeout() || e.is_request())
