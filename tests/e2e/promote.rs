@@ -386,6 +386,25 @@ async fn several_pairs_each_judged_denied_ones_untouched() {
             vouch_in(&d, &["tree", &format!("{hb}/prod/two:v1")]).code,
             0
         );
+        // The block is chosen by the destination's name: a policy for the staging repositories
+        // only does not let anything into production.
+        let staging_only = policy(&d, &format!("{ha}/staging/*"), 1);
+        let out = vouch_in(
+            &d,
+            &[
+                "promote",
+                "--policy",
+                &staging_only,
+                &format!("{ha}/staging/one:v1"),
+                &format!("{hb}/prod/three:v1"),
+            ],
+        )
+        .code(1);
+        assert!(out.stderr.contains("policy.no-match"), "{}", out.stderr);
+        assert_ne!(
+            vouch_in(&d, &["tree", &format!("{hb}/prod/three:v1")]).code,
+            0
+        );
         // An odd number of references is a usage error.
         vouch_in(
             &d,

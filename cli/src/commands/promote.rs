@@ -150,8 +150,8 @@ fn destination(dst: &ImageRef, client: &Arc<RegistryClient>) -> Result<(Target, 
     })
 }
 
-/// The destination's name for the policy: `HOST/REPO`, or `oci:DIR`.
-#[allow(dead_code)] // not used yet (added alongside, for judging destinations)
+/// The destination's name for the policy's patterns: `HOST/REPO`, or `oci:` and the layout's
+/// canonical path (the layout may not exist yet: its parent is canonicalized).
 fn dst_name(dst: &ImageRef) -> String {
     match dst {
         ImageRef::Registry(r) => r.docker_reference(),
@@ -285,9 +285,11 @@ async fn judge_one(
         ))
         .into());
     }
+    // The verdict on that digest under the name it will have at the destination: the gate
+    // guards what enters DST, as an admission controller guards what runs there.
     let verdict = crate::commands::policy::judge(
         policy,
-        &resolved.identity,
+        &dst_name(dst),
         &digest,
         &resolved.target,
         client,
