@@ -8,6 +8,26 @@ pub mod report;
 pub mod rules;
 
 mod eval;
+
+/// Helpers for the evaluators' unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use serde_json::{Value, json};
+
+    use crate::attestation::VerifiedAttestation;
+
+    /// Wraps a predicate in a statement about some digest and signs it for real.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn attest(predicate_type: &str, predicate: &Value) -> VerifiedAttestation {
+        let st = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "registry.example.com/app", "digest": {"sha256": "e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5"}}],
+            "predicateType": predicate_type,
+            "predicate": predicate,
+        });
+        VerifiedAttestation::signed_for_test(&serde_json::to_vec(&st).unwrap(), None)
+    }
+}
 pub(crate) mod provenance;
 pub(crate) mod sbom;
 pub(crate) mod vex;

@@ -895,16 +895,7 @@ mod tests {
             .unwrap_or_else(|| panic!("no SLSA statement in {rel}"))
     }
 
-    /// Re-wraps a predicate in a statement about some digest and signs it for real.
-    pub(crate) fn attest(predicate_type: &str, predicate: &Value) -> VerifiedAttestation {
-        let st = json!({
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [{"name": "registry.example.com/app", "digest": {"sha256": "e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5"}}],
-            "predicateType": predicate_type,
-            "predicate": predicate,
-        });
-        VerifiedAttestation::signed_for_test(&serde_json::to_vec(&st).unwrap(), None)
-    }
+    use crate::policy::test_support::attest;
 
     fn from_vector(rel: &str) -> VerifiedAttestation {
         let st = slsa_statement(rel);

@@ -833,15 +833,7 @@ mod tests {
         std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
-    fn attest(predicate_type: &str, predicate: &Value) -> VerifiedAttestation {
-        let st = json!({
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [{"name": "registry.example.com/app", "digest": {"sha256": "e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5"}}],
-            "predicateType": predicate_type,
-            "predicate": predicate,
-        });
-        VerifiedAttestation::signed_for_test(&serde_json::to_vec(&st).unwrap(), None)
-    }
+    use crate::policy::test_support::attest;
 
     fn cdx(rel: &str) -> Value {
         serde_json::from_slice(&vector(rel)).unwrap()
