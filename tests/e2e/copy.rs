@@ -22,22 +22,14 @@ use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::Target;
 use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST, to_bytes};
-use vouch_core::oci::reference::{ImageRef, RegistryRef};
 use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions, RetryPolicy};
 
-use crate::support::image::{client, layout_image, push_image, push_index};
+use crate::support::image::{bulk, client, layout_image, push_image, push_index, registry_ref};
 use crate::support::proxy::FaultProxy;
 use crate::support::registry::Registry;
 use crate::support::{Run, run, vouch, workspace};
 
 // ---- helpers -------------------------------------------------------------------------------
-
-fn registry_ref(host: &str, repo: &str) -> RegistryRef {
-    match format!("{host}/{repo}").parse::<ImageRef>().unwrap() {
-        ImageRef::Registry(r) => r,
-        ImageRef::Layout(_) => unreachable!(),
-    }
-}
 
 fn target(c: &Arc<RegistryClient>, host: &str, repo: &str) -> Target {
     Target::registry(c.clone(), &registry_ref(host, repo))
@@ -162,18 +154,6 @@ fn check_verifies_both_formats(dir: &Path, image: &str) {
     assert_eq!(sigs.len(), 2, "one .sig layer and one bundle: {doc:#}");
     verify_attestation(dir, "cyclonedx", image).ok();
     verify_attestation(dir, "vuln", image).ok();
-}
-
-/// Deterministic bytes, distinct per seed (not compressible into one repeated chunk).
-fn bulk(seed: &str, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 32);
-    let mut block = Sha256Digest::of(seed.as_bytes());
-    while out.len() < len {
-        out.extend_from_slice(block.as_bytes());
-        block = Sha256Digest::of(block.as_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// An image with two layers of `size` bytes each, pushed as `host/repo:tag`.
@@ -889,127 +869,4 @@ async fn unknown_digest_is_an_input_error() {
     .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Input, "{err}");
     assert!(err.to_string().contains(&missing.to_string()), "{err}");
-}
-
-/// Peak resident memory of this process so far (`VmHWM`), in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Not a test: a measurement (figures printed, never asserted). A 200 MB image of 5 layers
-/// between two local registries, then to a layout and back, with default options; the peak
-/// memory added by the copy shows the blobs are streamed.
-///
-/// `cargo test -p vouch --test e2e copy::measure -- --ignored --nocapture`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn measure_200mb_copy() {
-    let (a, b) = (Registry::start(), Registry::start());
-    let c = client();
-    let r = registry_ref(&a.host(), "big/app");
-    let mut layers = Vec::new();
-    for i in 0..5 {
-        // One layer in memory at a time.
-        let l = bulk(&format!("big layer {i}"), 40 << 20);
-        layers.push(Descriptor::of("application/vnd.oci.image.layer.v1.tar", &l));
-        c.put_blob(&r, Bytes::from(l)).await.unwrap();
-    }
-    let config =
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    c.put_blob(&r, Bytes::from_static(config)).await.unwrap();
-    let manifest = ImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_MANIFEST.into()),
-        artifact_type: None,
-        config: Descriptor::of(OCI_CONFIG, config),
-        layers,
-        subject: None,
-        annotations: BTreeMap::new(),
-        other: Default::default(),
-    };
-    let digest = c
-        .put_manifest(&r, "v1", Bytes::from(to_bytes(&manifest)), OCI_MANIFEST)
-        .await
-        .unwrap();
-    let before = peak_rss_kib();
-    let o = CopyOptions::default();
-    let src = target(&c, &a.host(), "big/app");
-    let t = Instant::now();
-    let rep = copy_image(
-        &src,
-        &digest,
-        &target(&c, &b.host(), "big/app"),
-        Some("v1"),
-        &o,
-        &NoProgress,
-    )
-    .await
-    .unwrap();
-    let reg = t.elapsed();
-    let dir = tempfile::tempdir().unwrap();
-    let t = Instant::now();
-    copy_image(
-        &src,
-        &digest,
-        &layout_target(dir.path()),
-        Some("v1"),
-        &o,
-        &NoProgress,
-    )
-    .await
-    .unwrap();
-    let to_layout = t.elapsed();
-    let t = Instant::now();
-    copy_image(
-        &Target::Layout(Layout::open(dir.path()).unwrap()),
-        &digest,
-        &target(&c, &b.host(), "again/app"),
-        Some("v1"),
-        &o,
-        &NoProgress,
-    )
-    .await
-    .unwrap();
-    let from_layout = t.elapsed();
-    let t = Instant::now();
-    copy_image(
-        &src,
-        &digest,
-        &target(&c, &b.host(), "big/app"),
-        Some("v1"),
-        &o,
-        &NoProgress,
-    )
-    .await
-    .unwrap();
-    let noop = t.elapsed();
-    let after = peak_rss_kib();
-    // skopeo (which verifies nothing), when installed, on the same image to a fresh repository.
-    let t = Instant::now();
-    let skopeo = std::process::Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            &format!("docker://{}/big/app:v1", a.host()),
-            &format!("docker://{}/skopeo/app:v1", b.host()),
-        ])
-        .status();
-    match skopeo {
-        Ok(s) if s.success() => eprintln!("skopeo copy registry→registry: {:?}", t.elapsed()),
-        other => eprintln!("skopeo not run: {other:?}"),
-    }
-    eprintln!(
-        "200 MB image, 5 layers ({} bytes): registry→registry {reg:?}, registry→layout \
-         {to_layout:?}, layout→registry {from_layout:?}, second run (all skipped) {noop:?}; \
-         peak RSS {before} KiB before the copies, {after} KiB after (+{} KiB)",
-        rep.bytes_copied(),
-        after.saturating_sub(before)
-    );
 }

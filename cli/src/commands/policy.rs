@@ -37,14 +37,25 @@ pub(crate) fn now() -> Result<i64> {
 
 /// The name a policy's patterns are matched against: `HOST/REPO` (Docker Hub as
 /// `docker.io/…`), or for a layout `oci:` and its canonical path (so `oci:/media/usb/../x` is
-/// judged as what it is).
-pub(crate) fn policy_name(identity: &str) -> String {
-    if let Some(dir) = identity.strip_prefix("oci:")
-        && let Ok(canonical) = std::fs::canonicalize(dir)
-    {
-        return format!("oci:{}", canonical.display());
+/// judged as what it is; a layout that does not exist yet, a promotion's destination, by its
+/// parent's).
+pub(crate) fn policy_name(image: &ImageRef) -> String {
+    match image {
+        ImageRef::Registry(r) => r.name(),
+        ImageRef::Layout(l) => {
+            let canonical = std::fs::canonicalize(&l.dir).ok().or_else(|| {
+                let parent = match l.dir.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                Some(std::fs::canonicalize(parent).ok()?.join(l.dir.file_name()?))
+            });
+            format!(
+                "oci:{}",
+                canonical.unwrap_or_else(|| l.dir.clone()).display()
+            )
+        }
     }
-    vouch_verify::policy::policy_name(identity)
 }
 
 /// Loads a policy file; its errors are input errors (exit 2) naming the line and field.
@@ -53,7 +64,7 @@ pub(crate) fn load(path: &Path) -> Result<Policy> {
 }
 
 /// Judges the image at `digest` in `image_target` (already resolved: the digest is what will be
-/// deployed or promoted), named `name` (`HOST/REPO` or `oci:DIR`) for the policy's patterns.
+/// deployed or promoted), named `name` ([`policy_name`]) for the policy's patterns.
 pub(crate) async fn judge(
     policy: &Policy,
     name: &str,
@@ -65,7 +76,7 @@ pub(crate) async fn judge(
 ) -> Result<Verdict> {
     let attachments = attachment_target_of(image_target, client)?;
     let src = ImageSource {
-        name: policy_name(name),
+        name: name.to_owned(),
         digest: *digest,
         attachments: &attachments,
         referrers: image_target,
@@ -85,7 +96,7 @@ async fn judge_ref(
         let target = Target::registry(client.clone(), r);
         return judge(
             policy,
-            &r.docker_reference(),
+            &policy_name(image),
             &digest,
             &target,
             client,
@@ -97,7 +108,7 @@ async fn judge_ref(
     let resolved = resolve(image, client, Access::Pull, limits).await?;
     judge(
         policy,
-        &resolved.identity,
+        &policy_name(image),
         &resolved.digest,
         &resolved.target,
         client,

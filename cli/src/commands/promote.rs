@@ -150,28 +150,6 @@ fn destination(dst: &ImageRef, client: &Arc<RegistryClient>) -> Result<(Target, 
     })
 }
 
-/// The destination's name for the policy's patterns: `HOST/REPO`, or `oci:` and the layout's
-/// canonical path (the layout may not exist yet: its parent is canonicalized).
-fn dst_name(dst: &ImageRef) -> String {
-    match dst {
-        ImageRef::Registry(r) => r.docker_reference(),
-        ImageRef::Layout(l) => {
-            // The layout may not exist yet: canonicalize its parent.
-            let dir = match (l.dir.parent(), l.dir.file_name()) {
-                (Some(p), Some(f)) => std::fs::canonicalize(if p.as_os_str().is_empty() {
-                    std::path::Path::new(".")
-                } else {
-                    p
-                })
-                .map(|p| p.join(f))
-                .unwrap_or_else(|_| l.dir.clone()),
-                _ => l.dir.clone(),
-            };
-            format!("oci:{}", dir.display())
-        }
-    }
-}
-
 fn dst_digest(dst: &ImageRef) -> Option<Sha256Digest> {
     match dst {
         ImageRef::Registry(r) => r.digest,
@@ -289,7 +267,7 @@ async fn judge_one(
     // guards what enters DST, as an admission controller guards what runs there.
     let verdict = crate::commands::policy::judge(
         policy,
-        &dst_name(dst),
+        &crate::commands::policy::policy_name(dst),
         &digest,
         &resolved.target,
         client,

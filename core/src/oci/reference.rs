@@ -169,23 +169,7 @@ impl FromStr for ImageRef {
             ));
         }
         let (name, tag, digest) = split_tag_digest(input, input)?;
-        let (registry, repository) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (first.to_owned(), rest.to_owned())
-            }
-            _ => (DOCKER_HUB.to_owned(), name.clone()),
-        };
-        let registry = match registry.as_str() {
-            "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_owned(),
-            _ => registry,
-        };
-        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
-            format!("library/{repository}")
-        } else {
-            repository
-        };
+        let (registry, repository) = split_name(&name);
         if repository.is_empty() || !repository.split('/').all(valid_path_component) {
             return Err(err(
                 "the repository must be lower-case path components of letters, digits and separators (`.`, `_`, `__`, `-`)",
@@ -203,7 +187,39 @@ impl FromStr for ImageRef {
     }
 }
 
+/// Whether the first path segment of a name is a registry host (`ghcr.io`, `host:5000`,
+/// `localhost`) rather than part of a Docker Hub repository.
+pub fn is_registry_host(segment: &str) -> bool {
+    segment.contains('.') || segment.contains(':') || segment == "localhost"
+}
+
+/// Docker's defaults for `[HOST[:PORT]/]PATH`: (registry, repository). No host is Docker Hub,
+/// `index.docker.io` and `registry-1.docker.io` are `docker.io`, and a one-segment Docker Hub
+/// repository is under `library/`. Nothing is validated.
+pub fn split_name(name: &str) -> (String, String) {
+    let (registry, repository) = match name.split_once('/') {
+        Some((first, rest)) if is_registry_host(first) => (first.to_owned(), rest.to_owned()),
+        _ => (DOCKER_HUB.to_owned(), name.to_owned()),
+    };
+    let registry = match registry.as_str() {
+        "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_owned(),
+        _ => registry,
+    };
+    let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+        format!("library/{repository}")
+    } else {
+        repository
+    };
+    (registry, repository)
+}
+
 impl RegistryRef {
+    /// `HOST/REPO` with docker's defaults and Docker Hub as `docker.io`: the name policies
+    /// match (unlike [`RegistryRef::docker_reference`], cosign's `index.docker.io` spelling).
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
     /// The host to send API requests to.
     pub fn api_host(&self) -> &str {
         if self.registry == DOCKER_HUB {
@@ -284,6 +300,29 @@ impl fmt::Display for ImageRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_names_use_docker_io() {
+        let name = |s: &str| match s.parse::<ImageRef>().unwrap() {
+            ImageRef::Registry(r) => r.name(),
+            ImageRef::Layout(_) => unreachable!(),
+        };
+        assert_eq!(name("alpine"), "docker.io/library/alpine");
+        assert_eq!(
+            name("index.docker.io/library/alpine:3"),
+            "docker.io/library/alpine"
+        );
+        assert_eq!(
+            name(
+                "ghcr.io/a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+            ),
+            "ghcr.io/a/b"
+        );
+        assert_eq!(
+            split_name("localhost:5000/x"),
+            ("localhost:5000".into(), "x".into())
+        );
+    }
 
     fn reg(s: &str) -> RegistryRef {
         match s.parse::<ImageRef>().unwrap() {

@@ -41,7 +41,8 @@ pub fn client() -> Arc<RegistryClient> {
     Arc::new(RegistryClient::new(RegistryOptions::default()).unwrap())
 }
 
-fn registry_ref(host: &str, repo: &str) -> RegistryRef {
+/// `host/repo` as a registry reference.
+pub fn registry_ref(host: &str, repo: &str) -> RegistryRef {
     match format!("{host}/{repo}").parse::<ImageRef>().unwrap() {
         ImageRef::Registry(r) => r,
         ImageRef::Layout(_) => unreachable!(),
@@ -119,4 +120,16 @@ pub fn layout_image(dir: &Path, tag: &str) -> Sha256Digest {
     );
     layout.write_index(&index, &lock).unwrap();
     digest
+}
+
+/// Deterministic bytes, distinct per seed (not compressible into one repeated chunk).
+pub fn bulk(seed: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut block = Sha256Digest::of(seed.as_bytes());
+    while out.len() < len {
+        out.extend_from_slice(block.as_bytes());
+        block = Sha256Digest::of(block.as_bytes());
+    }
+    out.truncate(len);
+    out
 }

@@ -31,8 +31,9 @@ const MAX_DETAILS: usize = 20;
 /// The image to judge: its name for matching, its digest, and where its attachments live.
 #[derive(Debug)]
 pub struct ImageSource<'a> {
-    /// `HOST/REPO` (docker's defaults applied), or `oci:DIR` for a layout: what `match`
-    /// patterns are matched against.
+    /// `HOST/REPO` with docker's defaults and Docker Hub as `docker.io`
+    /// (`RegistryRef::name`), or `oci:DIR` for a layout: what `match` patterns are matched
+    /// against.
     pub name: String,
     /// The digest to judge (resolved once by the caller).
     pub digest: Sha256Digest,
@@ -712,15 +713,6 @@ fn label(mut checks: Vec<Check>, rule: &str, mode: Mode) -> Vec<Check> {
     checks
 }
 
-/// The name policies match: `HOST/REPO` as written in policies, so Docker Hub's
-/// `index.docker.io/…` (cosign's docker-reference spelling) is `docker.io/…`.
-pub fn policy_name(name: &str) -> String {
-    match name.strip_prefix("index.docker.io/") {
-        Some(rest) => format!("docker.io/{rest}"),
-        None => name.to_owned(),
-    }
-}
-
 /// Judges one image by `policy`: fetches what is attached to `src.digest`, verifies it against
 /// the authorities of the block that matches `src.name`, and evaluates every condition on the
 /// verified data. `now` (Unix seconds) is the clock for freshness and expiry. Registry errors
@@ -731,7 +723,7 @@ pub async fn evaluate(
     now: i64,
     limits: &OciLimits,
 ) -> Result<Verdict, VerifyError> {
-    let name = policy_name(&src.name);
+    let name = src.name.clone();
     let mut verdict = Verdict {
         image: name.clone(),
         digest: src.digest.to_string(),
@@ -843,17 +835,5 @@ mod tests {
             match_signers(&[vec![], v(&["k"])]),
             vec![None, Some("k".to_owned())]
         );
-    }
-}
-
-#[cfg(test)]
-mod name_tests {
-    #[test]
-    fn docker_hub_is_docker_io() {
-        assert_eq!(
-            super::policy_name("index.docker.io/library/alpine"),
-            "docker.io/library/alpine"
-        );
-        assert_eq!(super::policy_name("ghcr.io/a/b"), "ghcr.io/a/b");
     }
 }

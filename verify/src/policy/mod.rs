@@ -33,7 +33,7 @@ pub(crate) mod sbom;
 pub(crate) mod vex;
 pub(crate) mod vuln;
 
-pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate, policy_name};
+pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate};
 pub use file::{Policy, PolicyError};
 
 /// Fuzzing entry points (feature `fuzzing`, for fuzz/ only).

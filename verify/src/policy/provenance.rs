@@ -466,26 +466,23 @@ impl ImageRef {
 /// `HOST/REPO` with docker's defaults: no host → `docker.io`; `index.docker.io` and
 /// `registry-1.docker.io` → `docker.io`; a single-segment docker.io repository → `library/…`.
 pub(crate) fn normalize_image_name(repo: &str) -> String {
+    use vouch_core::oci::reference::{is_registry_host, split_name};
     let repo = repo.trim().trim_end_matches('/');
-    let (host, path) = match repo.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            (first.to_ascii_lowercase(), rest)
+    // Hosts are case-insensitive here, and Docker Hub has one alias more than references take.
+    let repo = match repo.split_once('/') {
+        Some((host, path)) if is_registry_host(host) => {
+            let host = host.to_ascii_lowercase();
+            let host = if host == "registry.hub.docker.com" {
+                "docker.io".to_owned()
+            } else {
+                host
+            };
+            format!("{host}/{path}")
         }
-        _ => ("docker.io".to_owned(), repo),
+        _ => repo.to_owned(),
     };
-    let host = match host.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".to_owned()
-        }
-        _ => host,
-    };
-    if host == "docker.io" && !path.contains('/') {
-        format!("docker.io/library/{path}")
-    } else {
-        format!("{host}/{path}")
-    }
+    let (registry, repository) = split_name(&repo);
+    format!("{registry}/{repository}")
 }
 
 fn valid_repo_path(s: &str) -> bool {
@@ -517,7 +514,7 @@ pub(crate) fn parse_image_ref(s: &str) -> Option<ImageRef> {
     };
     // The host part may have upper case; the path may not.
     let (host_ok, path) = match repo.split_once('/') {
-        Some((h, p)) if h.contains('.') || h.contains(':') || h == "localhost" => (
+        Some((h, p)) if vouch_core::oci::reference::is_registry_host(h) => (
             h.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':')),
             p,
