@@ -416,6 +416,14 @@ pub(crate) async fn referrer_attestations(
     Ok((found, verified, failures))
 }
 
+/// Whether a predicate type `found` is the one `wanted` (OpenVEX's is versioned:
+/// `https://openvex.dev/ns/v0.2.0` is an `https://openvex.dev/ns`).
+pub(crate) fn is_type(found: &str, wanted: &str) -> bool {
+    found == wanted
+        || (wanted == vouch_core::predicate::OPENVEX
+            && found.starts_with(vouch_core::predicate::OPENVEX))
+}
+
 /// Which bundle referrers to fetch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ReferrerFilter<'a> {
@@ -480,11 +488,9 @@ pub(crate) async fn fetch_referrers(
                     t != Some(COSIGN_SIGN_PREDICATE)
                         && wanted.is_none_or(|w| t.is_none() || t == Some(w))
                 }
-                ReferrerFilter::AnyOf(types) => t.is_none_or(|t| {
-                    types.iter().any(|w| {
-                        t == *w || (t.starts_with(w) && *w == vouch_core::predicate::OPENVEX)
-                    })
-                }),
+                ReferrerFilter::AnyOf(types) => {
+                    t.is_none_or(|t| types.iter().any(|w| is_type(t, w)))
+                }
             }
         })
         .collect();

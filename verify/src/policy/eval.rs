@@ -21,7 +21,7 @@ use super::report::{Check, Status, codes};
 use super::rules::{ImageContext, Mode};
 use crate::VerifyError;
 use crate::attestation::{
-    FetchedReferrer, ReferrerFilter, VerifiedAttestation, fetch_referrers, root_for_keys,
+    FetchedReferrer, ReferrerFilter, VerifiedAttestation, fetch_referrers, is_type, root_for_keys,
 };
 use crate::image::VerifiedImageSignature;
 
@@ -224,14 +224,6 @@ async fn fetch_material(
         referrers,
         notes,
     })
-}
-
-/// Whether a predicate type `found` is the one `wanted` (OpenVEX's is versioned:
-/// `https://openvex.dev/ns/v0.2.0` is an `https://openvex.dev/ns`).
-fn is_type(found: &str, wanted: &str) -> bool {
-    found == wanted
-        || (wanted == vouch_core::predicate::OPENVEX
-            && found.starts_with(vouch_core::predicate::OPENVEX))
 }
 
 fn capped(mut v: Vec<String>) -> Vec<String> {
