@@ -83,7 +83,7 @@ fn main() {
         .map(|x| format!("{host}/bench/app@{x}"))
         .collect();
 
-    // Inputs: real data from shared/vectors.
+    // Inputs: real data from tests/data/vectors.
     let v = support::vectors();
     let scan = v.join("scans/trivy/alpine-310.json");
     let sbom = v.join("sboms/trivy-npm.cdx.json");

@@ -538,10 +538,10 @@ mod tests {
 
     #[test]
     fn manifest_is_what_cosign_writes() {
-        // The attestation manifest in shared/vectors/cosign-layouts (written by cosign):
+        // The attestation manifest in tests/data/vectors/cosign-layouts (written by cosign):
         // rebuilding it from its layer gives the same config and manifest bytes.
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-            "../../shared/vectors/cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch/blobs/sha256",
+            "../tests/data/vectors/cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch/blobs/sha256",
         );
         let original = std::fs::read(
             dir.join("31cc4fb663c8d34e2e6a0bd5f183d576c2811ee286e0998b4c2965e3b35a0d86"),

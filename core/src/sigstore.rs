@@ -22,7 +22,7 @@ mod conformance_pieces {
 
     fn entry(case: &str) -> serde_json::Value {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/sigstore-conformance")
+            .join("../tests/data/vectors/sigstore-conformance")
             .join(case)
             .join("bundle.sigstore.json");
         let b: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();

@@ -1,5 +1,5 @@
 //! attest / verify-attestation: every predicate type, in the real registry and in OCI layouts,
-//! with real SBOMs, scans and provenance from shared/vectors; and the rejections.
+//! with real SBOMs, scans and provenance from tests/data/vectors; and the rejections.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -386,7 +386,7 @@ fn replace_drops_same_type_only_and_annotation_must_match() {
     );
 }
 
-/// Every scan in shared/vectors imports, attests and verifies; the findings match the report.
+/// Every scan in tests/data/vectors imports, attests and verifies; the findings match the report.
 #[test]
 fn every_scan_vector_attests() {
     let dir = tempfile::tempdir().unwrap();

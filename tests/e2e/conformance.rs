@@ -1,4 +1,4 @@
-//! sigstore's client conformance cases (shared/vectors/sigstore-conformance), run through the
+//! sigstore's client conformance cases (tests/data/vectors/sigstore-conformance), run through the
 //! CLI exactly as the suite drives a client: every case gives its expected verdict (folders
 //! ending `_fail` rejected, all others verified). Unit tests in core/ and verify/ check that the
 //! rejections happen at the intended step.
@@ -70,7 +70,7 @@ fn conformance_suite() {
     assert_eq!(passed.len(), cases.len());
 }
 
-/// Real cosign 3 output (`cosign attest --new-bundle-format`, shared/vectors/more/03-…): a v0.3
+/// Real cosign 3 output (`cosign attest --new-bundle-format`, tests/data/vectors/more/03-…): a v0.3
 /// DSSE bundle, verified offline for its subject digest with its signer's identity, and
 /// rejected for another identity or another digest.
 #[test]

@@ -316,7 +316,7 @@ fn sign_verify_in_oci_layout() {
 
 #[test]
 fn reads_the_layout_cosign_saved() {
-    // shared/vectors: a layout written by `cosign save` (an index and its attestations).
+    // tests/data/vectors: a layout written by `cosign save` (an index and its attestations).
     let src = crate::support::vectors()
         .join("cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch");
     let out = run(vouch().args(["tree", &format!("oci:{}", src.display())]));

@@ -1,5 +1,5 @@
 //! Keyless (Fulcio + Rekor) verification of a real cosign attestation made in GitHub Actions
-//! (shared/vectors/cosign-layouts/slsa-generator-v1.10.0), offline against the public-good
+//! (tests/data/vectors/cosign-layouts/slsa-generator-v1.10.0), offline against the public-good
 //! trusted root; and tampered copies of it, each changed in one place here.
 
 use std::fs;

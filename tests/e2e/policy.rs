@@ -1,6 +1,6 @@
 //! `vouch verify --policy`: every condition with a passing and a failing case, through the CLI,
 //! on OCI layouts and the real registry, with real scans, SBOMs and the real keyless SLSA
-//! provenance from shared/vectors. Dates are injected with `VOUCH_NOW`.
+//! provenance from tests/data/vectors. Dates are injected with `VOUCH_NOW`.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ use crate::support::image::{client, layout_image};
 use crate::support::registry::Registry;
 use crate::support::vectors;
 
-/// The real cosign 3 bundle from shared/vectors and its subject.
+/// The real cosign 3 bundle from tests/data/vectors and its subject.
 fn cosign3_bundle() -> (Bytes, Sha256Digest) {
     let b =
         std::fs::read(vectors().join(

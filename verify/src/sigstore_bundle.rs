@@ -604,7 +604,7 @@ mod tests {
     fn case(rel: &str) -> Vec<u8> {
         std::fs::read(
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/vectors/sigstore-conformance")
+                .join("../tests/data/vectors/sigstore-conformance")
                 .join(rel),
         )
         .unwrap()

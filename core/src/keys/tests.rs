@@ -4,17 +4,9 @@ use super::encrypted::{self, EncryptedKey, KdfParams};
 use super::*;
 use crate::limits::Limits;
 
-/// `../shared/vectors` beside the checkout (or `$VOUCH_VECTORS`).
+/// The test vectors checked in under `tests/data/vectors` (origins in its MANIFEST.md).
 fn vectors() -> PathBuf {
-    let dir = std::env::var_os("VOUCH_VECTORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"));
-    assert!(
-        dir.join("MANIFEST.md").exists(),
-        "test vectors not found at {}: clone next to shared/ or set VOUCH_VECTORS",
-        dir.display()
-    );
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/vectors")
 }
 
 fn artifact(rel: &str) -> Vec<u8> {
@@ -94,7 +86,7 @@ fn reads_real_cosign_keys() {
     k.decrypt(b"123").unwrap();
     assert_eq!(k.decrypt(b"1234").unwrap_err(), KeyError::WrongPassword);
 
-    // sigstore-rs key_pair_import. shared/vectors' MANIFEST says these files hold one key pair;
+    // sigstore-rs key_pair_import. tests/data/vectors' MANIFEST says these files hold one key pair;
     // they hold different keys. The expected hint of the decrypted key was computed
     // independently with Python's hashlib.scrypt + pynacl + cryptography.
     let k = EncryptedKey::parse(

@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn parses_cosign_layout_vector_manifests() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-            "../../shared/vectors/cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch/blobs/sha256",
+            "../tests/data/vectors/cosign-layouts/slsa-generator-v1.10.0/container_workflow_dispatch/blobs/sha256",
         );
         let index = std::fs::read(
             dir.join("e0a0a765d690a5104331cfbac88ebbbf01736c1f87aaa3cd455c516a5ea586a5"),

@@ -429,12 +429,12 @@ mod tests {
 mod vector_tests {
     use super::*;
 
-    /// in-toto's own Go test cases (shared/vectors/more/06-…/statement-validation): the valid
+    /// in-toto's own Go test cases (tests/data/vectors/more/06-…/statement-validation): the valid
     /// ones parse, each invalid one is rejected, by both parsers.
     #[test]
     fn in_toto_validation_vectors() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-            "../../shared/vectors/more/06-slsa-provenance/in-toto-attestation/statement-validation",
+            "../tests/data/vectors/more/06-slsa-provenance/in-toto-attestation/statement-validation",
         );
         let cases = [
             ("valid-statement-v1.json", true),

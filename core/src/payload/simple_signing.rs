@@ -127,7 +127,7 @@ mod tests {
             manifest_digest: DIGEST.parse().unwrap(),
             optional: None,
         };
-        // The payload cosign signed in sigstore-rs's busybox test (shared/vectors, 03-…/extracted).
+        // The payload cosign signed in sigstore-rs's busybox test (tests/data/vectors, 03-…/extracted).
         let expected = concat!(
             r#"{"critical":{"identity":{"docker-reference":"registry-testing.svc.lan/busybox"},"#,
             r#""image":{"docker-manifest-digest":"sha256:f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b"},"#,

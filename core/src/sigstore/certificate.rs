@@ -395,7 +395,7 @@ mod tests {
 
     fn bundle(case: &str) -> serde_json::Value {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/sigstore-conformance")
+            .join("../tests/data/vectors/sigstore-conformance")
             .join(case)
             .join("bundle.sigstore.json");
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
@@ -422,7 +422,7 @@ mod tests {
     /// The case's own trusted root, else public good.
     fn root_for(case: &str) -> TrustedRoot {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/sigstore-conformance")
+            .join("../tests/data/vectors/sigstore-conformance")
             .join(case)
             .join("trusted_root.json");
         match std::fs::read(p) {

@@ -44,7 +44,7 @@ mod tests {
 
     fn check(case: &str) -> bool {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/sigstore-conformance")
+            .join("../tests/data/vectors/sigstore-conformance")
             .join(case)
             .join("bundle.sigstore.json");
         let b: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
@@ -82,7 +82,7 @@ mod tests {
         // A cosign `dev.sigstore.cosign/bundle` annotation (sigstore-rs test data) verified with
         // the production Rekor key.
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/more/03-cosign-sigstore-artifacts/sigstore-rs/extracted");
+            .join("../tests/data/vectors/more/03-cosign-sigstore-artifacts/sigstore-rs/extracted");
         let b: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.join("rekor_bundle_logindex_783606.json")).unwrap(),
         )

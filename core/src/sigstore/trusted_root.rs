@@ -342,7 +342,7 @@ mod tests {
         assert!(rekor.validity.contains(1_710_869_186));
         let staging = std::fs::read(
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/vectors/trusted-roots/staging.json"),
+                .join("../tests/data/vectors/trusted-roots/staging.json"),
         )
         .unwrap();
         TrustedRoot::parse(&staging).unwrap();

@@ -17,17 +17,10 @@ pub fn workspace() -> PathBuf {
         .to_owned()
 }
 
-/// `../shared/vectors` beside the checkout (or `$VOUCH_VECTORS`).
+/// The test vectors from outside the project, checked in under `tests/data/vectors` (their
+/// origins and licences are in its MANIFEST.md).
 pub fn vectors() -> PathBuf {
-    let dir = std::env::var_os("VOUCH_VECTORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/vectors"));
-    assert!(
-        dir.join("MANIFEST.md").exists(),
-        "test vectors not found at {}: clone next to shared/ or set VOUCH_VECTORS",
-        dir.display()
-    );
-    dir
+    workspace().join("tests/data/vectors")
 }
 
 /// A copy of the real cosign-saved layout (`cosign-layouts/slsa-generator-v1.10.0`, keyless

@@ -841,7 +841,7 @@ mod tests {
     const V110_BUILDER: &str = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.10.0";
 
     fn vectors() -> std::path::PathBuf {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/vectors")
     }
 
     fn read_vector(rel: &str) -> Vec<u8> {

@@ -508,7 +508,7 @@ mod tests {
 
     fn vector(name: &str) -> Vec<u8> {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/more/07-vex/openvex")
+            .join("../tests/data/vectors/more/07-vex/openvex")
             .join(name);
         std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }

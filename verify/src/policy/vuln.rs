@@ -689,7 +689,7 @@ mod tests {
 
     fn vector(rel: &str) -> Vec<u8> {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors")
+            .join("../tests/data/vectors")
             .join(rel);
         std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
