@@ -182,26 +182,10 @@ impl Verifier<'_> {
         };
         match self {
             Verifier::Key(k) => PublicKey::from_pem(&pem).ok().as_ref() == Some(*k),
-            Verifier::Certificate(der) => {
-                let Ok(text) = std::str::from_utf8(&pem) else {
-                    return false;
-                };
-                let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
-                    return false;
-                };
-                pem_rfc7468_decode(&text[start..]).as_deref() == Some(*der)
-            }
+            Verifier::Certificate(der) => vouch_core::keys::decode_pem(&pem)
+                .is_ok_and(|(label, body)| label == "CERTIFICATE" && body == *der),
         }
     }
-}
-
-fn pem_rfc7468_decode(text: &str) -> Option<Vec<u8>> {
-    let end = text.find("-----END CERTIFICATE-----")? + "-----END CERTIFICATE-----".len();
-    let body: String = text[..end]
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    B64.decode(body.trim()).ok()
 }
 
 /// The leaf certificate of the bundle's verification material.
@@ -298,6 +282,31 @@ fn check_body(
             });
             if !ours {
                 return Err(fail(CHECK, "the entry records other signatures or keys"));
+            }
+            Ok(())
+        }
+        (("intoto", "0.0.1"), BundleContent::Dsse(env)) => {
+            // cosign ≤ 2.0's keyless attestations. Rekor keeps no envelope in these entries,
+            // only `content.hash` (SHA-256 of the envelope as uploaded: the bytes cosign also
+            // stores in the `.att` layer, Go's `json.Marshal` of the envelope, which
+            // `Envelope::to_json` writes byte for byte) and, on entries after Rekor 1.1,
+            // `content.payloadHash` (SHA-256 of the decoded payload); and the signer's
+            // certificate or key.
+            if get(&v, "/spec/content/hash/algorithm") != Some("sha256")
+                || get(&v, "/spec/content/hash/value")
+                    != Some(Sha256Digest::of(&env.to_json()).hex().as_str())
+            {
+                return Err(fail(CHECK, "the entry records another envelope"));
+            }
+            if let Some(ph) = v.pointer("/spec/content/payloadHash") {
+                if get(ph, "/algorithm") != Some("sha256")
+                    || get(ph, "/value") != Some(Sha256Digest::of(&env.payload).hex().as_str())
+                {
+                    return Err(fail(CHECK, "the entry records another payload"));
+                }
+            }
+            if !get(&v, "/spec/publicKey").is_some_and(|k| verifier.is(k)) {
+                return Err(fail(CHECK, "the entry records another certificate or key"));
             }
             Ok(())
         }
@@ -484,8 +493,11 @@ pub fn verify(
         }
     };
     let integrated_time = logged.as_ref().and_then(|(_, c)| c.integrated_time);
-    // Verified times: the log's signed integration time and every RFC 3161 timestamp, each
-    // over this bundle's signature. A timestamp that does not verify fails the bundle.
+    // Verified times: the log's signed integration time and each RFC 3161 timestamp that
+    // verifies over this bundle's signature. As sigstore-go and sigstore-python do, a timestamp
+    // that does not verify (another TSA, other data) gives no time and is otherwise ignored: a
+    // keyless bundle needs at least one verified time, and the certificate must be valid at
+    // every verified time.
     let signature_bytes: &[u8] = match &b.content {
         BundleContent::MessageSignature { signature, .. } => signature,
         BundleContent::Dsse(env) => env.signatures.first().map_or(&[][..], |s| &s.sig[..]),
@@ -496,6 +508,7 @@ pub fn verify(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let mut rejected = Vec::new();
     for t in &tokens {
         let der = t
             .get("signedTimestamp")
@@ -507,8 +520,13 @@ pub fn verify(
                     "an RFC 3161 timestamp without base64 signedTimestamp",
                 )
             })?;
-        let time = verify_timestamp(&der, signature_bytes, root)
-            .map_err(|e| fail("timestamp", e.to_string()))?;
+        let time = match verify_timestamp(&der, signature_bytes, root) {
+            Ok(time) => time,
+            Err(e) => {
+                rejected.push(e.to_string());
+                continue;
+            }
+        };
         if let Some((_, checked)) = &logged
             && integrated_time.is_none()
             && !checked.log.validity.contains(time)
@@ -520,11 +538,13 @@ pub fn verify(
         }
         times.push(time);
     }
-    if integrated_time.is_none() && tokens.is_empty() && leaf.is_some() {
-        return Err(fail(
-            "time",
-            "no verified signing time: neither a signed entry timestamp nor an RFC 3161 timestamp",
-        ));
+    if times.is_empty() && leaf.is_some() {
+        let why = if rejected.is_empty() {
+            "neither a signed entry timestamp nor an RFC 3161 timestamp".to_owned()
+        } else {
+            format!("no RFC 3161 timestamp verified ({})", rejected.join("; "))
+        };
+        return Err(fail("time", format!("no verified signing time: {why}")));
     }
     // The certificate, at every verified time.
     let identity = match (&leaf, signer) {

@@ -306,3 +306,56 @@ fn public_key_pem_round_trip_and_hint() {
         "{dbg}"
     );
 }
+
+/// RFC 7468 §3 ("parsers SHOULD be lenient"), as Go's `encoding/pem` reads what cosign loads:
+/// base64 wrapped at 76 columns (Python's `base64.encodebytes`, MIME tools), on one line, with
+/// CRLF, trailing blanks, text before the block; the END label must match.
+#[test]
+fn pem_is_read_laxly() {
+    use base64::Engine as _;
+    let key = SigningKey::generate().unwrap();
+    let pem = encrypted::encrypt(&key, b"pw", FAST).unwrap();
+    let (label, body) = import::decode_pem(pem.as_bytes()).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&body);
+    let wrap = |width: usize, eol: &str| {
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(width)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----{eol}{}{eol}-----END {label}-----{eol}",
+            lines.join(eol)
+        )
+    };
+    for text in [
+        wrap(76, "\n"),
+        wrap(76, "\r\n"),
+        wrap(b64.len(), "\n"),
+        wrap(16, "\n"),
+        format!("comment before the block\n{}", wrap(64, "\n")),
+        wrap(64, " \t\n"),
+    ] {
+        let (l, b) = import::decode_pem(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!((l.as_str(), &b), (label.as_str(), &body));
+        let parsed = EncryptedKey::parse(text.as_bytes(), &Limits::DEFAULT).unwrap();
+        assert_eq!(
+            parsed.decrypt(b"pw").unwrap().public_key(),
+            key.public_key()
+        );
+    }
+    // What stays refused: another END label, no END line, broken base64, RFC 1421 headers.
+    let mismatched =
+        wrap(64, "\n").replace("-----END ENCRYPTED SIGSTORE", "-----END ENCRYPTED COSIGN");
+    for bad in [
+        mismatched,
+        wrap(64, "\n").replace("-----END", "----END"),
+        wrap(64, "\n").replacen("\ney", "\n*y", 1),
+        wrap(64, "\n").replacen("-----\n", "-----\nProc-Type: 4,ENCRYPTED\n\n", 1),
+    ] {
+        assert!(
+            matches!(import::decode_pem(bad.as_bytes()), Err(KeyError::Pem(_))),
+            "{bad}"
+        );
+    }
+}

@@ -143,7 +143,9 @@ impl Statement {
     }
 
     /// Parses and validates untrusted Statement bytes (in-toto's `Statement.Validate`: known
-    /// `_type`, at least one subject, each with a digest, a predicate type and a predicate).
+    /// `_type`, at least one subject, each with a digest, and a predicate type). The predicate,
+    /// when present, must be an object; unset it is the empty object, as the specification says
+    /// (in-toto's Go `Validate` requires it: vouch follows the specification and cosign 3).
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.envelope)?;
         let wire: Wire = serde_json::from_slice(bytes).map_err(json_err(WHAT))?;
@@ -154,10 +156,13 @@ impl Statement {
         };
         let (version, subjects, predicate_type) =
             validate(wire.kind, wire.subject, wire.predicate_type, limits)?;
+        // in-toto Statement v1: "predicate: OPTIONAL … Unset is treated the same as
+        // set-but-empty." cosign 3's image signatures (`https://sigstore.dev/cosign/sign/v1`)
+        // carry none. `null` is unset too (protobuf JSON).
         let predicate = match wire.predicate {
             Some(p @ Value::Object(_)) => p,
             Some(_) => return Err(field("predicate", "the predicate must be a JSON object")),
-            None => return Err(field("predicate", "a predicate is required")),
+            None => Value::Object(serde_json::Map::new()),
         };
         Ok(Self {
             version,
@@ -258,13 +263,8 @@ impl<'a> StatementRef<'a> {
                     reason: "the predicate must be a JSON object".into(),
                 });
             }
-            None => {
-                return Err(PayloadError::Field {
-                    what: WHAT,
-                    field: "predicate",
-                    reason: "a predicate is required".into(),
-                });
-            }
+            // Unset (or `null`) is the empty predicate, as in [`Statement::parse`].
+            None => empty_predicate(),
         };
         Ok(Self {
             version,
@@ -279,6 +279,14 @@ impl<'a> StatementRef<'a> {
         self.subjects
             .iter()
             .any(|s| s.sha256_digest().as_ref() == Some(digest))
+    }
+}
+
+/// `{}` as a raw value, for statements without a predicate.
+fn empty_predicate() -> &'static serde_json::value::RawValue {
+    match serde_json::from_str("{}") {
+        Ok(v) => v,
+        Err(_) => unreachable!("`{{}}` is JSON"),
     }
 }
 
@@ -408,6 +416,20 @@ mod tests {
     }
 
     #[test]
+    fn predicate_unset_or_null_is_empty() {
+        // cosign 3 `cosign sign`: no predicate at all.
+        for doc in [
+            br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"00"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1"}"#.as_slice(),
+            br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"00"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":null}"#.as_slice(),
+        ] {
+            let st = Statement::parse(doc, &Limits::DEFAULT).unwrap();
+            assert_eq!(st.predicate, serde_json::json!({}));
+            let r = StatementRef::parse(doc, &Limits::DEFAULT).unwrap();
+            assert_eq!(r.predicate.get(), "{}");
+        }
+    }
+
+    #[test]
     fn subject_count_is_capped() {
         let subj = r#"{"name":"a","digest":{"sha256":"00"}}"#;
         let doc = format!(
@@ -450,7 +472,11 @@ mod vector_tests {
                 false,
             ),
             ("missing-predicate-type.json", false),
-            ("missing-predicate.json", false),
+            // The specification lets the predicate be unset ("treated the same as
+            // set-but-empty") and cosign 3 writes statements without one; in-toto's Go
+            // `Validate` refuses them. vouch follows the specification (tests/data/wild
+            // exceptions.json).
+            ("missing-predicate.json", true),
         ];
         for (file, valid) in cases {
             let bytes = std::fs::read(dir.join(file)).unwrap();
