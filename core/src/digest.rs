@@ -62,6 +62,183 @@ impl Sha256Digest {
     }
 }
 
+/// The hash algorithms of sigstore artifacts and signatures (`SHA2_256`, `SHA2_384`, `SHA2_512`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HashAlgorithm {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// Every algorithm, strongest last.
+    pub const ALL: [Self; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
+
+    /// The in-toto / OCI name: `sha256`, `sha384`, `sha512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// Reads an in-toto / OCI name (`sha512`) or a sigstore protobuf name (`SHA2_512`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "sha256" | "SHA2_256" => Self::Sha256,
+            "sha384" | "SHA2_384" => Self::Sha384,
+            "sha512" | "SHA2_512" => Self::Sha512,
+            _ => return None,
+        })
+    }
+
+    /// The digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
+    /// The digest of `bytes`.
+    pub fn hash(self, bytes: &[u8]) -> Vec<u8> {
+        aws_lc_rs::digest::digest(self.aws(), bytes)
+            .as_ref()
+            .to_vec()
+    }
+
+    /// aws-lc-rs's algorithm.
+    pub fn aws(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
+            Self::Sha256 => &aws_lc_rs::digest::SHA256,
+            Self::Sha384 => &aws_lc_rs::digest::SHA384,
+            Self::Sha512 => &aws_lc_rs::digest::SHA512,
+        }
+    }
+}
+
+/// An artifact's digests, under as many algorithms as are known: all three for a file that was
+/// read, one for a digest given on the command line (`sha512:<hex>`). Checks compare under
+/// every algorithm both sides have.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ArtifactDigests(std::collections::BTreeMap<HashAlgorithm, Vec<u8>>);
+
+impl ArtifactDigests {
+    /// SHA-256, SHA-384 and SHA-512 of everything `reader` yields, in one streaming pass.
+    pub fn of_reader<R: Read>(mut reader: R) -> io::Result<Self> {
+        use sha2::{Sha384, Sha512};
+        let (mut a, mut b, mut c) = (Sha256::new(), Sha384::new(), Sha512::new());
+        let mut buf = vec![0u8; STREAM_BUFFER];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            a.update(&buf[..n]);
+            b.update(&buf[..n]);
+            c.update(&buf[..n]);
+        }
+        Ok(Self(
+            [
+                (HashAlgorithm::Sha256, a.finalize().to_vec()),
+                (HashAlgorithm::Sha384, b.finalize().to_vec()),
+                (HashAlgorithm::Sha512, c.finalize().to_vec()),
+            ]
+            .into(),
+        ))
+    }
+
+    /// One known digest.
+    pub fn one(algorithm: HashAlgorithm, bytes: Vec<u8>) -> Result<Self, DigestError> {
+        if bytes.len() != algorithm.digest_len() {
+            return Err(DigestError::Length { found: bytes.len() });
+        }
+        Ok(Self([(algorithm, bytes)].into()))
+    }
+
+    /// The digest under `algorithm`, when known.
+    pub fn get(&self, algorithm: HashAlgorithm) -> Option<&[u8]> {
+        self.0.get(&algorithm).map(Vec::as_slice)
+    }
+
+    /// The SHA-256 digest, when known.
+    pub fn sha256(&self) -> Option<Sha256Digest> {
+        self.get(HashAlgorithm::Sha256)
+            .and_then(|d| Sha256Digest::from_slice(d).ok())
+    }
+
+    /// Whether an in-toto subject's digest set (`{"sha256": "<hex>", …}`) names this artifact:
+    /// some algorithm both know has equal values, and none that both know differs.
+    pub fn matches_subject<'a>(
+        &self,
+        subject: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> bool {
+        let mut any = false;
+        for (name, value) in subject {
+            let Some(ours) = HashAlgorithm::from_name(name).and_then(|a| self.get(a)) else {
+                continue;
+            };
+            if !value.eq_ignore_ascii_case(&hex::encode(ours)) {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+}
+
+impl fmt::Display for ArtifactDigests {
+    /// The first digest known (SHA-256 when known: the name people compare with), `alg:hex`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.iter().next() {
+            Some((alg, d)) => write!(f, "{}:{}", alg.name(), hex::encode(d)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl From<Sha256Digest> for ArtifactDigests {
+    fn from(d: Sha256Digest) -> Self {
+        Self([(HashAlgorithm::Sha256, d.as_bytes().to_vec())].into())
+    }
+}
+
+impl FromStr for ArtifactDigests {
+    type Err = DigestError;
+
+    /// `sha256:<64 hex>`, `sha384:<96 hex>` or `sha512:<128 hex>`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (alg, hex_part) = s.split_once(':').ok_or_else(|| DigestError::Algorithm {
+            found: s.chars().take(16).collect(),
+        })?;
+        let alg = HashAlgorithm::from_name(alg).ok_or_else(|| DigestError::Algorithm {
+            found: alg.chars().take(16).collect(),
+        })?;
+        if hex_part.len() != alg.digest_len() * 2
+            || !hex_part
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(DigestError::Hex);
+        }
+        let bytes = hex::decode(hex_part).map_err(|_| DigestError::Hex)?;
+        Self::one(alg, bytes)
+    }
+}
+
+impl fmt::Debug for ArtifactDigests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl fmt::Display for Sha256Digest {
     /// `sha256:<64 lower-case hex>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,10 +14,10 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
-use p256::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
-use crate::digest::Sha256Digest;
+use crate::digest::{HashAlgorithm, Sha256Digest};
 use crate::error::{Classify, ErrorClass};
 use crate::limits::TooLarge;
 
@@ -67,8 +67,18 @@ impl SigningKey {
 
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey {
-            inner: *self.inner.verifying_key(),
+        match self.inner.verifying_key().to_public_key_der() {
+            Ok(der) => PublicKey {
+                algorithm: KeyAlgorithm::EcdsaP256,
+                raw: self
+                    .inner
+                    .verifying_key()
+                    .to_sec1_point(false)
+                    .as_bytes()
+                    .to_vec(),
+                spki: der.as_bytes().to_vec(),
+            },
+            Err(_) => unreachable!("encoding a P-256 public key cannot fail"),
         }
     }
 
@@ -111,19 +121,89 @@ impl fmt::Debug for Signature {
     }
 }
 
-/// An ECDSA P-256 public key.
+/// The public-key algorithms vouch verifies with: what Fulcio certifies and what cosign's
+/// `--key` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// ECDSA on P-256 (cosign's default).
+    EcdsaP256,
+    /// ECDSA on P-384.
+    EcdsaP384,
+    /// ECDSA on P-521.
+    EcdsaP521,
+    /// RSA (2048 to 8192 bits), PKCS#1 v1.5 signatures.
+    Rsa,
+    /// Ed25519 (signs messages, never digests).
+    Ed25519,
+}
+
+impl KeyAlgorithm {
+    /// A name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EcdsaP256 => "ECDSA P-256",
+            Self::EcdsaP384 => "ECDSA P-384",
+            Self::EcdsaP521 => "ECDSA P-521",
+            Self::Rsa => "RSA",
+            Self::Ed25519 => "Ed25519",
+        }
+    }
+
+    /// The hash a message is signed with by default (sigstore-go's `LoadDefaultVerifier`):
+    /// SHA-384 for P-384, SHA-512 for P-521, SHA-256 otherwise; `None` for Ed25519.
+    pub fn default_hash(self) -> Option<HashAlgorithm> {
+        match self {
+            Self::EcdsaP256 | Self::Rsa => Some(HashAlgorithm::Sha256),
+            Self::EcdsaP384 => Some(HashAlgorithm::Sha384),
+            Self::EcdsaP521 => Some(HashAlgorithm::Sha512),
+            Self::Ed25519 => None,
+        }
+    }
+
+    fn verification(
+        self,
+        hash: HashAlgorithm,
+    ) -> &'static dyn aws_lc_rs::signature::VerificationAlgorithm {
+        use HashAlgorithm::{Sha256, Sha384, Sha512};
+        use aws_lc_rs::signature as s;
+        match (self, hash) {
+            (Self::EcdsaP256, Sha256) => &s::ECDSA_P256_SHA256_ASN1,
+            (Self::EcdsaP256, Sha384) => &s::ECDSA_P256_SHA384_ASN1,
+            (Self::EcdsaP256, Sha512) => &s::ECDSA_P256_SHA512_ASN1,
+            (Self::EcdsaP384, Sha256) => &s::ECDSA_P384_SHA256_ASN1,
+            (Self::EcdsaP384, Sha384) => &s::ECDSA_P384_SHA384_ASN1,
+            (Self::EcdsaP384, Sha512) => &s::ECDSA_P384_SHA512_ASN1,
+            (Self::EcdsaP521, Sha256) => &s::ECDSA_P521_SHA256_ASN1,
+            (Self::EcdsaP521, Sha384) => &s::ECDSA_P521_SHA384_ASN1,
+            (Self::EcdsaP521, Sha512) => &s::ECDSA_P521_SHA512_ASN1,
+            (Self::Rsa, Sha256) => &s::RSA_PKCS1_2048_8192_SHA256,
+            (Self::Rsa, Sha384) => &s::RSA_PKCS1_2048_8192_SHA384,
+            (Self::Rsa, Sha512) => &s::RSA_PKCS1_2048_8192_SHA512,
+            (Self::Ed25519, _) => &s::ED25519,
+        }
+    }
+}
+
+/// A public key: ECDSA P-256 / P-384 / P-521, RSA or Ed25519, from a DER SubjectPublicKeyInfo.
+/// Signing in vouch is ECDSA P-256 (cosign's default); verification takes every key type that
+/// Fulcio certifies and cosign verifies with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
-    inner: p256::ecdsa::VerifyingKey,
+    algorithm: KeyAlgorithm,
+    /// The canonical DER SubjectPublicKeyInfo (uncompressed points), so equal keys compare equal.
+    spki: Vec<u8>,
+    /// The key bytes inside the SPKI (SEC1 point, PKCS#1 RSAPublicKey or Ed25519 bytes).
+    raw: Vec<u8>,
 }
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", self.hint())
+        write!(f, "PublicKey({}, {})", self.algorithm.name(), self.hint())
     }
 }
 
-/// Proof that a signature was checked and is valid. Only [`PublicKey::verify_digest`] makes one.
+/// Proof that a signature was checked and is valid. Only [`PublicKey`]'s checks make one.
 #[derive(Debug)]
 pub struct ValidSignature {
     _private: (),
@@ -142,72 +222,131 @@ impl PublicKey {
         Self::from_spki_der(&der)
     }
 
-    /// Parses a DER SubjectPublicKeyInfo holding a P-256 key.
+    /// Parses a DER SubjectPublicKeyInfo.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        match p256::ecdsa::VerifyingKey::from_public_key_der(der) {
-            Ok(inner) => Ok(Self { inner }),
-            Err(_) => Err(import::describe_unsupported_spki(der)),
-        }
+        use aws_lc_rs::encoding::AsDer as _;
+        let (algorithm, raw) = import::spki_algorithm(der)?;
+        let malformed = || {
+            KeyError::UnsupportedKeyType(match algorithm {
+                KeyAlgorithm::Rsa => {
+                    "a malformed RSA public key, or one outside 2048 to 8192 bits".into()
+                }
+                a => format!("a malformed {} public key", a.name()),
+            })
+        };
+        // The verification algorithm fixes the hash, not the key: SHA-256's parses any key.
+        let parsed = aws_lc_rs::signature::ParsedPublicKey::new(
+            algorithm.verification(HashAlgorithm::Sha256),
+            &raw,
+        )
+        .map_err(|_| malformed())?;
+        let spki = parsed
+            .as_der()
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| malformed())?;
+        let (_, raw) = import::spki_algorithm(&spki)?;
+        Ok(Self {
+            algorithm,
+            spki,
+            raw,
+        })
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
     }
 
     /// The DER SubjectPublicKeyInfo.
     pub fn to_spki_der(&self) -> Vec<u8> {
-        match self.inner.to_public_key_der() {
-            Ok(doc) => doc.as_bytes().to_vec(),
-            Err(_) => unreachable!("encoding a P-256 public key cannot fail"),
-        }
+        self.spki.clone()
     }
 
     /// The `PUBLIC KEY` PEM, as cosign writes it (64-column lines, LF, trailing newline).
     pub fn to_pem(&self) -> String {
-        match self.inner.to_public_key_pem(LineEnding::LF) {
+        match pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki) {
             Ok(pem) => pem,
-            Err(_) => unreachable!("encoding a P-256 public key cannot fail"),
+            Err(_) => unreachable!("PEM-encoding a DER document cannot fail"),
         }
     }
 
     /// The sigstore key hint: base64 of SHA-256 of the DER SubjectPublicKeyInfo
     /// (`verificationMaterial.publicKey.hint` in bundles written by cosign and sigstore-go).
     pub fn hint(&self) -> String {
-        B64.encode(Sha256Digest::of(&self.to_spki_der()).as_bytes())
+        B64.encode(Sha256Digest::of(&self.spki).as_bytes())
     }
 
-    /// Checks an ASN.1 DER ECDSA signature over a SHA-256 digest.
+    /// Checks a signature over a SHA-256 digest computed elsewhere (ASN.1 DER for ECDSA,
+    /// PKCS#1 v1.5 for RSA). Ed25519 signs messages, not digests: it never verifies here.
     pub fn verify_digest(
         &self,
         digest: &Sha256Digest,
-        signature_der: &[u8],
+        signature: &[u8],
     ) -> Result<ValidSignature, SignatureError> {
-        // On aws-lc-rs too (DSSE and bundle signatures are checked over a digest we computed
-        // ourselves: the PAE's or the artifact's).
-        use aws_lc_rs::digest::{Digest, SHA256};
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
-        p256::ecdsa::DerSignature::from_bytes(signature_der)
-            .map_err(|_| SignatureError::Malformed)?;
-        let digest = Digest::import_less_safe(digest.as_bytes(), &SHA256)
-            .map_err(|_| SignatureError::Malformed)?;
-        let point = self.inner.to_sec1_point(false);
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point.as_bytes())
-            .verify_digest(&digest, signature_der)
+        self.verify_prehashed(HashAlgorithm::Sha256, digest.as_bytes(), signature)
+    }
+
+    /// Checks a signature over a digest of `hash` computed elsewhere.
+    pub fn verify_prehashed(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<ValidSignature, SignatureError> {
+        use aws_lc_rs::digest::Digest;
+        use aws_lc_rs::signature::UnparsedPublicKey;
+        if self.algorithm == KeyAlgorithm::Ed25519 {
+            return Err(SignatureError::DigestWithEd25519);
+        }
+        self.check_shape(signature)?;
+        let digest =
+            Digest::import_less_safe(digest, hash.aws()).map_err(|_| SignatureError::Malformed)?;
+        UnparsedPublicKey::new(self.algorithm.verification(hash), &self.raw)
+            .verify_digest(&digest, signature)
             .map_err(|_| SignatureError::Mismatch)?;
         Ok(ValidSignature { _private: () })
     }
 
-    /// Checks an ASN.1 DER ECDSA signature over SHA-256(`message`). This is the hot path of
-    /// image verification, so it runs on aws-lc-rs (about 5× RustCrypto's speed).
+    /// Checks a signature over `message`: hashed with the key's default hash (SHA-256 for P-256
+    /// and RSA, SHA-384 for P-384, SHA-512 for P-521, as sigstore-go), or with SHA-256 (what
+    /// cosign uses for every key loaded from a file); Ed25519 over the message itself. This is
+    /// the hot path of image verification, so it runs on aws-lc-rs.
     pub fn verify(
         &self,
         message: &[u8],
-        signature_der: &[u8],
+        signature: &[u8],
     ) -> Result<ValidSignature, SignatureError> {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
-        p256::ecdsa::DerSignature::from_bytes(signature_der)
-            .map_err(|_| SignatureError::Malformed)?;
-        let point = self.inner.to_sec1_point(false);
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point.as_bytes())
-            .verify(message, signature_der)
-            .map_err(|_| SignatureError::Mismatch)?;
-        Ok(ValidSignature { _private: () })
+        use aws_lc_rs::signature::UnparsedPublicKey;
+        self.check_shape(signature)?;
+        let default = self
+            .algorithm
+            .default_hash()
+            .unwrap_or(HashAlgorithm::Sha256);
+        let mut hashes = vec![default];
+        if default != HashAlgorithm::Sha256 {
+            hashes.push(HashAlgorithm::Sha256);
+        }
+        for hash in hashes {
+            let key = UnparsedPublicKey::new(self.algorithm.verification(hash), &self.raw);
+            if key.verify(message, signature).is_ok() {
+                return Ok(ValidSignature { _private: () });
+            }
+        }
+        Err(SignatureError::Mismatch)
+    }
+
+    /// ECDSA signatures must be ASN.1 DER (cosign's encoding); the others are raw bytes.
+    fn check_shape(&self, signature: &[u8]) -> Result<(), SignatureError> {
+        match self.algorithm {
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 | KeyAlgorithm::EcdsaP521 => {
+                // SEQUENCE { INTEGER r, INTEGER s }.
+                if signature.first() != Some(&0x30) || signature.len() < 8 {
+                    return Err(SignatureError::Malformed);
+                }
+                Ok(())
+            }
+            KeyAlgorithm::Rsa | KeyAlgorithm::Ed25519 => Ok(()),
+        }
     }
 }
 
@@ -216,8 +355,11 @@ impl PublicKey {
 #[non_exhaustive]
 pub enum SignatureError {
     /// Not an ASN.1 DER ECDSA signature.
-    #[error("the signature is not an ASN.1 DER ECDSA P-256 signature")]
+    #[error("the signature is not an ASN.1 DER ECDSA signature")]
     Malformed,
+    /// A digest was given to an Ed25519 key, which signs whole messages.
+    #[error("an Ed25519 key signs whole messages, not digests: verify with the artifact itself")]
+    DigestWithEd25519,
     /// Well-formed, but not made by this key over this content.
     #[error("the signature does not match the content and key")]
     Mismatch,

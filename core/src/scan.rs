@@ -128,6 +128,10 @@ pub struct ImportedScan {
     pub predicate: Value,
     /// The normalized findings (also inside the predicate).
     pub findings: Vec<Finding>,
+    /// Whether vouch could read the findings. A cosign vuln predicate whose `scanner.result`
+    /// is no report vouch knows (cosign's own tests attest `"result": null`) is attested as it
+    /// is, as cosign does; the policy gate then fails any vulnerability condition on it.
+    pub normalized: bool,
 }
 
 impl ImportedScan {
@@ -477,11 +481,7 @@ pub fn import(
                 .pointer("/scanner/result")
                 .cloned()
                 .unwrap_or(Value::Null);
-            let findings = findings_of(&result).ok_or_else(|| PayloadError::Field {
-                what: WHAT,
-                field: "scanner.result",
-                reason: "a cosign vuln predicate whose result is not a Trivy, Grype or SARIF report; vouch cannot normalize its findings".into(),
-            })?;
+            let found = findings_of(&result);
             let finished = time(
                 pred.pointer("/metadata/scanFinishedOn")
                     .and_then(Value::as_str)
@@ -499,11 +499,16 @@ pub fn import(
                     json!({"scanStartedOn": started, "scanFinishedOn": finished}),
                 );
             }
-            add_findings(&mut pred, "/scanner/result", format, &findings);
+            let normalized = found.is_some();
+            let findings = found.unwrap_or_default();
+            if normalized {
+                add_findings(&mut pred, "/scanner/result", format, &findings);
+            }
             return Ok(ImportedScan {
                 format,
                 predicate: pred,
                 findings,
+                normalized,
             });
         }
     };
@@ -518,6 +523,7 @@ pub fn import(
         format,
         predicate,
         findings,
+        normalized: true,
     })
 }
 

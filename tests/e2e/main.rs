@@ -28,3 +28,5 @@ mod promote;
 mod referrers;
 mod registry_auth;
 mod registry_smoke;
+mod wild;
+mod wild_peers;

@@ -272,7 +272,13 @@ pub(crate) fn verify_layer(
             }
             let bundle = bundle_of(&desc.annotations, Signed::Dsse(blob))?;
             let signer = Signer::Identity { subject, issuer };
-            match crate::sigstore_bundle::verify(&bundle, image, &signer, root, &parse_limits) {
+            match crate::sigstore_bundle::verify(
+                &bundle,
+                &(*image).into(),
+                &signer,
+                root,
+                &parse_limits,
+            ) {
                 Ok(v) => {
                     let who = v.identity().map(|i| i.san.clone()).unwrap_or_default();
                     let time = v.signing_time().zip(v.time_source());
@@ -616,7 +622,7 @@ pub(crate) fn verify_referrer(
             root,
         } => (Signer::Identity { subject, issuer }, root),
     };
-    let v = crate::sigstore_bundle::verify(bundle, image, &signer, root, &parse_limits)
+    let v = crate::sigstore_bundle::verify(bundle, &(*image).into(), &signer, root, &parse_limits)
         .map_err(|e| e.to_string())?;
     let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
         return Err("the bundle holds a message signature, not an attestation".into());

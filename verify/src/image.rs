@@ -258,8 +258,13 @@ pub(crate) fn verify_layer(
                 },
             )?;
             let signer = crate::sigstore_bundle::Signer::Identity { subject, issuer };
-            match crate::sigstore_bundle::verify(&bundle, &digest, &signer, root, &Limits::DEFAULT)
-            {
+            match crate::sigstore_bundle::verify(
+                &bundle,
+                &digest.into(),
+                &signer,
+                root,
+                &Limits::DEFAULT,
+            ) {
                 Ok(v) => {
                     let who = v.identity().map(|i| i.san.clone()).unwrap_or_default();
                     let identity = v.identity().cloned();

@@ -8,8 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
 use vouch_core::bundle::{Bundle, BundleContent, BundleVersion};
-use vouch_core::digest::Sha256Digest;
-use vouch_core::keys::{PublicKey, ValidSignature};
+use vouch_core::digest::{ArtifactDigests, HashAlgorithm, Sha256Digest};
+use vouch_core::keys::{KeyAlgorithm, PublicKey, ValidSignature};
 use vouch_core::limits::Limits;
 use vouch_core::payload::PayloadError;
 use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef};
@@ -127,7 +127,7 @@ impl TimeSource {
 /// A bundle whose every check passed. Only this module constructs one.
 #[derive(Debug)]
 pub struct VerifiedSigstoreBundle {
-    artifact: Sha256Digest,
+    artifact: ArtifactDigests,
     signing_time: Option<i64>,
     time_source: Option<TimeSource>,
     log_index: Option<i64>,
@@ -138,8 +138,8 @@ pub struct VerifiedSigstoreBundle {
 }
 
 impl VerifiedSigstoreBundle {
-    /// The artifact digest verified.
-    pub fn artifact(&self) -> &Sha256Digest {
+    /// The artifact's digests, as given to the verifier.
+    pub fn artifact(&self) -> &ArtifactDigests {
         &self.artifact
     }
     /// The log's integrated time, when the log vouched for one.
@@ -206,18 +206,12 @@ fn leaf_of(vm: &Value) -> Result<LeafCertificate, BundleError> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let Some((leaf, rest)) = certs.split_first() else {
+        // Only the leaf is used: intermediates and roots come from the trusted root. Like
+        // sigstore-python and sigstore-go, a chain that also carries the CA certificates (as
+        // older clients wrote it) is read for its leaf alone.
+        let Some(leaf) = certs.first() else {
             return Err(fail(CHECK, "the certificate chain is empty"));
         };
-        for c in rest {
-            let c = LeafCertificate::from_der(&der(c)?).map_err(|e| fail(CHECK, e.to_string()))?;
-            if c.is_self_issued() {
-                return Err(fail(
-                    CHECK,
-                    "the bundle's chain contains a root certificate; roots come only from the trusted root",
-                ));
-            }
-        }
         return LeafCertificate::from_der(&der(leaf)?).map_err(|e| fail(CHECK, e.to_string()));
     }
     Err(fail(
@@ -235,7 +229,7 @@ fn check_body(
     entry: &TlogEntry,
     body: &[u8],
     content: &BundleContent,
-    artifact: &Sha256Digest,
+    artifact: &ArtifactDigests,
     verifier: &Verifier<'_>,
 ) -> Result<(), BundleError> {
     const CHECK: &str = "log entry body";
@@ -253,9 +247,10 @@ fn check_body(
     }
     match (kind, content) {
         (("hashedrekord", "0.0.1"), BundleContent::MessageSignature { signature, .. }) => {
-            if get(&v, "/spec/data/hash/algorithm") != Some("sha256")
-                || get(&v, "/spec/data/hash/value") != Some(artifact.hex().as_str())
-            {
+            let logged = get(&v, "/spec/data/hash/algorithm")
+                .and_then(HashAlgorithm::from_name)
+                .and_then(|alg| artifact.get(alg));
+            if logged.map(hex::encode).as_deref() != get(&v, "/spec/data/hash/value") {
                 return Err(fail(CHECK, "the entry records another artifact digest"));
             }
             let logged = get(&v, "/spec/signature/content").and_then(|s| B64.decode(s).ok());
@@ -298,12 +293,11 @@ fn check_body(
             {
                 return Err(fail(CHECK, "the entry records another envelope"));
             }
-            if let Some(ph) = v.pointer("/spec/content/payloadHash") {
-                if get(ph, "/algorithm") != Some("sha256")
-                    || get(ph, "/value") != Some(Sha256Digest::of(&env.payload).hex().as_str())
-                {
-                    return Err(fail(CHECK, "the entry records another payload"));
-                }
+            if let Some(ph) = v.pointer("/spec/content/payloadHash")
+                && (get(ph, "/algorithm") != Some("sha256")
+                    || get(ph, "/value") != Some(Sha256Digest::of(&env.payload).hex().as_str()))
+            {
+                return Err(fail(CHECK, "the entry records another payload"));
             }
             if !get(&v, "/spec/publicKey").is_some_and(|k| verifier.is(k)) {
                 return Err(fail(CHECK, "the entry records another certificate or key"));
@@ -337,20 +331,22 @@ fn check_body(
         }
         (("hashedrekord", "0.0.2"), content) => {
             let spec = v.pointer("/spec/hashedRekordV002").unwrap_or(&Value::Null);
+            let alg = get(spec, "/data/algorithm").and_then(HashAlgorithm::from_name);
             let (digest, sig) = match content {
-                BundleContent::MessageSignature { signature, .. } => {
-                    (artifact.as_bytes().to_vec(), signature.clone())
-                }
+                BundleContent::MessageSignature { signature, .. } => (
+                    alg.and_then(|a| artifact.get(a)).map(<[u8]>::to_vec),
+                    signature.clone(),
+                ),
                 BundleContent::Dsse(env) => (
-                    env.pae_digest().as_bytes().to_vec(),
+                    alg.map(|a| a.hash(&env.pae())),
                     env.signatures
                         .first()
                         .map(|s| s.sig.clone())
                         .unwrap_or_default(),
                 ),
             };
-            if get(spec, "/data/algorithm") != Some("SHA2_256")
-                || get(spec, "/data/digest").and_then(|d| B64.decode(d).ok()) != Some(digest)
+            if digest.is_none()
+                || get(spec, "/data/digest").and_then(|d| B64.decode(d).ok()) != digest
             {
                 return Err(fail(CHECK, "the entry records another artifact digest"));
             }
@@ -378,10 +374,10 @@ fn check_body(
     }
 }
 
-/// Verifies `bundle` over the artifact with SHA-256 `artifact`, signed by `key`.
+/// Verifies `bundle` over the artifact with digests `artifact`, signed by `key`.
 pub fn verify_with_key(
     bundle: &[u8],
-    artifact: &Sha256Digest,
+    artifact: &ArtifactDigests,
     key: &PublicKey,
     root: &TrustedRoot,
     limits: &Limits,
@@ -389,10 +385,13 @@ pub fn verify_with_key(
     verify(bundle, artifact, &Signer::Key(key), root, limits)
 }
 
-/// Verifies `bundle` over the artifact with SHA-256 `artifact`, signed by `signer`.
+/// Verifies `bundle` over the artifact with digests `artifact`, signed by `signer`. A message
+/// signature is checked over the digest of the algorithm the bundle names (SHA-256, SHA-384
+/// or SHA-512), which `artifact` must then hold; a DSSE statement must name the artifact under
+/// an algorithm `artifact` holds.
 pub fn verify(
     bundle: &[u8],
-    artifact: &Sha256Digest,
+    artifact: &ArtifactDigests,
     signer: &Signer<'_>,
     root: &TrustedRoot,
     limits: &Limits,
@@ -420,19 +419,33 @@ pub fn verify(
     // The signature.
     let (proof, statement) = match &b.content {
         BundleContent::MessageSignature { digest, signature } => {
-            if let Some((alg, d)) = digest {
-                if alg != "SHA2_256" {
-                    return Err(fail(
+            // The bundle's digest algorithm (SHA2_256 when it names none).
+            let alg = match digest {
+                Some((name, _)) => HashAlgorithm::from_name(name).ok_or_else(|| {
+                    fail(
                         "message digest",
-                        format!("algorithm {alg}, expected SHA2_256"),
-                    ));
-                }
-                if d.as_slice() != artifact.as_bytes() {
-                    return Err(fail("message digest", "the bundle signs another artifact"));
-                }
+                        format!("algorithm {name}, expected SHA2_256, SHA2_384 or SHA2_512"),
+                    )
+                })?,
+                None => HashAlgorithm::Sha256,
+            };
+            let ours = artifact.get(alg).ok_or_else(|| {
+                fail(
+                    "message digest",
+                    format!(
+                        "the bundle signs the artifact's {} digest: give the artifact itself, or its {}:<hex> digest",
+                        alg.name(),
+                        alg.name()
+                    ),
+                )
+            })?;
+            if let Some((_, d)) = digest
+                && d.as_slice() != ours
+            {
+                return Err(fail("message digest", "the bundle signs another artifact"));
             }
             let p = key
-                .verify_digest(artifact, signature)
+                .verify_prehashed(alg, ours, signature)
                 .map_err(|e| fail("signature", e.to_string()))?;
             (p, None)
         }
@@ -451,12 +464,19 @@ pub fn verify(
                     ),
                 ));
             };
-            let pae = env.pae_digest();
-            let p = key
-                .verify_digest(&pae, &only.sig)
-                .map_err(|e| fail("signature", format!("the DSSE signature: {e}")))?;
+            // P-256 (nearly every bundle) over the PAE's digest, without building the PAE of
+            // a large SBOM; other keys over the PAE with their own hash.
+            let checked = if key.algorithm() == KeyAlgorithm::EcdsaP256 {
+                key.verify_digest(&env.pae_digest(), &only.sig)
+            } else {
+                key.verify(&env.pae(), &only.sig)
+            };
+            let p = checked.map_err(|e| fail("signature", format!("the DSSE signature: {e}")))?;
             let st = StatementRef::parse(&env.payload, limits)?;
-            if !st.has_subject_digest(artifact) {
+            let named = st.subjects.iter().any(|s| {
+                artifact.matches_subject(s.digest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            });
+            if !named {
                 return Err(fail(
                     "subject",
                     "the statement does not name the artifact's digest",
@@ -508,7 +528,19 @@ pub fn verify(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // sigstore-python's and sigstore-go's limits: at most 32 timestamps, none twice.
+    const MAX_TIMESTAMPS: usize = 32;
+    if tokens.len() > MAX_TIMESTAMPS {
+        return Err(fail(
+            "timestamp",
+            format!(
+                "too many RFC 3161 timestamps: {} (at most {MAX_TIMESTAMPS})",
+                tokens.len()
+            ),
+        ));
+    }
     let mut rejected = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for t in &tokens {
         let der = t
             .get("signedTimestamp")
@@ -520,6 +552,12 @@ pub fn verify(
                     "an RFC 3161 timestamp without base64 signedTimestamp",
                 )
             })?;
+        if !seen.insert(Sha256Digest::of(&der)) {
+            return Err(fail(
+                "timestamp",
+                "the same RFC 3161 timestamp appears twice",
+            ));
+        }
         let time = match verify_timestamp(&der, signature_bytes, root) {
             Ok(time) => time,
             Err(e) => {
@@ -600,7 +638,7 @@ pub fn verify(
         check_body(entry, &checked.body, &b.content, artifact, &verifier)?;
     }
     Ok(VerifiedSigstoreBundle {
-        artifact: *artifact,
+        artifact: artifact.clone(),
         signing_time: times.first().copied(),
         time_source: match (integrated_time, times.is_empty()) {
             (Some(_), _) => Some(TimeSource::TransparencyLog),
@@ -650,7 +688,7 @@ mod tests {
     ) -> Result<(), String> {
         verify_with_key(
             &serde_json::to_vec(b).unwrap(),
-            artifact,
+            &(*artifact).into(),
             key,
             root,
             &Limits::DEFAULT,
@@ -700,7 +738,7 @@ mod tests {
         *x.pointer_mut("/verificationMaterial/tlogEntries").unwrap() = Value::Array(vec![]);
         let v = verify_with_key(
             &serde_json::to_vec(&x).unwrap(),
-            &artifact,
+            &artifact.into(),
             &key,
             &root,
             &Limits::DEFAULT,

@@ -97,6 +97,14 @@ fn predicate_bytes(args: &AttestArgs, predicate_type: &str) -> Result<Vec<u8>> {
         let now = predicate::rfc3339(std::time::SystemTime::now());
         let imported = scan::import(&bytes, args.scan_finished_on.as_deref(), &now)
             .with_context(|| format!("{name}"))?;
+        if !imported.normalized {
+            eprintln!(
+                "Imported {name} as a cosign vuln predicate whose scanner.result is no report vouch \
+                 reads: attested as it is, with no findings; a policy with vulnerability \
+                 conditions will fail it"
+            );
+            return Ok(serde_json::to_vec(&imported.predicate)?);
+        }
         let counts: Vec<String> = imported
             .counts()
             .iter()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use vouch_core::digest::Sha256Digest;
+use vouch_core::digest::ArtifactDigests;
 use vouch_core::keys::files::{self, ReadError};
 use vouch_core::limits::Limits;
 use vouch_verify::sigstore_bundle::verify;
@@ -28,18 +28,20 @@ pub(crate) struct VerifyBundleArgs {
     /// Result format.
     #[arg(long, value_enum, default_value = "text")]
     output: Output,
-    /// The artifact: a file, or `sha256:<64 hex>`.
+    /// The artifact: a file, or its digest `sha256:<64 hex>` (`sha384:` and `sha512:` too).
     #[arg(value_name = "FILE_OR_DIGEST")]
     artifact: String,
 }
 
-fn artifact_digest(arg: &str) -> Result<Sha256Digest> {
-    if arg.starts_with("sha256:") && !Path::new(arg).exists() {
+fn artifact_digest(arg: &str) -> Result<ArtifactDigests> {
+    let is_digest = ["sha256:", "sha384:", "sha512:"]
+        .iter()
+        .any(|p| arg.starts_with(p));
+    if is_digest && !Path::new(arg).exists() {
         return Ok(arg.parse()?);
     }
     let file = std::fs::File::open(arg).with_context(|| format!("cannot open {arg}"))?;
-    let (d, _) = Sha256Digest::of_reader(file).with_context(|| format!("cannot read {arg}"))?;
-    Ok(d)
+    ArtifactDigests::of_reader(file).with_context(|| format!("cannot read {arg}"))
 }
 
 fn logged(index: Option<i64>) -> String {

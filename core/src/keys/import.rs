@@ -180,16 +180,22 @@ pub(crate) fn from_unencrypted_pem(text: &[u8]) -> Result<SigningKey, KeyError> 
 }
 
 /// The error for a SubjectPublicKeyInfo that is not P-256, naming what it is.
-pub(crate) fn describe_unsupported_spki(der: &[u8]) -> KeyError {
-    match SubjectPublicKeyInfoRef::from_der(der) {
-        Ok(spki) => {
-            let name = describe_algorithm(&spki.algorithm);
-            if name == "ECDSA P-256" {
-                KeyError::UnsupportedKeyType("a malformed ECDSA P-256 public key".into())
-            } else {
-                KeyError::UnsupportedKeyType(name)
-            }
-        }
-        Err(e) => KeyError::Pem(format!("not a DER SubjectPublicKeyInfo: {e}")),
-    }
+/// The algorithm of a DER SubjectPublicKeyInfo and the key bytes inside it.
+pub(crate) fn spki_algorithm(der: &[u8]) -> Result<(super::KeyAlgorithm, Vec<u8>), KeyError> {
+    use super::KeyAlgorithm as A;
+    let spki = SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|e| KeyError::Pem(format!("not a DER SubjectPublicKeyInfo: {e}")))?;
+    let algorithm = match describe_algorithm(&spki.algorithm).as_str() {
+        "ECDSA P-256" => A::EcdsaP256,
+        "ECDSA P-384" => A::EcdsaP384,
+        "ECDSA P-521" => A::EcdsaP521,
+        "RSA" => A::Rsa,
+        "Ed25519" => A::Ed25519,
+        other => return Err(KeyError::UnsupportedKeyType(other.to_owned())),
+    };
+    let raw = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| KeyError::Pem("the public key's bit string has unused bits".into()))?;
+    Ok((algorithm, raw.to_vec()))
 }

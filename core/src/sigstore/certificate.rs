@@ -21,6 +21,9 @@ use crate::keys::PublicKey;
 const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Fulcio's otherName SAN for username identities.
+const OID_OTHERNAME_USERNAME: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), DER value bytes.
 const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
@@ -173,15 +176,27 @@ impl LeafCertificate {
     pub fn identity(&self) -> Result<CertIdentity, CertificateError> {
         let tbs = self.cert.tbs_certificate();
         let san = match tbs.get_extension::<SubjectAltName>().map_err(malformed)? {
+            // The names Fulcio issues: a URI (workflows, SPIFFE), an e-mail address, or a
+            // username as an otherName of type 1.3.6.1.4.1.57264.1.7 holding a UTF8String
+            // (`foo!oidc.local`); sigstore-go and cosign read all three.
             Some((_, SubjectAltName(names))) => names
                 .iter()
                 .find_map(|n| match n {
                     GeneralName::UniformResourceIdentifier(s) | GeneralName::Rfc822Name(s) => {
                         Some(s.to_string())
                     }
+                    GeneralName::OtherName(other) if other.type_id == OID_OTHERNAME_USERNAME => {
+                        other
+                            .value
+                            .decode_as::<Utf8StringRef<'_>>()
+                            .ok()
+                            .map(|s| s.as_str().to_owned())
+                    }
                     _ => None,
                 })
-                .ok_or_else(|| malformed("the SAN has no URI or e-mail name"))?,
+                .ok_or_else(|| {
+                    malformed("the SAN has no URI, e-mail or Fulcio username (otherName) name")
+                })?,
             None => return Err(malformed("no subject alternative name")),
         };
         let mut issuer_v1 = None;
