@@ -28,6 +28,7 @@ pub(crate) mod test_support {
         VerifiedAttestation::signed_for_test(&serde_json::to_vec(&st).unwrap(), None)
     }
 }
+pub(crate) mod depgraph;
 pub(crate) mod provenance;
 pub(crate) mod sbom;
 pub(crate) mod vex;
