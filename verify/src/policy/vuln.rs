@@ -241,6 +241,8 @@ pub(crate) fn evaluate_with(
             return checks;
         }
     };
+    // The VEX line goes on the limit checks only: the scan's context lines are deduplicated.
+    let mut graph_line = None;
     let graphs = if docs.is_empty() {
         Vec::new()
     } else {
@@ -255,10 +257,31 @@ pub(crate) fn evaluate_with(
                 a.predicate_json(),
             )
         }));
+        graph_line = Some(if graphs.is_empty() {
+            "VEX: no verified dependency graph of the image (the scan lists no packages; no \
+             verified SBOM by the rule's authorities): statements about an application \
+             package are not applied"
+                .to_owned()
+        } else {
+            let list: Vec<String> = graphs
+                .iter()
+                .map(|g| format!("{} ({} packages)", g.source, g.packages()))
+                .collect();
+            format!(
+                "VEX: applications are tied to the image through {}",
+                list.join(", ")
+            )
+        });
         graphs
     };
+    let limit_context: Vec<String> = context.iter().cloned().chain(graph_line).collect();
     checks.extend(limit_checks(
-        &findings, &docs, &graphs, rule, image, &context,
+        &findings,
+        &docs,
+        &graphs,
+        rule,
+        image,
+        &limit_context,
     ));
     dedupe_context(&mut checks, &context);
     checks
