@@ -12,6 +12,16 @@
 //!   docker's defaults; such a product applies to every digest of that repository — and one
 //!   subcomponent's purl matches the finding's package purl. A bare `pkg:oci/NAME` without
 //!   digest and without `repository_url` names no repository and never applies;
+//! - a product WITH subcomponents that is an application PACKAGE (a purl, not `pkg:oci` /
+//!   `pkg:docker`: `pkg:golang/github.com/aquasecurity/trivy`) applies, with a subcomponent
+//!   matching the finding's package, only through the VERIFIED dependency graphs of the image
+//!   ([`DepGraph`]: the newest scan's own packages, the verified SBOMs): the package must be in
+//!   at least one graph and, in every graph that has it, every path from it up to the image
+//!   must pass a package matching one of the statement's products (Trivy's `reachRoot`). A
+//!   version-less product matches every version of the application, as in Trivy. Nothing in a
+//!   VEX document is read as a dependency. A statement that suppresses nothing applies when an
+//!   application depends on the package in some graph. When such a statement does not apply,
+//!   the verdict notes why ([`unapplied_notes`]);
 //! - a product WITHOUT subcomponents applies when it is this image by digest: a
 //!   `pkg:oci`/`pkg:docker` purl whose digest is the image's (its `repository_url`, when given,
 //!   must be this image's repository), an image reference `HOST/REPO@sha256:…` of this image, or
