@@ -1226,7 +1226,7 @@ mod tests {
             }
         }
         let loose = DepGraph::from_sbom("loose", &serde_json::to_vec(&bom).unwrap()).unwrap();
-        assert!(!suppressed(&docs, opa, &[loose.clone()]));
+        assert!(!suppressed(&docs, opa, std::slice::from_ref(&loose)));
         // Every verified graph that has the package must agree: one that reaches it other
         // than through the app keeps the finding.
         assert!(!suppressed(&docs, opa, &[cdx, loose]));
@@ -1247,7 +1247,11 @@ mod tests {
             DepGraph::from_sbom("spdx", &serde_json::to_vec(&doc).unwrap()).unwrap()
         };
         let under_app = json!({"spdxElementId": "SPDXRef-app", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-other"});
-        assert!(suppressed(&docs, opa, &[spdx(&[under_app.clone()])]));
+        assert!(suppressed(
+            &docs,
+            opa,
+            &[spdx(std::slice::from_ref(&under_app))]
+        ));
         // opa is also a dependency of `other`, which nothing ties under the app (it hangs
         // under the described app as an orphan only when nothing else is described).
         let also = json!({"spdxElementId": "SPDXRef-opa", "relationshipType": "DEPENDENCY_OF", "relatedSpdxElement": "SPDXRef-other"});
