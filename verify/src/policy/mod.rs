@@ -101,6 +101,8 @@ pub mod fuzzing {
         };
         let scan = wrap(vouch_core::predicate::VULN).expect("same predicate");
         let vex = wrap(vouch_core::predicate::OPENVEX).expect("same predicate");
-        let _ = super::vuln::evaluate(&[&scan], &[&vex], &vuln, &ctx);
+        // The same bytes as the SBOM whose dependency graph ties VEX application products.
+        let bom = wrap(vouch_core::predicate::CYCLONEDX).expect("same predicate");
+        let _ = super::vuln::evaluate_with(&[&scan], &[&vex], &[&bom], &vuln, &ctx);
     }
 }
