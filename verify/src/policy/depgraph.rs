@@ -89,12 +89,33 @@ impl DepGraph {
         }
     }
 
-    /// Hangs every node but the image that has no parent under `root`.
+    /// Hangs every node but the image that has no parent under `root`; then every node the
+    /// image still does not reach (a cycle of dependents, `bash` ↔ `base-files`, attached to
+    /// nothing) directly under the image: a graph that does not say how a package came into
+    /// the image ties it to no application (Trivy's `reachRoot` fails safe the same way).
     fn attach_orphans(&mut self, root: usize) {
         for i in 1..self.nodes.len() {
             if self.nodes[i].parents.is_empty() {
                 let to = if i == root { IMAGE } else { root };
                 self.nodes[i].parents.push(to);
+            }
+        }
+        let mut children = vec![Vec::new(); self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            for &p in &n.parents {
+                children[p].push(i);
+            }
+        }
+        let mut reached = vec![false; self.nodes.len()];
+        let mut todo = vec![IMAGE];
+        while let Some(i) = todo.pop() {
+            if !std::mem::replace(&mut reached[i], true) {
+                todo.extend(children[i].iter().copied());
+            }
+        }
+        for (i, r) in reached.iter().enumerate() {
+            if !r {
+                self.nodes[i].parents.push(IMAGE);
             }
         }
     }
@@ -401,4 +422,82 @@ struct SpdxRelationship {
     kind: Option<String>,
     #[serde(default, rename = "relatedSpdxElement")]
     related: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn package(id: &str, rel: Option<&str>, depends_on: &[&str]) -> Value {
+        let mut p = json!({"ID": id, "Identifier": {"PURL": format!("pkg:deb/debian/{id}")},
+            "DependsOn": depends_on});
+        if let Some(r) = rel {
+            p["Relationship"] = r.into();
+        }
+        p
+    }
+
+    fn report(packages: Vec<Value>) -> DepGraph {
+        let r =
+            json!({"SchemaVersion": 2, "Results": [{"Target": "debian", "Packages": packages}]});
+        DepGraph::from_trivy("t", &r).unwrap()
+    }
+
+    #[test]
+    fn cycles_end_and_a_cycle_attached_to_nothing_hangs_under_the_image() {
+        // Trivy's pkg/vex test "infinity loop": bash and base-files depend on each other.
+        let g = report(vec![
+            package("bash@5.3", None, &["base-files@5.3"]),
+            package("base-files@5.3", None, &["bash@5.3"]),
+        ]);
+        let base_files = |p: &str| p.contains("/base-files");
+        // Without a way in from the image, the cycle hangs directly under it: base-files is
+        // not the only way to bash.
+        assert_eq!(
+            g.covered_by("pkg:deb/debian/bash@5.3", &base_files),
+            Some(false)
+        );
+        // With `direct` relationships (not attached to the image by their relationship) too.
+        let g = report(vec![
+            package("bash@5.3", Some("direct"), &["base-files@5.3"]),
+            package("base-files@5.3", Some("direct"), &["bash@5.3"]),
+        ]);
+        assert_eq!(
+            g.covered_by("pkg:deb/debian/bash@5.3", &base_files),
+            Some(false)
+        );
+        // The cycle under an app: the app covers both.
+        let g = report(vec![
+            package("app@1", Some("root"), &["base-files@5.3"]),
+            package("bash@5.3", Some("indirect"), &["base-files@5.3"]),
+            package("base-files@5.3", Some("direct"), &["bash@5.3"]),
+        ]);
+        let app = |p: &str| p.contains("/app@");
+        assert_eq!(g.covered_by("pkg:deb/debian/bash@5.3", &app), Some(true));
+        assert_eq!(
+            g.covered_by("pkg:deb/debian/bash@5.3", &base_files),
+            Some(true)
+        );
+        assert_eq!(g.covered_by("pkg:deb/debian/zsh@5.3", &app), None);
+        // Unknown ids in DependsOn and packages without a purl are no edges, no packages.
+        let g = report(vec![
+            package("app@1", Some("root"), &["nothing@0"]),
+            json!({"ID": "nameless", "Relationship": "direct"}),
+        ]);
+        assert_eq!(g.packages(), 1);
+    }
+
+    #[test]
+    fn unknown_relationship_hangs_under_the_image_too() {
+        // A package depended on by the app, but whose relationship Trivy did not know: it
+        // may also be in the image on its own (fail-closed).
+        let g = report(vec![
+            package("app@1", Some("root"), &["lib@1"]),
+            package("lib@1", None, &[]),
+        ]);
+        let app = |p: &str| p.contains("/app@");
+        assert_eq!(g.covered_by("pkg:deb/debian/lib@1", &app), Some(false));
+        assert!(g.has_dependent("pkg:deb/debian/lib@1", &app));
+    }
 }
