@@ -458,6 +458,83 @@ fn vex_suppresses_findings_from_a_file_and_from_attestations() {
     );
 }
 
+/// Trivy's VEX cases (tests/data/trivy-vex, see its ORIGIN.md).
+fn trivy_vex(name: &str) -> PathBuf {
+    vectors().join("../trivy-vex").join(name)
+}
+
+#[test]
+fn vex_application_products_are_tied_by_the_verified_scan_and_sbom() {
+    // The uv project's real Trivy scan: its root package pkg:pypi/uv-test depends on
+    // werkzeug 0.11.1 (one HIGH, one MEDIUM). A statement about the app (no version, as Trivy
+    // writes it) with werkzeug as subcomponent suppresses both: the scan's own verified
+    // packages tie the app to this image.
+    let f = Fixture::new();
+    f.attest("scanner", "vuln", &trivy_vex("uv.json.golden"), &[]);
+    fs::copy(
+        trivy_vex("uv.openvex.json"),
+        f.path().join("app.openvex.json"),
+    )
+    .unwrap();
+    let limits = "          limits: {high: 0, medium: 0}\n";
+    denied(f.judge(&vuln_policy(limits), NOW), "vuln.limit-exceeded");
+    let with_vex = vuln_policy(&format!("{limits}          vex: [app.openvex.json]\n"));
+    let doc = allowed(f.judge(&with_vex, NOW));
+    let text = doc.to_string();
+    assert!(
+        text.contains("CVE-2019-14806 in werkzeug 0.11.1, fixed in 0.15.3: suppressed by VEX (app.openvex.json, not_affected, vulnerable_code_not_in_execute_path)"),
+        "{doc:#}"
+    );
+    assert!(
+        text.contains("VEX: applications are tied to the image through the packages of scan"),
+        "{doc:#}"
+    );
+    // Sibling: the same statement about click, which is in the image but does not depend on
+    // werkzeug. Denied, and the verdict says why.
+    let mut vex: Value =
+        serde_json::from_slice(&fs::read(trivy_vex("uv.openvex.json")).unwrap()).unwrap();
+    for st in vex["statements"].as_array_mut().unwrap() {
+        st["products"][0]["@id"] = "pkg:pypi/click".into();
+    }
+    fs::write(
+        f.path().join("app.openvex.json"),
+        serde_json::to_vec(&vex).unwrap(),
+    )
+    .unwrap();
+    let doc = denied(f.judge(&with_vex, NOW), "vuln.limit-exceeded");
+    assert!(
+        doc.to_string()
+            .contains("(`pkg:pypi/click` does not depend on `pkg:pypi/werkzeug@0.11.1`"),
+        "{doc:#}"
+    );
+
+    // Trivy's own "gomod with local VEX file" case, its VEX as a verified openvex
+    // attestation: the scan lists no packages, so nothing verified ties the app
+    // (pkg:golang/github.com/testdata/testdata) to this image — CVE-2022-23628 counts.
+    let g = Fixture::new();
+    g.attest("scanner", "vuln", &trivy_vex("gomod.json.golden"), &[]);
+    g.attest("scanner", "openvex", &trivy_vex("gomod.openvex.json"), &[]);
+    let medium = vuln_policy("          limits: {medium: 0}\n");
+    let doc = denied(g.judge(&medium, NOW), "vuln.limit-exceeded");
+    assert!(
+        doc.to_string()
+            .contains("no verified dependency graph of this image"),
+        "{doc:#}"
+    );
+    // An SBOM of the image signed by someone else is no evidence.
+    g.attest("other", "cyclonedx", &trivy_vex("gomod.cdx.json"), &[]);
+    denied(g.judge(&medium, NOW), "vuln.limit-exceeded");
+    // The SBOM signed by the rule's authority: the module depends on opa in the image.
+    g.attest("scanner", "cyclonedx", &trivy_vex("gomod.cdx.json"), &[]);
+    let doc = allowed(g.judge(&medium, NOW));
+    assert!(
+        doc.to_string().contains(
+            "CVE-2022-23628 in github.com/open-policy-agent/opa v0.35.0, fixed in 0.37.0: suppressed by VEX"
+        ),
+        "{doc:#}"
+    );
+}
+
 #[test]
 fn only_verified_attestations_reach_the_conditions() {
     let f = Fixture::new();

@@ -145,6 +145,9 @@ async fn fetch_material(
         .any(|a| a.vulnerabilities.is_some())
     {
         types.push(vouch_core::predicate::OPENVEX);
+        // The verified SBOMs' dependency graphs tie application products of VEX to the image.
+        types.push(vouch_core::predicate::CYCLONEDX);
+        types.push(vouch_core::predicate::SPDX);
     }
     let want_atts = !types.is_empty();
     let image = &src.digest;
@@ -615,8 +618,30 @@ fn attestation_checks<'p>(
             &mut vex_reasons,
         )?;
         let vex_refs: Vec<&VerifiedAttestation> = vex.iter().map(|a| &a.attestation).collect();
-        checks.extend(super::vuln::evaluate(&refs, &vex_refs, v, ctx));
+        // SBOMs of this image signed by the rule's authorities: their dependency graphs (with
+        // the scan's own) tie a VEX statement's application product to the image.
+        let mut sboms = Vec::new();
+        if !vex.is_empty() || !v.vex.is_empty() {
+            for t in [
+                vouch_core::predicate::CYCLONEDX,
+                vouch_core::predicate::SPDX,
+            ] {
+                sboms.extend(verify_attestations(
+                    m,
+                    &ctx.digest,
+                    t,
+                    &rule.authorities,
+                    limits,
+                    &mut vex_reasons,
+                )?);
+            }
+        }
+        let sbom_refs: Vec<&VerifiedAttestation> = sboms.iter().map(|a| &a.attestation).collect();
+        checks.extend(super::vuln::evaluate_with(
+            &refs, &vex_refs, &sbom_refs, v, ctx,
+        ));
         verified.extend(vex);
+        verified.extend(sboms);
     }
     if let Some(s) = &rule.sbom {
         for a in &refs {

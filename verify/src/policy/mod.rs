@@ -28,6 +28,7 @@ pub(crate) mod test_support {
         VerifiedAttestation::signed_for_test(&serde_json::to_vec(&st).unwrap(), None)
     }
 }
+pub(crate) mod depgraph;
 pub(crate) mod provenance;
 pub(crate) mod sbom;
 pub(crate) mod vex;
@@ -100,6 +101,8 @@ pub mod fuzzing {
         };
         let scan = wrap(vouch_core::predicate::VULN).expect("same predicate");
         let vex = wrap(vouch_core::predicate::OPENVEX).expect("same predicate");
-        let _ = super::vuln::evaluate(&[&scan], &[&vex], &vuln, &ctx);
+        // The same bytes as the SBOM whose dependency graph ties VEX application products.
+        let bom = wrap(vouch_core::predicate::CYCLONEDX).expect("same predicate");
+        let _ = super::vuln::evaluate_with(&[&scan], &[&vex], &[&bom], &vuln, &ctx);
     }
 }

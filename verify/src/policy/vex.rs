@@ -12,6 +12,16 @@
 //!   docker's defaults; such a product applies to every digest of that repository — and one
 //!   subcomponent's purl matches the finding's package purl. A bare `pkg:oci/NAME` without
 //!   digest and without `repository_url` names no repository and never applies;
+//! - a product WITH subcomponents that is an application PACKAGE (a purl, not `pkg:oci` /
+//!   `pkg:docker`: `pkg:golang/github.com/aquasecurity/trivy`) applies, with a subcomponent
+//!   matching the finding's package, only through the VERIFIED dependency graphs of the image
+//!   ([`DepGraph`]: the newest scan's own packages, the verified SBOMs): the package must be in
+//!   at least one graph and, in every graph that has it, every path from it up to the image
+//!   must pass a package matching one of the statement's products (Trivy's `reachRoot`). A
+//!   version-less product matches every version of the application, as in Trivy. Nothing in a
+//!   VEX document is read as a dependency. A statement that suppresses nothing applies when an
+//!   application depends on the package in some graph. When such a statement does not apply,
+//!   the verdict notes why ([`unapplied_notes`]);
 //! - a product WITHOUT subcomponents applies when it is this image by digest: a
 //!   `pkg:oci`/`pkg:docker` purl whose digest is the image's (its `repository_url`, when given,
 //!   must be this image's repository), an image reference `HOST/REPO@sha256:…` of this image, or
@@ -39,6 +49,7 @@ use std::str::FromStr;
 use serde_json::Value;
 use vouch_core::scan::Finding;
 
+use crate::policy::depgraph::DepGraph;
 use crate::policy::provenance::{image_from_purl, parse_image_ref};
 use crate::policy::rules::ImageContext;
 
@@ -383,6 +394,19 @@ impl Product {
             .map(|id| (id.as_str(), purl_has_version(id)))
     }
 
+    /// The product's package purls that may be tied to the image by a verified dependency
+    /// graph: with a subcomponent that is the finding's package, not an image (`pkg:oci`,
+    /// `pkg:docker`), and a purl (an application, `pkg:golang/github.com/acme/app`).
+    fn applications<'a>(&'a self, purl: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let subs = self.subcomponents.iter().any(|s| purl_matches(s, purl));
+        self.ids
+            .iter()
+            .filter(move |id| {
+                subs && !is_image_purl(id) && packageurl::PackageUrl::from_str(id).is_ok()
+            })
+            .map(String::as_str)
+    }
+
     /// Whether the product applies to the finding in `image` for a statement that
     /// `suppresses` (or not). A package product (no subcomponents) must name a version to
     /// suppress: a version-less one would also clear every future, vulnerable version.
@@ -405,20 +429,75 @@ impl Statement {
             })
     }
 
-    /// Whether this statement is about `finding` in `image`.
-    pub(crate) fn applies(&self, finding: &Finding, image: &ImageContext) -> bool {
+    /// Whether this statement is about `finding` in `image`: one of its products is the image
+    /// or the package (see the module docs), or an application tied to the image by the
+    /// verified dependency `graphs` ([`Self::tied`]).
+    pub(crate) fn applies(
+        &self,
+        finding: &Finding,
+        image: &ImageContext,
+        graphs: &[DepGraph],
+    ) -> bool {
         let suppresses = self.status.suppresses();
+        let purl = finding.package.purl.as_deref();
         self.names(finding)
-            && self
+            && (self
                 .products
                 .iter()
-                .any(|p| p.applies(finding.package.purl.as_deref(), image, suppresses))
+                .any(|p| p.applies(purl, image, suppresses))
+                || purl.is_some_and(|p| self.tied(p, graphs) == Tie::Applies))
+    }
+
+    /// How the statement's application products (products with a subcomponent that is the
+    /// package `purl`, themselves package purls) relate to `purl` in the verified `graphs`.
+    /// A suppressing statement applies when the package is in at least one graph and, in
+    /// EVERY graph that has it, every path from it up to the image passes one of these
+    /// applications (Trivy's rule: the finding is cut off from the root). A statement that
+    /// suppresses nothing applies when one of them depends on the package in some graph.
+    fn tied(&self, purl: &str, graphs: &[DepGraph]) -> Tie {
+        let apps: Vec<&str> = self
+            .products
+            .iter()
+            .flat_map(|p| p.applications(purl))
+            .collect();
+        if apps.is_empty() {
+            return Tie::NoApplication;
+        }
+        let is_app = |node: &str| apps.iter().any(|a| purl_matches(a, node));
+        if !self.status.suppresses() {
+            return if graphs.iter().any(|g| g.has_dependent(purl, &is_app)) {
+                Tie::Applies
+            } else {
+                Tie::NotADependent
+            };
+        }
+        let mut any = false;
+        for g in graphs {
+            match g.covered_by(purl, &is_app) {
+                None => {}
+                Some(true) => any = true,
+                Some(false) => {
+                    return if g.has_dependent(purl, &is_app) {
+                        Tie::OtherPaths(g.source.clone())
+                    } else {
+                        Tie::NotADependent
+                    };
+                }
+            }
+        }
+        if any { Tie::Applies } else { Tie::NotInGraphs }
     }
 
     /// The version-less package products that would have suppressed `finding` had they named
     /// a version (for the verdict's notes), when the statement does not apply otherwise.
-    fn versionless_packages(&self, finding: &Finding, image: &ImageContext) -> Vec<String> {
-        if !self.status.suppresses() || !self.names(finding) || self.applies(finding, image) {
+    fn versionless_packages(
+        &self,
+        finding: &Finding,
+        image: &ImageContext,
+        graphs: &[DepGraph],
+    ) -> Vec<String> {
+        if !self.status.suppresses() || !self.names(finding) || self.applies(finding, image, graphs)
+        {
             return Vec::new();
         }
         let purl = finding.package.purl.as_deref();
@@ -428,6 +507,47 @@ impl Statement {
             .filter(|(_, versioned)| !versioned)
             .map(|(id, _)| id.to_owned())
             .collect()
+    }
+
+    /// Why a suppressing statement about an application of the finding's package did not
+    /// apply (for the verdict's notes).
+    fn untied(
+        &self,
+        finding: &Finding,
+        image: &ImageContext,
+        graphs: &[DepGraph],
+    ) -> Option<String> {
+        let purl = finding.package.purl.as_deref()?;
+        if !self.status.suppresses() || !self.names(finding) || self.applies(finding, image, graphs)
+        {
+            return None;
+        }
+        let apps: Vec<String> = self
+            .products
+            .iter()
+            .flat_map(|p| p.applications(purl))
+            .map(|a| format!("`{a}`"))
+            .collect();
+        let why = match self.tied(purl, graphs) {
+            Tie::Applies | Tie::NoApplication => return None,
+            Tie::NotInGraphs => format!(
+                "no verified dependency graph of this image (the scan's packages, a verified \
+                 SBOM) has `{purl}`"
+            ),
+            Tie::NotADependent => format!(
+                "{} does not depend on `{purl}` in the verified dependency graphs of this image",
+                apps.join(", ")
+            ),
+            Tie::OtherPaths(source) => format!(
+                "`{purl}` is also reached other than through {} ({source})",
+                apps.join(", ")
+            ),
+        };
+        Some(format!(
+            "says {} for {}: not applied ({why})",
+            self.describe(),
+            apps.join(", ")
+        ))
     }
 
     /// `status, justification` for messages.
@@ -441,17 +561,35 @@ impl Statement {
     }
 }
 
+/// How a statement's application products relate to the finding's package in the verified
+/// dependency graphs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tie {
+    /// No product with a subcomponent that is the package is itself a package purl.
+    NoApplication,
+    /// No verified graph has the package.
+    NotInGraphs,
+    /// No application depends on the package.
+    NotADependent,
+    /// The package is also reached other than through the applications (in this graph).
+    OtherPaths(String),
+    /// The statement applies.
+    Applies,
+}
+
 /// The statement that decides `finding` in `image`: the latest applicable one across `docs`
-/// (see the module docs), with its document.
+/// (see the module docs), with its document. `graphs` are the verified dependency graphs of
+/// the image ([`DepGraph`]).
 pub(crate) fn decide<'a>(
     docs: &'a [VexDocument],
     finding: &Finding,
     image: &ImageContext,
+    graphs: &[DepGraph],
 ) -> Option<(&'a VexDocument, &'a Statement)> {
     let mut best: Option<(&VexDocument, &Statement)> = None;
     for doc in docs {
         for st in &doc.statements {
-            if !st.applies(finding, image) {
+            if !st.applies(finding, image, graphs) {
                 continue;
             }
             let later = match best {
@@ -467,16 +605,21 @@ pub(crate) fn decide<'a>(
 }
 
 /// Notes for the verdict: statements that would have suppressed `finding` but were not
-/// applied because their product is a package purl without a version.
+/// applied because their product is a package purl without a version, or an application
+/// that the verified dependency graphs do not tie to the finding's package in this image.
 pub(crate) fn unapplied_notes(
     docs: &[VexDocument],
     finding: &Finding,
     image: &ImageContext,
+    graphs: &[DepGraph],
 ) -> Vec<String> {
     let mut notes = Vec::new();
     for doc in docs {
         for st in &doc.statements {
-            for id in st.versionless_packages(finding, image) {
+            if let Some(n) = st.untied(finding, image, graphs) {
+                notes.push(format!("VEX ({}) {n}", doc.source));
+            }
+            for id in st.versionless_packages(finding, image, graphs) {
                 notes.push(format!(
                     "VEX ({}) says {} for `{id}`: not applied (a package product without a \
                      version would cover every version)",
@@ -548,7 +691,7 @@ mod tests {
             "CVE-2023-12345",
             Some("pkg:apk/wolfi/git@2.39.0-r1?distro=wolfi&arch=x86_64"),
         );
-        let (_, s) = decide(&docs, &f, &image()).unwrap();
+        let (_, s) = decide(&docs, &f, &image(), &[]).unwrap();
         assert!(s.status.suppresses());
         // Another version, another architecture, another vulnerability: not decided.
         for (id, purl) in [
@@ -558,19 +701,19 @@ mod tests {
             ("CVE-2023-99999", "pkg:apk/wolfi/git@2.39.0-r1?arch=x86_64"),
         ] {
             assert!(
-                decide(&docs, &finding(id, Some(purl)), &image()).is_none(),
+                decide(&docs, &finding(id, Some(purl)), &image(), &[]).is_none(),
                 "{purl}"
             );
         }
         // No purl on the finding (SARIF): nothing to match a package product against.
-        assert!(decide(&docs, &finding("CVE-2023-12345", None), &image()).is_none());
+        assert!(decide(&docs, &finding("CVE-2023-12345", None), &image(), &[]).is_none());
 
         let readme = parse_bytes("readme", &vector("README.example-fixed.json")).unwrap();
         let f = finding(
             "CVE-2014-123456",
             Some("pkg:apk/distro/git@2.39.0-r1?arch=armv7"),
         );
-        assert!(decide(&[readme], &f, &image()).is_some());
+        assert!(decide(&[readme], &f, &image(), &[]).is_some());
 
         // under_investigation decides, but suppresses nothing.
         let ui = parse_bytes(
@@ -582,7 +725,7 @@ mod tests {
             "CVE-2023-12345",
             Some("pkg:apk/wolfi/git@2.39.0-r1?arch=armv7"),
         );
-        let (_, s) = decide(std::slice::from_ref(&ui), &f, &image()).unwrap();
+        let (_, s) = decide(std::slice::from_ref(&ui), &f, &image(), &[]).unwrap();
         assert!(!s.status.suppresses());
     }
 
@@ -643,13 +786,13 @@ mod tests {
             Some("pkg:apk/wolfi/git@2.39.0-r1?arch=armv7"),
         );
         let docs = [doc];
-        let (_, s) = decide(&docs, &f, &image()).unwrap();
+        let (_, s) = decide(&docs, &f, &image(), &[]).unwrap();
         assert_eq!(s.status, VexStatus::Fixed);
         // Reversed order: still the later timestamp wins.
         let mut rev = docs[0].clone();
         rev.statements.reverse();
         let rev = [rev];
-        let (_, s) = decide(&rev, &f, &image()).unwrap();
+        let (_, s) = decide(&rev, &f, &image(), &[]).unwrap();
         assert_eq!(s.status, VexStatus::Fixed);
         // A later `affected` in another document overrides an earlier `fixed`.
         let later = parse_document(
@@ -660,7 +803,7 @@ mod tests {
         )
         .unwrap();
         let all = [docs[0].clone(), later];
-        let (d, s) = decide(&all, &f, &image()).unwrap();
+        let (d, s) = decide(&all, &f, &image(), &[]).unwrap();
         assert_eq!(
             (d.source.as_str(), s.status),
             ("later", VexStatus::Affected)
@@ -691,12 +834,12 @@ mod tests {
             Some("pkg:maven/org.springframework.boot/spring-boot@2.6.0-M3"),
         );
         let docs = [doc];
-        assert!(decide(&docs, &f, &image()).is_some());
+        assert!(decide(&docs, &f, &image(), &[]).is_some());
         f.id = "CVE-2099-0001".into();
         f.aliases = vec!["CVE-2021-44228".into()];
-        assert!(decide(&docs, &f, &image()).is_some());
+        assert!(decide(&docs, &f, &image(), &[]).is_some());
         f.aliases.clear();
-        assert!(decide(&docs, &f, &image()).is_none());
+        assert!(decide(&docs, &f, &image(), &[]).is_none());
 
         // Image products: by pkg:oci digest, by reference, by hash; subcomponents need the
         // image (by digest or repository) as their product.
@@ -791,7 +934,11 @@ mod tests {
             ),
         ] {
             let docs = [mk(product.clone())];
-            assert_eq!(decide(&docs, &f, &image()).is_some(), applies, "{product}");
+            assert_eq!(
+                decide(&docs, &f, &image(), &[]).is_some(),
+                applies,
+                "{product}"
+            );
         }
     }
 
@@ -832,7 +979,11 @@ mod tests {
                       "products": [{"@id": product, "subcomponents": [{"@id": sub}]}]}]}),
             )
             .unwrap();
-            assert_eq!(decide(&[doc], &f, &hub).is_some(), applies, "{product}");
+            assert_eq!(
+                decide(&[doc], &f, &hub, &[]).is_some(),
+                applies,
+                "{product}"
+            );
         }
     }
 
@@ -846,8 +997,8 @@ mod tests {
         );
         let doc = parse_bytes("example1", text.as_bytes()).unwrap();
         let docs = [doc];
-        assert!(decide(&docs, &f, &image()).is_some_and(|(_, s)| s.status.suppresses()));
-        assert!(unapplied_notes(&docs, &f, &image()).is_empty());
+        assert!(decide(&docs, &f, &image(), &[]).is_some_and(|(_, s)| s.status.suppresses()));
+        assert!(unapplied_notes(&docs, &f, &image(), &[]).is_empty());
         // Variant: the version removed from the products (`pkg:apk/wolfi/git?arch=…`): it
         // would clear every version, including vulnerable ones. Not applied, with a note.
         let doc = parse_bytes(
@@ -856,8 +1007,8 @@ mod tests {
         )
         .unwrap();
         let docs = [doc];
-        assert!(decide(&docs, &f, &image()).is_none());
-        let notes = unapplied_notes(&docs, &f, &image());
+        assert!(decide(&docs, &f, &image(), &[]).is_none());
+        let notes = unapplied_notes(&docs, &f, &image(), &[]);
         assert_eq!(
             notes,
             vec![
@@ -875,8 +1026,8 @@ mod tests {
         )
         .unwrap();
         let docs = [doc];
-        assert!(decide(&docs, &f, &image()).is_some_and(|(_, s)| !s.status.suppresses()));
-        assert!(unapplied_notes(&docs, &f, &image()).is_empty());
+        assert!(decide(&docs, &f, &image(), &[]).is_some_and(|(_, s)| !s.status.suppresses()));
+        assert!(unapplied_notes(&docs, &f, &image(), &[]).is_empty());
     }
 
     #[test]
@@ -896,7 +1047,225 @@ mod tests {
             "CVE-2019-1549",
             Some("pkg:apk/alpine/libcrypto1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2"),
         );
-        assert!(decide(&[doc], &f, &image()).is_some());
+        assert!(decide(&[doc], &f, &image(), &[]).is_some());
+    }
+
+    /// A file of Trivy's VEX cases (tests/data/trivy-vex, see its ORIGIN.md).
+    fn trivy(name: &str) -> Vec<u8> {
+        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/trivy-vex")
+            .join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn trivy_vex(name: &str) -> VexDocument {
+        parse_bytes(name, &trivy(name)).unwrap()
+    }
+
+    /// The findings of a Trivy report as vouch imports them, and the graph of its packages
+    /// (as the scan's verified predicate carries the report).
+    fn trivy_scan(name: &str) -> (Vec<Finding>, Option<DepGraph>) {
+        let bytes = trivy(name);
+        let scan = vouch_core::scan::import(&bytes, None, "2026-01-01T00:00:00Z").unwrap();
+        let report: Value = serde_json::from_slice(&bytes).unwrap();
+        (
+            scan.findings,
+            DepGraph::from_trivy("the packages of the scan", &report),
+        )
+    }
+
+    fn one<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+        findings.iter().find(|f| f.id == id).unwrap()
+    }
+
+    fn suppressed(docs: &[VexDocument], f: &Finding, graphs: &[DepGraph]) -> bool {
+        decide(docs, f, &image(), graphs).is_some_and(|(_, s)| s.status.suppresses())
+    }
+
+    #[test]
+    fn trivy_nested_product_single_path_suppresses_multi_path_does_not() {
+        // Trivy's pkg/vex test "OpenVEX, single path between product and subcomponent": the
+        // product go-direct1 is the only way from the root to go-transitive.
+        let docs = [trivy_vex("openvex-nested.json")];
+        let (findings, graph) = trivy_scan("go-single-path.trivy.json");
+        let graphs = [graph.unwrap()];
+        let f = one(&findings, "CVE-2024-0001");
+        assert!(suppressed(&docs, f, &graphs));
+        assert!(unapplied_notes(&docs, f, &image(), &graphs).is_empty());
+        // "multi paths": go-transitive is also reached through go-direct2: Trivy keeps the
+        // finding, so does vouch, and says why.
+        let (findings, graph) = trivy_scan("go-multi-path.trivy.json");
+        let graphs = [graph.unwrap()];
+        let f = one(&findings, "CVE-2024-0001");
+        assert!(decide(&docs, f, &image(), &graphs).is_none());
+        assert_eq!(
+            unapplied_notes(&docs, f, &image(), &graphs),
+            vec![
+                "VEX (openvex-nested.json) says not_affected, vulnerable_code_not_in_execute_path \
+                 for `pkg:golang/github.com/aquasecurity/go-direct1@v2.0.0`: not applied \
+                 (`pkg:golang/github.com/aquasecurity/go-transitive@v4.0.0` is also reached \
+                 other than through `pkg:golang/github.com/aquasecurity/go-direct1@v2.0.0` (the \
+                 packages of the scan))"
+            ]
+        );
+        // Without any verified graph the statement is not tied to this image at all.
+        let (findings, _) = trivy_scan("go-single-path.trivy.json");
+        assert!(decide(&docs, one(&findings, "CVE-2024-0001"), &image(), &[]).is_none());
+    }
+
+    #[test]
+    fn trivy_app_product_is_tied_by_the_scans_own_root_package() {
+        // uv.json.golden: root pkg:pypi/uv-test@0.1.0 depends on werkzeug 0.11.1 (two CVEs);
+        // the statement names the app without a version, as Trivy writes it.
+        let docs = [trivy_vex("uv.openvex.json")];
+        let (findings, graph) = trivy_scan("uv.json.golden");
+        let graphs = [graph.unwrap()];
+        for id in ["CVE-2019-14806", "CVE-2020-28724"] {
+            assert!(suppressed(&docs, one(&findings, id), &graphs), "{id}");
+        }
+        let f = one(&findings, "CVE-2019-14806");
+        // Nothing verified ties it (no graph: only the VEX document's own word): not applied.
+        assert!(decide(&docs, f, &image(), &[]).is_none());
+        assert_eq!(
+            unapplied_notes(&docs, f, &image(), &[]),
+            vec![
+                "VEX (uv.openvex.json) says not_affected, vulnerable_code_not_in_execute_path \
+                 for `pkg:pypi/uv-test`: not applied (no verified dependency graph of this \
+                 image (the scan's packages, a verified SBOM) has \
+                 `pkg:pypi/werkzeug@0.11.1`)"
+            ]
+        );
+        // A VEX document claiming that the image contains the app ties nothing either: a
+        // statement is never read as a dependency.
+        let mut claim: Value = serde_json::from_slice(&trivy("uv.openvex.json")).unwrap();
+        let claims_image = json!({"vulnerability": {"@id": "CVE-2019-14806"}, "status": "affected",
+            "products": [{"@id": format!("pkg:oci/app@{IMAGE_DIGEST}"),
+                          "subcomponents": [{"@id": "pkg:pypi/uv-test@0.1.0"}]}]});
+        claim["statements"]
+            .as_array_mut()
+            .unwrap()
+            .insert(0, claims_image);
+        let claim = [parse_document("claim", &claim).unwrap()];
+        assert!(decide(&claim, f, &image(), &[]).is_none());
+        // A graph without the package (the gomod scan lists no packages at all).
+        let (_, gomod) = trivy_scan("gomod.json.golden");
+        assert!(gomod.is_none(), "a report without Packages has no graph");
+
+        let variant = |product: &str, sub: &str, status: &str| {
+            let mut v: Value = serde_json::from_slice(&trivy("uv.openvex.json")).unwrap();
+            let st = &mut v["statements"][0];
+            st["products"] = json!([{"@id": product, "subcomponents": [{"@id": sub}]}]);
+            st["status"] = status.into();
+            [parse_document("variant", &v).unwrap()]
+        };
+        let werkzeug = "pkg:pypi/werkzeug@0.11.1";
+        for (product, sub, applies) in [
+            // The app, with its version or without; with its identifiers form.
+            ("pkg:pypi/uv-test", werkzeug, true),
+            ("pkg:pypi/uv-test@0.1.0", werkzeug, true),
+            ("pkg:pypi/uv-test", "pkg:pypi/werkzeug", true),
+            // Another version of the app, another app, a package that does not depend on
+            // werkzeug (click is in the graph, beside it).
+            ("pkg:pypi/uv-test@0.2.0", werkzeug, false),
+            ("pkg:pypi/other-app", werkzeug, false),
+            ("pkg:pypi/click", werkzeug, false),
+            ("pkg:npm/uv-test", werkzeug, false),
+            // The subcomponent is not the finding's package.
+            ("pkg:pypi/uv-test", "pkg:pypi/werkzeug@0.16.0", false),
+            ("pkg:pypi/uv-test", "pkg:pypi/colorama", false),
+            // A bare image purl is never tied through a graph either.
+            ("pkg:oci/uv-test", werkzeug, false),
+            ("not a purl", werkzeug, false),
+        ] {
+            let docs = variant(product, sub, "not_affected");
+            assert_eq!(suppressed(&docs, f, &graphs), applies, "{product} / {sub}");
+        }
+        let notes = unapplied_notes(
+            &variant("pkg:pypi/click", werkzeug, "fixed"),
+            f,
+            &image(),
+            &graphs,
+        );
+        assert!(notes[0].ends_with("(`pkg:pypi/click` does not depend on `pkg:pypi/werkzeug@0.11.1` in the verified dependency graphs of this image)"), "{notes:?}");
+        // A later `affected` statement for the app wins over the earlier not_affected.
+        let mut later = variant("pkg:pypi/uv-test", werkzeug, "affected");
+        later[0].statements[0].timestamp = Some(i64::MAX);
+        let both = [docs[0].clone(), later[0].clone()];
+        let (_, s) = decide(&both, f, &image(), &graphs).unwrap();
+        assert_eq!(s.status, VexStatus::Affected);
+    }
+
+    #[test]
+    fn trivy_gomod_app_product_needs_a_verified_sbom_graph() {
+        // Trivy's "gomod with local VEX file" case: its scan (gomod.json.golden) lists no
+        // packages, so only a verified SBOM of the image can tie the app to it.
+        let docs = [trivy_vex("gomod.openvex.json")];
+        let (findings, scan_graph) = trivy_scan("gomod.json.golden");
+        assert!(scan_graph.is_none());
+        let opa = one(&findings, "CVE-2022-23628");
+        assert!(decide(&docs, opa, &image(), &[]).is_none());
+
+        let cdx = DepGraph::from_sbom("SBOM attestation", &trivy("gomod.cdx.json")).unwrap();
+        assert_eq!(cdx.packages(), 4);
+        let graphs = [cdx.clone()];
+        assert!(suppressed(&docs, opa, &graphs));
+        // Only the finding the statement names, in the package it names.
+        for f in findings.iter().filter(|f| f.id != "CVE-2022-23628") {
+            assert!(decide(&docs, f, &image(), &graphs).is_none(), "{}", f.id);
+        }
+        let mut elsewhere = opa.clone();
+        elsewhere.package.purl = Some("pkg:golang/github.com/open-policy-agent/opa@v0.36.0".into());
+        assert!(decide(&docs, &elsewhere, &image(), &graphs).is_none());
+
+        // The same SBOM where opa hangs under the scanned directory, not under the module:
+        // the app does not depend on it here.
+        let mut bom: Value = serde_json::from_slice(&trivy("gomod.cdx.json")).unwrap();
+        for d in bom["dependencies"].as_array_mut().unwrap() {
+            if d["ref"] == "pkg:golang/github.com/testdata/testdata" {
+                d["dependsOn"] = json!([]);
+            }
+        }
+        let loose = DepGraph::from_sbom("loose", &serde_json::to_vec(&bom).unwrap()).unwrap();
+        assert!(!suppressed(&docs, opa, std::slice::from_ref(&loose)));
+        // Every verified graph that has the package must agree: one that reaches it other
+        // than through the app keeps the finding.
+        assert!(!suppressed(&docs, opa, &[cdx, loose]));
+
+        // SPDX: the document DESCRIBES the module, which DEPENDS_ON opa.
+        let spdx = |extra: &[Value]| {
+            let mut rels = vec![
+                json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-app"}),
+                json!({"spdxElementId": "SPDXRef-app", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "SPDXRef-opa"}),
+            ];
+            rels.extend(extra.iter().cloned());
+            let doc = json!({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT",
+                "packages": [
+                    {"SPDXID": "SPDXRef-app", "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:golang/github.com/testdata/testdata"}]},
+                    {"SPDXID": "SPDXRef-other", "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:golang/github.com/acme/other@v1.0.0"}]},
+                    {"SPDXID": "SPDXRef-opa", "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:golang/github.com/open-policy-agent/opa@v0.35.0"}]}],
+                "relationships": rels});
+            DepGraph::from_sbom("spdx", &serde_json::to_vec(&doc).unwrap()).unwrap()
+        };
+        let under_app = json!({"spdxElementId": "SPDXRef-app", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-other"});
+        assert!(suppressed(
+            &docs,
+            opa,
+            &[spdx(std::slice::from_ref(&under_app))]
+        ));
+        // opa is also a dependency of `other`, which nothing ties under the app (it hangs
+        // under the described app as an orphan only when nothing else is described).
+        let also = json!({"spdxElementId": "SPDXRef-opa", "relationshipType": "DEPENDENCY_OF", "relatedSpdxElement": "SPDXRef-other"});
+        let described_too = json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-other"});
+        assert!(!suppressed(
+            &docs,
+            opa,
+            &[spdx(&[also.clone(), described_too])]
+        ));
+        // ... and when `other` is inside the app, every path passes the app.
+        assert!(suppressed(&docs, opa, &[spdx(&[also, under_app])]));
+        // Neither CycloneDX nor SPDX: no graph.
+        assert!(DepGraph::from_sbom("x", b"{\"hello\": 1}").is_none());
+        assert!(DepGraph::from_sbom("x", b"not json").is_none());
     }
 
     #[test]

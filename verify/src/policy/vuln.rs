@@ -30,6 +30,7 @@ use serde_json::Value;
 use vouch_core::scan::{Finding, Severity};
 
 use crate::attestation::VerifiedAttestation;
+use crate::policy::depgraph::DepGraph;
 use crate::policy::provenance::cap_details;
 use crate::policy::report::{Check, codes};
 use crate::policy::rules::{IgnoreEntry, ImageContext, ScannerRule, VulnRule};
@@ -112,11 +113,26 @@ fn scan_time(att: &VerifiedAttestation) -> Option<ScanTime> {
     })
 }
 
-/// Evaluates the newest of `scans` against `rule`, with the VEX documents of the policy and of
-/// `vex_attestations` applied. Every check is Pass or Fail; `rule` names are left empty.
+/// [`evaluate_with`] without SBOMs.
+#[cfg(test)]
 pub(crate) fn evaluate(
     scans: &[&VerifiedAttestation],
     vex_attestations: &[&VerifiedAttestation],
+    rule: &VulnRule,
+    image: &ImageContext,
+) -> Vec<Check> {
+    evaluate_with(scans, vex_attestations, &[], rule, image)
+}
+
+/// Evaluates the newest of `scans` against `rule`, with the VEX documents of the policy and of
+/// `vex_attestations` applied; the dependency graphs that tie an application product to the
+/// image come from the newest scan's own report and from the verified SBOM attestations
+/// `sboms` of the image ([`DepGraph`]). Every check is Pass or Fail; `rule` names are left
+/// empty.
+pub(crate) fn evaluate_with(
+    scans: &[&VerifiedAttestation],
+    vex_attestations: &[&VerifiedAttestation],
+    sboms: &[&VerifiedAttestation],
     rule: &VulnRule,
     image: &ImageContext,
 ) -> Vec<Check> {
@@ -225,7 +241,48 @@ pub(crate) fn evaluate(
             return checks;
         }
     };
-    checks.extend(limit_checks(&findings, &docs, rule, image, &context));
+    // The VEX line goes on the limit checks only: the scan's context lines are deduplicated.
+    let mut graph_line = None;
+    let graphs = if docs.is_empty() {
+        Vec::new()
+    } else {
+        let mut graphs: Vec<DepGraph> = predicate
+            .pointer("/scanner/result")
+            .and_then(|r| DepGraph::from_trivy(&format!("the packages of scan {}", att.layer()), r))
+            .into_iter()
+            .collect();
+        graphs.extend(sboms.iter().filter_map(|a| {
+            DepGraph::from_sbom(
+                &format!("SBOM attestation {}", a.layer()),
+                a.predicate_json(),
+            )
+        }));
+        graph_line = Some(if graphs.is_empty() {
+            "VEX: no verified dependency graph of the image (the scan lists no packages; no \
+             verified SBOM by the rule's authorities): statements about an application \
+             package are not applied"
+                .to_owned()
+        } else {
+            let list: Vec<String> = graphs
+                .iter()
+                .map(|g| format!("{} ({} packages)", g.source, g.packages()))
+                .collect();
+            format!(
+                "VEX: applications are tied to the image through {}",
+                list.join(", ")
+            )
+        });
+        graphs
+    };
+    let limit_context: Vec<String> = context.iter().cloned().chain(graph_line).collect();
+    checks.extend(limit_checks(
+        &findings,
+        &docs,
+        &graphs,
+        rule,
+        image,
+        &limit_context,
+    ));
     dedupe_context(&mut checks, &context);
     checks
 }
@@ -511,6 +568,7 @@ fn expires_text(e: &IgnoreEntry) -> String {
 fn limit_checks(
     findings: &[Finding],
     docs: &[VexDocument],
+    graphs: &[DepGraph],
     rule: &VulnRule,
     image: &ImageContext,
     context: &[String],
@@ -539,7 +597,7 @@ fn limit_checks(
                     human_duration(since)
                 ));
             }
-            match vex::decide(docs, f, image) {
+            match vex::decide(docs, f, image, graphs) {
                 Some((d, s)) if s.status.suppresses() => Fate::Suppressed(d, s),
                 other => {
                     if let Some((d, s)) = other {
@@ -551,7 +609,7 @@ fn limit_checks(
                         ));
                     }
                     notes.extend(
-                        vex::unapplied_notes(docs, f, image)
+                        vex::unapplied_notes(docs, f, image, graphs)
                             .into_iter()
                             .map(|n| format!("{}: {n}", describe(f))),
                     );
