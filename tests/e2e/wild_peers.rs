@@ -1,6 +1,6 @@
 //! Differential verification: every sigstore bundle case of the wild corpus (tests/data/wild,
-//! the cases with `verify_bundle`) and every sigstore-conformance vector
-//! (tests/data/vectors/sigstore-conformance) is verified by vouch, by sigstore-python and by
+//! the cases with `verify_bundle`, sigstore-conformance's newest cases among them) is verified
+//! by vouch, by sigstore-python and by
 //! sigstore-js (`@sigstore/verify`), each offline with the case's trusted root. The peers run
 //! through the drivers in keys-test/peers/, which take the conformance suite's CLI protocol.
 //!
@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,10 +22,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{run, vectors, vouch, workspace};
+use crate::support::{run, vouch, workspace};
 
-const CONFORMANCE_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
-const CONFORMANCE_ISSUER: &str = "https://token.actions.githubusercontent.com";
 /// How long a peer may take on all the cases before the test gives up on it.
 const PEER_TIMEOUT: Duration = Duration::from_secs(300);
 /// Threads running vouch, beside one for each peer (the machine has 2 cores).
@@ -39,10 +37,8 @@ struct Case {
     expect: String,
     /// The arguments after `verify-bundle`, the same for vouch and the peers.
     args: Vec<String>,
-    /// For vouch only (the case's `env`).
-    env: Vec<(String, String)>,
     /// Kept alive while the case runs (its `{tmp}`).
-    _tmp: Option<tempfile::TempDir>,
+    _tmp: tempfile::TempDir,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -148,237 +144,19 @@ fn tail(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // The cases.
 
-fn wild() -> PathBuf {
-    workspace().join("tests/data/wild")
-}
-
-fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            case_files(&p, out);
-        } else if p.file_name().is_some_and(|n| n == "case.json") {
-            out.push(p);
-        }
-    }
-}
-
-/// `{case}`, `{wild}`, `{vectors}` and `{tmp}` replaced.
-fn expand(s: &str, case_dir: &Path, tmp: &Path) -> String {
-    s.replace("{case}", case_dir.to_str().unwrap())
-        .replace("{wild}", wild().to_str().unwrap())
-        .replace("{vectors}", vectors().to_str().unwrap())
-        .replace("{tmp}", tmp.to_str().unwrap())
-}
-
-/// A file named in `verify_bundle`: placeholders expanded, relative to the case's folder.
-fn file_arg(s: &str, case_dir: &Path, tmp: &Path) -> String {
-    let s = expand(s, case_dir, tmp);
-    if Path::new(&s).is_absolute() {
-        s
-    } else {
-        case_dir.join(s).to_str().unwrap().to_owned()
-    }
-}
-
-fn copy_all(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            copy_all(&e.path(), &to.join(e.file_name()));
-        }
-    } else {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::copy(from, to).unwrap();
-    }
-}
-
-fn strings(v: &Value, what: &str, name: &str) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{name}: {what} must be an array of strings"))
-        .iter()
-        .map(|s| {
-            s.as_str()
-                .unwrap_or_else(|| panic!("{name}: {what} must hold strings"))
-                .to_owned()
-        })
-        .collect()
-}
-
-/// The wild corpus's cases with `verify_bundle` (every other field of case.json is optional here
-/// and unknown ones are ignored).
+/// The wild corpus's cases with `verify_bundle` (tests/e2e/wild.rs reads them).
 fn wild_cases() -> Vec<Case> {
-    let mut files = Vec::new();
-    case_files(&wild(), &mut files);
-    files.sort();
-    let mut cases = Vec::new();
-    for file in files {
-        let case_dir = file.parent().unwrap().to_owned();
-        let name = case_dir
-            .strip_prefix(wild())
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let text = std::fs::read_to_string(&file).unwrap();
-        let doc: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: not JSON: {e}", file.display()));
-        let Some(vb) = doc.get("verify_bundle").filter(|v| !v.is_null()) else {
-            continue;
-        };
-        let field = |k: &str| vb.get(k).and_then(Value::as_str);
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path();
-
-        for pair in doc.get("copy").map_or(Vec::new(), |v| {
-            v.as_array()
-                .unwrap_or_else(|| panic!("{name}: copy must be an array"))
-                .clone()
-        }) {
-            let pair = strings(&pair, "copy", &name);
-            assert_eq!(pair.len(), 2, "{name}: copy takes [from, to] pairs");
-            copy_all(
-                Path::new(&expand(&pair[0], &case_dir, t)),
-                Path::new(&expand(&pair[1], &case_dir, t)),
-            );
-        }
-        let env: Vec<(String, String)> = doc
-            .get("env")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                        (k.clone(), expand(&v, &case_dir, t))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        for line in doc.get("setup").map_or(Vec::new(), |v| {
-            v.as_array()
-                .unwrap_or_else(|| panic!("{name}: setup must be an array"))
-                .clone()
-        }) {
-            let args: Vec<String> = strings(&line, "setup", &name)
-                .iter()
-                .map(|a| expand(a, &case_dir, t))
-                .collect();
-            let mut cmd = vouch();
-            cmd.args(&args).current_dir(t);
-            for (k, v) in &env {
-                cmd.env(k, v);
-            }
-            let out = run(&mut cmd);
-            assert_eq!(out.code, 0, "{name}: setup {args:?} failed: {out:?}");
-        }
-
-        let bundle = field("bundle").unwrap_or_else(|| panic!("{name}: verify_bundle.bundle"));
-        let mut args = vec!["--bundle".to_owned(), file_arg(bundle, &case_dir, t)];
-        if let Some(key) = field("key") {
-            args.extend(["--key".to_owned(), file_arg(key, &case_dir, t)]);
-        } else {
-            let mut pushed = 0;
-            for (k, flag) in [
-                ("identity", "--certificate-identity"),
-                ("identity_regexp", "--certificate-identity-regexp"),
-                ("issuer", "--certificate-oidc-issuer"),
-                ("issuer_regexp", "--certificate-oidc-issuer-regexp"),
-            ] {
-                if let Some(v) = field(k) {
-                    args.extend([flag.to_owned(), expand(v, &case_dir, t)]);
-                    pushed += 1;
-                }
-            }
-            assert!(
-                pushed >= 2,
-                "{name}: verify_bundle needs key, or identity and issuer"
-            );
-        }
-        let root = field("trusted_root").unwrap_or("{vectors}/trusted-roots/public-good.json");
-        args.extend(["--trusted-root".to_owned(), file_arg(root, &case_dir, t)]);
-        if let Some(artifact) = field("artifact") {
-            args.push(file_arg(artifact, &case_dir, t));
-        } else if let Some(digest) = field("digest") {
-            args.push(expand(digest, &case_dir, t));
-        } else {
-            panic!("{name}: verify_bundle needs artifact or digest");
-        }
-        let expect = doc
-            .get("expect")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
-        cases.push(Case {
-            name,
-            expect,
-            args,
-            env,
-            _tmp: Some(tmp),
-        });
-    }
-    cases
-}
-
-/// The sigstore-conformance vectors, with the suite's defaults (its CASES.md; as conformance.rs
-/// reads them). Without a `trusted_root.json` a case is about the public-good instance, whose
-/// checked-in trusted root every verifier is given.
-fn conformance_cases() -> Vec<Case> {
-    let root = vectors().join("sigstore-conformance");
-    let read = |p: PathBuf| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("bundle.sigstore.json").exists())
-        .collect();
-    dirs.sort();
-    let path = |p: PathBuf| p.to_str().unwrap().to_owned();
-    dirs.into_iter()
-        .map(|dir| {
-            let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
-            let mut args = vec![
-                "--bundle".to_owned(),
-                path(dir.join("bundle.sigstore.json")),
-            ];
-            if dir.join("key.pub").exists() {
-                args.extend(["--key".to_owned(), path(dir.join("key.pub"))]);
-            } else {
-                args.extend([
-                    "--certificate-identity".to_owned(),
-                    read(dir.join("identity")).unwrap_or_else(|| CONFORMANCE_IDENTITY.to_owned()),
-                    "--certificate-oidc-issuer".to_owned(),
-                    read(dir.join("issuer")).unwrap_or_else(|| CONFORMANCE_ISSUER.to_owned()),
-                ]);
-            }
-            let trusted_root = if dir.join("trusted_root.json").exists() {
-                dir.join("trusted_root.json")
-            } else {
-                vectors().join("trusted-roots/public-good.json")
-            };
-            args.extend(["--trusted-root".to_owned(), path(trusted_root)]);
-            let artifact = if dir.join("artifact").exists() {
-                dir.join("artifact")
-            } else {
-                root.join("a.txt")
-            };
-            args.push(path(artifact));
-            let expect = if name.ends_with("_fail") {
-                "reject"
-            } else {
-                "accept"
-            };
-            Case {
-                name: format!("vectors/sigstore-conformance/{name}"),
-                expect: expect.to_owned(),
+    crate::wild::cases()
+        .into_iter()
+        .filter_map(|c| {
+            let tmp = tempfile::tempdir().unwrap();
+            let args = c.bundle_args(tmp.path())?;
+            Some(Case {
+                name: c.name.clone(),
+                expect: c.expect().to_owned(),
                 args,
-                env: Vec::new(),
-                _tmp: None,
-            }
+                _tmp: tmp,
+            })
         })
         .collect()
 }
@@ -389,9 +167,6 @@ fn conformance_cases() -> Vec<Case> {
 fn run_vouch(case: &Case) -> Verdict {
     let mut cmd = vouch();
     cmd.arg("verify-bundle").args(&case.args);
-    for (k, v) in &case.env {
-        cmd.env(k, v);
-    }
     let out = run(&mut cmd);
     let verdict = match out.code {
         0 => "accept",
@@ -496,56 +271,14 @@ fn run_peer(peer: Peer, cases: &[Case]) -> Vec<Verdict> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Exceptions.
-
-struct Exception {
-    case: String,
-    verifier: String,
-    verdict: String,
-}
-
-fn exceptions() -> Vec<Exception> {
-    let path = wild().join("exceptions.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Vec::new();
-    };
-    let doc: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
-    doc.as_array()
-        .unwrap_or_else(|| panic!("{}: must be an array", path.display()))
-        .iter()
-        .map(|e| {
-            let get = |k: &str| {
-                e.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_else(|| panic!("exceptions.json: an entry without {k}: {e}"))
-                    .to_owned()
-            };
-            Exception {
-                case: get("case"),
-                verifier: get("verifier"),
-                verdict: get("verdict"),
-            }
-        })
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
 
 #[test]
 fn wild_peers() {
     check_js_installed();
     let _ = peer_python();
 
-    let mut cases = wild_cases();
+    let cases = wild_cases();
     let wild_count = cases.len();
-    let conformance = conformance_cases();
-    assert!(
-        conformance.len() >= 45,
-        "only {} conformance vectors",
-        conformance.len()
-    );
-    cases.extend(conformance);
 
     // Each peer takes every case in one process (a thread each) while a few threads run vouch
     // on the cases in turn.
@@ -584,11 +317,13 @@ fn wild_peers() {
         }
     }
 
-    let exceptions = exceptions();
-    let excused = |case: &str, peer: Peer, verdict: &str| {
+    // (case, verifier) → the verdict that verifier is excused for.
+    let exceptions = crate::wild::exceptions();
+    let listed = |case: &str, verifier: &str, verdict: &str| {
         exceptions
-            .iter()
-            .any(|e| e.case == case && e.verifier == peer.name() && e.verdict == verdict)
+            .get(&(case.to_owned(), verifier.to_owned()))
+            .map(String::as_str)
+            == Some(verdict)
     };
 
     let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
@@ -622,11 +357,8 @@ fn wild_peers() {
             );
             // vouch's own listed deviation from the expected verdict, which this peer does not
             // share: wild.rs's exception, not this peer's.
-            let vouch_excused = pv.verdict == case.expect
-                && exceptions.iter().any(|e| {
-                    e.case == case.name && e.verifier == "vouch" && e.verdict == v.verdict
-                });
-            if vouch_excused || excused(&case.name, peer, pv.verdict) {
+            let vouch_excused = pv.verdict == case.expect && listed(&case.name, "vouch", v.verdict);
+            if vouch_excused || listed(&case.name, peer.name(), pv.verdict) {
                 agreed = "exception";
                 notes.push(line);
             } else {
@@ -651,23 +383,22 @@ fn wild_peers() {
     }
 
     // Exceptions for a peer that no longer happen.
-    for e in &exceptions {
-        let Some(peer) = Peer::ALL.into_iter().find(|p| p.name() == e.verifier) else {
+    for ((case, verifier), verdict) in &exceptions {
+        let Some(peer) = Peer::ALL.into_iter().find(|p| p.name() == verifier) else {
             continue; // `vouch` exceptions are wild.rs's.
         };
-        let Some(i) = cases.iter().position(|c| c.name == e.case) else {
+        let Some(i) = cases.iter().position(|c| &c.name == case) else {
             failures.push(format!(
-                "stale exception: {} for {}: no such bundle case",
-                e.case, e.verifier
+                "stale exception: {case} for {verifier}: no such bundle case"
             ));
             continue;
         };
         let pv = &results[&(i, peer.name())];
         let v = &results[&(i, "vouch")];
-        if pv.verdict != e.verdict || pv.verdict == v.verdict {
+        if pv.verdict != verdict || pv.verdict == v.verdict {
             failures.push(format!(
-                "stale exception: {} for {} lists {}, but it says {} (vouch: {})",
-                e.case, e.verifier, e.verdict, pv.verdict, v.verdict
+                "stale exception: {case} for {verifier} lists {verdict}, but it says {} (vouch: {})",
+                pv.verdict, v.verdict
             ));
         }
     }
