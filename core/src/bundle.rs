@@ -100,6 +100,96 @@ fn field(field: &'static str, reason: impl Into<String>) -> PayloadError {
     }
 }
 
+impl BundleVersion {
+    /// The version as the specification writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V01 => "v0.1",
+            Self::V02 => "v0.2",
+            Self::V03 => "v0.3",
+        }
+    }
+}
+
+/// The rules of the bundle specification (protobuf-specs `sigstore_bundle.proto`, as
+/// sigstore-go's `Bundle.validate` and sigstore-python's `Bundle._verify` enforce them) that
+/// depend on the version, checked before anything is verified:
+///
+/// - the verification material is exactly one of `publicKey`, `certificate` and
+///   `x509CertificateChain` (a protobuf `oneof`);
+/// - v0.3 carries a single `certificate`, never an `x509CertificateChain`;
+/// - every transparency-log entry of a v0.1 bundle has an inclusion promise (signed entry
+///   timestamp);
+/// - every entry of a v0.2 or v0.3 bundle has an inclusion proof, with its checkpoint;
+///
+/// (unknown media types are refused before: [`BundleVersion`]).
+fn check_version_rules(version: BundleVersion, vm: &Value) -> Result<(), PayloadError> {
+    let v = version.as_str();
+    let Some(vm) = vm.as_object() else {
+        return Err(field("verificationMaterial", "expected an object"));
+    };
+    let present: Vec<&str> = ["publicKey", "certificate", "x509CertificateChain"]
+        .into_iter()
+        .filter(|k| vm.get(*k).is_some_and(|x| !x.is_null()))
+        .collect();
+    match present.as_slice() {
+        [_] => {}
+        [] => {
+            return Err(field(
+                "verificationMaterial",
+                "expected one of publicKey, certificate or x509CertificateChain, found none",
+            ));
+        }
+        more => {
+            return Err(field(
+                "verificationMaterial",
+                format!(
+                    "expected one of publicKey, certificate or x509CertificateChain, found {}",
+                    more.join(" and ")
+                ),
+            ));
+        }
+    }
+    if version == BundleVersion::V03 && present == ["x509CertificateChain"] {
+        return Err(field(
+            "verificationMaterial.x509CertificateChain",
+            "a v0.3 bundle carries a single `certificate`, not a chain (bundle specification); re-create the bundle with a current sigstore client",
+        ));
+    }
+    let entries = match vm.get("tlogEntries") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => return Err(field("verificationMaterial.tlogEntries", "expected a list")),
+    };
+    let has = |e: &Value, k: &str| e.get(k).is_some_and(|x| !x.is_null());
+    for e in entries {
+        if version == BundleVersion::V01 {
+            if !has(e, "inclusionPromise") {
+                return Err(field(
+                    "verificationMaterial.tlogEntries[].inclusionPromise",
+                    "a v0.1 bundle's log entry must carry an inclusion promise (signed entry timestamp); found none",
+                ));
+            }
+        } else if !has(e, "inclusionProof") {
+            return Err(field(
+                "verificationMaterial.tlogEntries[].inclusionProof",
+                format!(
+                    "a {v} bundle's log entry must carry an inclusion proof (a signed entry timestamp alone is v0.1's); found none"
+                ),
+            ));
+        } else if !e
+            .get("inclusionProof")
+            .is_some_and(|p| has(p, "checkpoint"))
+        {
+            return Err(field(
+                "verificationMaterial.tlogEntries[].inclusionProof.checkpoint",
+                format!("a {v} bundle's inclusion proof must carry its checkpoint; found none"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Bundle {
     /// A v0.3 bundle for a key-signed blob: `publicKey.hint`, no log entries, and the
     /// `messageSignature` (SHA2_256 digest and signature). Pretty-printed JSON with a newline.
@@ -161,6 +251,9 @@ impl Bundle {
     /// Parses untrusted bundle bytes.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.envelope)?;
+        // One reading of the whole bundle: no key twice (`certificate` or `tlogEntries` read
+        // as the first by one verifier and the last by another), nothing any reader rounds.
+        crate::payload::check_strict(WHAT, bytes)?;
         let wire: Wire = serde_json::from_slice(bytes).map_err(|e| PayloadError::Json {
             what: WHAT,
             reason: e.to_string(),
@@ -177,6 +270,7 @@ impl Bundle {
         let verification_material = wire
             .verification_material
             .ok_or_else(|| field("verificationMaterial", "missing"))?;
+        check_version_rules(version, &verification_material)?;
         let public_key_hint = verification_material
             .get("publicKey")
             .and_then(|k| k.get("hint"))
@@ -256,6 +350,125 @@ mod tests {
                 field: "mediaType",
                 ..
             })
+        ));
+    }
+
+    /// Issue 20: every per-version rule of the bundle specification, each with a failing case
+    /// (and the passing neighbour that shows the rule, not something else, refused it).
+    #[test]
+    fn version_rules() {
+        const V01: &str = "application/vnd.dev.sigstore.bundle+json;version=0.1";
+        const V02: &str = "application/vnd.dev.sigstore.bundle+json;version=0.2";
+        const V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+        const V03_ALT: &str = "application/vnd.dev.sigstore.bundle+json;version=0.3";
+        let cert = json!({"rawBytes": "AAAA"});
+        let promise = json!({"signedEntryTimestamp": "AAAA"});
+        let proof = json!({"logIndex": "1", "rootHash": "AAAA", "treeSize": "2", "hashes": [],
+                           "checkpoint": {"envelope": "x"}});
+        let proof_no_cp =
+            json!({"logIndex": "1", "rootHash": "AAAA", "treeSize": "2", "hashes": []});
+        let entry = |promise: Option<&Value>, proof: Option<&Value>| {
+            let mut e = json!({"logIndex": "1", "logId": {"keyId": "AAAA"},
+                               "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
+                               "integratedTime": "1", "canonicalizedBody": "AAAA"});
+            if let Some(p) = promise {
+                e["inclusionPromise"] = p.clone();
+            }
+            if let Some(p) = proof {
+                e["inclusionProof"] = p.clone();
+            }
+            e
+        };
+        let bundle = |media: &str, vm: Value| {
+            serde_json::to_vec(&json!({"mediaType": media, "verificationMaterial": vm,
+                                       "messageSignature": {"signature": ""}}))
+            .unwrap()
+        };
+        let parse = |media: &str, vm: Value| Bundle::parse(&bundle(media, vm), &Limits::DEFAULT);
+        let refused_at = |media: &str, vm: Value, at: &str| match parse(media, vm) {
+            Err(PayloadError::Field { field, .. }) => assert_eq!(field, at, "{media}"),
+            other => panic!("{media}: expected a refusal at {at}, got {other:?}"),
+        };
+        // v0.1: a promise is required; a proof besides it is fine.
+        let vm01 = |e: Value| json!({"x509CertificateChain": {"certificates": [cert]}, "tlogEntries": [e]});
+        parse(V01, vm01(entry(Some(&promise), None))).unwrap();
+        parse(V01, vm01(entry(Some(&promise), Some(&proof)))).unwrap();
+        refused_at(
+            V01,
+            vm01(entry(None, Some(&proof))),
+            "verificationMaterial.tlogEntries[].inclusionPromise",
+        );
+        // v0.2 and v0.3: a proof, with its checkpoint, is required; a promise alone is not one.
+        for (media, vm) in [
+            (
+                V02,
+                json!({"x509CertificateChain": {"certificates": [cert]}}),
+            ),
+            (V03, json!({"certificate": cert})),
+            (V03_ALT, json!({"certificate": cert})),
+            (V03, json!({"publicKey": {"hint": "k"}})),
+        ] {
+            let with = |e: Value| {
+                let mut vm = vm.clone();
+                vm["tlogEntries"] = json!([e]);
+                vm
+            };
+            parse(media, with(entry(None, Some(&proof)))).unwrap();
+            parse(media, with(entry(Some(&promise), Some(&proof)))).unwrap();
+            refused_at(
+                media,
+                with(entry(Some(&promise), None)),
+                "verificationMaterial.tlogEntries[].inclusionProof",
+            );
+            refused_at(
+                media,
+                with(entry(Some(&promise), Some(&proof_no_cp))),
+                "verificationMaterial.tlogEntries[].inclusionProof.checkpoint",
+            );
+            // No entry at all (a key-signed offline bundle, or one with timestamps only).
+            parse(media, vm.clone()).unwrap();
+        }
+        // v0.3: a single certificate, never a chain.
+        for media in [V03, V03_ALT] {
+            refused_at(
+                media,
+                json!({"x509CertificateChain": {"certificates": [cert]}}),
+                "verificationMaterial.x509CertificateChain",
+            );
+        }
+        // Every version: exactly one kind of verification material.
+        for media in [V01, V02, V03] {
+            refused_at(media, json!({}), "verificationMaterial");
+            refused_at(media, json!({"tlogEntries": []}), "verificationMaterial");
+            refused_at(
+                media,
+                json!({"certificate": cert, "publicKey": {"hint": "k"}}),
+                "verificationMaterial",
+            );
+            refused_at(media, json!([]), "verificationMaterial");
+        }
+        refused_at(
+            V02,
+            json!({"certificate": cert, "x509CertificateChain": {"certificates": [cert]}}),
+            "verificationMaterial",
+        );
+        // Unknown media types, including near misses and versions not yet specified.
+        for media in [
+            "application/vnd.dev.sigstore.bundle+json",
+            "application/vnd.dev.sigstore.bundle+json;version=0.4",
+            "application/vnd.dev.sigstore.bundle.v0.4+json",
+            "application/vnd.dev.sigstore.bundle.v0.1+json",
+            "application/vnd.dev.sigstore.bundle+json; version=0.3",
+            "APPLICATION/VND.DEV.SIGSTORE.BUNDLE.V0.3+JSON",
+            "",
+        ] {
+            refused_at(media, json!({"certificate": cert}), "mediaType");
+        }
+        // A key twice anywhere in the bundle: refused, never read as the first or the last.
+        let dup = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"k"}},"verificationMaterial":{"publicKey":{"hint":"other"}},"messageSignature":{"signature":""}}"#;
+        assert!(matches!(
+            Bundle::parse(dup, &Limits::DEFAULT),
+            Err(PayloadError::Ambiguous { .. })
         ));
     }
 }

@@ -4,6 +4,7 @@
 pub mod dsse;
 pub mod intoto;
 pub mod simple_signing;
+pub mod strict;
 
 use crate::error::{Classify, ErrorClass};
 use crate::limits::TooLarge;
@@ -23,6 +24,17 @@ pub enum PayloadError {
         /// serde's message (it names the line, column and field).
         reason: String,
     },
+    /// JSON that not every reader reads the same way (or at all): refused so that what was
+    /// signed is what every check sees.
+    #[error(
+        "{what} holds JSON that vouch refuses because readers disagree on it: {error}; sign a document without it"
+    )]
+    Ambiguous {
+        /// What was being parsed.
+        what: &'static str,
+        /// The rule it breaks.
+        error: strict::StrictJsonError,
+    },
     /// A field has a value that is not allowed.
     #[error("{what}: field `{field}`: {reason}")]
     Field {
@@ -39,6 +51,17 @@ impl Classify for PayloadError {
     fn class(&self) -> ErrorClass {
         ErrorClass::Input
     }
+}
+
+/// [`strict::check`] as a [`PayloadError`].
+pub(crate) fn check_strict(what: &'static str, bytes: &[u8]) -> Result<(), PayloadError> {
+    strict::check(bytes).map_err(|error| match error {
+        strict::StrictJsonError::Syntax { .. } => PayloadError::Json {
+            what,
+            reason: error.to_string(),
+        },
+        error => PayloadError::Ambiguous { what, error },
+    })
 }
 
 pub(crate) fn json_err(what: &'static str) -> impl Fn(serde_json::Error) -> PayloadError {

@@ -89,6 +89,8 @@ pub fn sbom_kind(bytes: &[u8]) -> Result<Option<SbomKind>, PayloadError> {
 /// Checks that `bytes` fit `predicate_type`: SBOM types must be SBOMs of that format, and every
 /// predicate must be a JSON object.
 pub fn check_predicate(predicate_type: &str, bytes: &[u8]) -> Result<(), PayloadError> {
+    // What verification would refuse is never signed.
+    crate::payload::check_strict("predicate", bytes)?;
     let raw: &serde_json::value::RawValue =
         serde_json::from_slice(bytes).map_err(|e| PayloadError::Json {
             what: "predicate",

@@ -414,3 +414,82 @@ async fn several_pairs_each_judged_denied_ones_untouched() {
     })
     .await;
 }
+
+/// Issue 20: every destination is judged under the name of the place it is written to, and
+/// every spelling of a registry under its canonical name. The policy lets images into
+/// `staging`, `fresh` and `link` (signed by release) but into `prod` only with a signature
+/// nobody made, and allows anything no block names: a name judged anywhere but where the image
+/// lands would let it into `prod`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue20_judged_where_it_lands_under_one_name() {
+    let a = Registry::start();
+    let ha = a.host();
+    let c = client();
+    push_image(&c, &ha, "staging/app", "v1").await;
+    push_image(&c, &ha, "prod/app", "v1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = fs::canonicalize(dir.path()).unwrap();
+    blocking(move || {
+        keys(&d);
+        vouch_in(&d, &["generate-key-pair", "--output-key-prefix", "nobody"]).ok();
+        let src = format!("{ha}/staging/app:v1");
+        vouch_in(&d, &["sign", "--key", "release.key", &src]).ok();
+        vouch_in(&d, &["sign", "--key", "release.key", &format!("{ha}/prod/app:v1")]).ok();
+        let root = d.display();
+        let text = format!(
+            "version: 1\nimages:\n  - match: \"oci:{root}/staging/**\"\n    signatures: {{authorities: [{{key: release.pub}}]}}\n  - match: \"oci:{root}/fresh/**\"\n    signatures: {{authorities: [{{key: release.pub}}]}}\n  - match: \"oci:{root}/link/**\"\n    signatures: {{authorities: [{{key: release.pub}}]}}\n  - match: \"oci:{root}/prod/**\"\n    signatures: {{authorities: [{{key: nobody.pub}}]}}\n  - match: \"{ha}/prod/*\"\n    signatures: {{authorities: [{{key: nobody.pub}}]}}\ndefault: allow\n"
+        );
+        let pol = d.join("issue20.yaml");
+        fs::write(&pol, text).unwrap();
+        let pol = pol.display().to_string();
+        let promote = |dst: &str| vouch_in(&d, &["promote", "--policy", &pol, &src, dst]);
+        // The control: into staging, as typed.
+        promote(&format!("oci:{root}/staging/ok:v1")).ok();
+        // `fresh` does not exist: `..` removes it, so this is prod: denied, nothing written,
+        // and no stray `fresh` folder.
+        let out = promote(&format!("oci:{root}/fresh/../prod/app:v1")).code(1);
+        assert!(
+            out.stderr.contains(&format!("oci:{root}/prod/**")),
+            "{}",
+            out.stderr
+        );
+        assert!(!d.join("prod/app").exists() && !d.join("fresh").exists());
+        // A symlinked folder is its target.
+        fs::create_dir(d.join("prod")).unwrap();
+        std::os::unix::fs::symlink(d.join("prod"), d.join("link")).unwrap();
+        let out = promote(&format!("oci:{root}/link/app:v1")).code(1);
+        assert!(out.stderr.contains("signature.none-valid"), "{}", out.stderr);
+        assert!(!d.join("prod/app").exists());
+        // A dangling link would be written elsewhere: refused before anything is judged.
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("staging/dangling")).unwrap();
+        promote(&format!("oci:{root}/staging/dangling/app:v1")).code(2);
+        assert!(!d.join("nowhere").exists());
+        // Other spellings of the registry are judged by its block, for verify and promote.
+        let port = ha.rsplit_once(':').unwrap().1;
+        for spelling in [
+            format!("127.0.0.1:0{port}"),
+            format!("127.0.0.1:000{port}"),
+            format!("127.1:{port}"),
+            format!("0x7f.0.0.1:{port}"),
+            "2130706433:".to_owned() + port,
+        ] {
+            let image = format!("{spelling}/prod/app:v1");
+            let out = vouch_in(&d, &["verify", "--policy", &pol, &image]).code(1);
+            assert!(
+                out.stderr.contains(&format!("block `{ha}/prod/*`")),
+                "{image}: {}",
+                out.stderr
+            );
+            let out = promote(&format!("{spelling}/prod/copy:v1")).code(1);
+            assert!(out.stderr.contains("signature.none-valid"), "{}", out.stderr);
+        }
+        // Not a port, an upper-case repository: refused, not matched as another name.
+        for bad in [
+            format!("127.0.0.1:{port}0000/prod/app:v1"),
+            format!("{ha}/Prod/app:v1"),
+        ] {
+            vouch_in(&d, &["verify", "--policy", &pol, &bad]).code(2);
+        }
+    })
+    .await;
+}

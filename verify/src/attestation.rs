@@ -672,3 +672,69 @@ pub(crate) fn verify_referrer(
         _proof: Proof::Keyless(Box::new(v)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vouch_core::keys::SigningKey;
+    use vouch_core::payload::dsse::pae_digest;
+
+    /// Issue 20: a signed statement some reader cannot read, or reads differently, is refused
+    /// when it is verified, so it can never reach a condition or Rego as something else
+    /// (`1e400` reached Rego as `null`, and a deny rule about it found nothing).
+    #[test]
+    fn statements_readers_disagree_on_do_not_verify() {
+        let image = Sha256Digest::of(b"image");
+        let key = SigningKey::generate().unwrap();
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for predicate in [
+            r#"{"risk":1e400}"#.to_owned(),
+            r#"{"count":123456789012345678901234567890}"#.to_owned(),
+            format!(r#"{{"nested":{deep}}}"#),
+            r#"{"allowed":false,"allowed":true}"#.to_owned(),
+            r#"{"name":"\ud800"}"#.to_owned(),
+        ] {
+            let statement = format!(
+                r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"x","digest":{{"sha256":"{}"}}}}],"predicateType":"https://example.com/p","predicate":{predicate}}}"#,
+                image.hex()
+            );
+            let statement = statement.into_bytes();
+            let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+            let env = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec());
+            let blob = env.to_json();
+            let desc = Descriptor::of(DSSE_MEDIA_TYPE, &blob);
+            let public = key.public_key();
+            let e = verify_layer(
+                &image,
+                &desc,
+                &blob,
+                Authority::Key(&public),
+                None,
+                &OciLimits::default(),
+            )
+            .expect_err(&predicate);
+            assert!(e.contains("readers disagree"), "{predicate}: {e}");
+        }
+        // The control: the same statement with a readable predicate verifies.
+        let statement = format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"x","digest":{{"sha256":"{}"}}}}],"predicateType":"https://example.com/p","predicate":{{"risk":-0,"big":18446744073709551615}}}}"#,
+            image.hex()
+        )
+        .into_bytes();
+        let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+        let blob = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec()).to_json();
+        let desc = Descriptor::of(DSSE_MEDIA_TYPE, &blob);
+        let public = key.public_key();
+        assert!(
+            verify_layer(
+                &image,
+                &desc,
+                &blob,
+                Authority::Key(&public),
+                None,
+                &OciLimits::default()
+            )
+            .is_ok()
+        );
+    }
+}

@@ -281,7 +281,7 @@ mod tests {
         let mut bad = env.clone();
         bad.payload.push(b' ');
         let doc = format!(
-            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{}},"dsseEnvelope":{}}}"#,
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":""}}}},"dsseEnvelope":{}}}"#,
             String::from_utf8(bad.to_json()).unwrap()
         );
         let err = verify_bundle(

@@ -497,6 +497,17 @@ pub fn verify(
     let logged = match (entries.as_slice(), &leaf) {
         ([], None) => None,
         ([entry], _) => {
+            // The version's proof (also refused by `Bundle::parse`; kept beside the check that
+            // relies on it).
+            if b.version != BundleVersion::V01 && entry.inclusion_proof.is_none() {
+                return Err(fail(
+                    "transparency log",
+                    format!(
+                        "a {} bundle's log entry must carry an inclusion proof",
+                        b.version.as_str()
+                    ),
+                ));
+            }
             let checked = entry
                 .check(root, b.version == BundleVersion::V01)
                 .map_err(|e| fail("transparency log", e.to_string()))?;
@@ -753,6 +764,52 @@ mod tests {
             .unwrap()
             .push(e);
         expect(&x, &artifact, "log entry");
+        // Issue 20: the version rules. This bundle's entry has a promise and a proof, so it
+        // verifies as every version; without the proof only v0.1 may verify, without the
+        // promise only v0.2 and v0.3.
+        let versions = [
+            "application/vnd.dev.sigstore.bundle+json;version=0.1",
+            "application/vnd.dev.sigstore.bundle+json;version=0.2",
+            "application/vnd.dev.sigstore.bundle+json;version=0.3",
+            "application/vnd.dev.sigstore.bundle.v0.3+json",
+        ];
+        for (i, media) in versions.iter().enumerate() {
+            let mut x = b.clone();
+            x["mediaType"] = Value::from(*media);
+            verify(&x, &artifact, &key, &root).unwrap();
+            let mut no_proof = x.clone();
+            no_proof["verificationMaterial"]["tlogEntries"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("inclusionProof");
+            let mut no_promise = x.clone();
+            no_promise["verificationMaterial"]["tlogEntries"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("inclusionPromise");
+            if i == 0 {
+                verify(&no_proof, &artifact, &key, &root).unwrap();
+                expect(&no_promise, &artifact, "inclusionPromise");
+            } else {
+                expect(&no_proof, &artifact, "inclusionProof");
+                verify(&no_promise, &artifact, &key, &root).unwrap();
+                let mut no_checkpoint = x.clone();
+                no_checkpoint["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("checkpoint");
+                expect(&no_checkpoint, &artifact, "checkpoint");
+            }
+        }
+        for media in [
+            "application/vnd.dev.sigstore.bundle.v0.4+json",
+            "application/vnd.dev.sigstore.bundle+json",
+            "application/json",
+        ] {
+            let mut x = b.clone();
+            x["mediaType"] = Value::from(media);
+            expect(&x, &artifact, "mediaType");
+        }
         // Another key.
         let other = vouch_core::keys::SigningKey::generate()
             .unwrap()

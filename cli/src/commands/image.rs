@@ -123,8 +123,20 @@ pub(crate) struct TreeArgs {
 }
 
 pub(crate) fn client(args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
+    // In the registries' one spelling, as references are: `LOCALHOST:05000` is `localhost:5000`.
+    let allow_http = args
+        .allow_http
+        .iter()
+        .map(|h| {
+            vouch_core::oci::reference::canonical_registry(h).map_err(|e| {
+                UsageError(format!(
+                    "--allow-http-registry `{h}`: expected HOST[:PORT]; {e}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Arc::new(RegistryClient::new(RegistryOptions {
-        allow_http: args.allow_http.clone(),
+        allow_http,
         ..Default::default()
     })?))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use futures_util::stream::{self, StreamExt};
 use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::layout::canonical_dir;
 use vouch_core::oci::reference::ImageRef;
 use vouch_core::oci::registry::{Access, RegistryClient};
 use vouch_core::oci::{OciLimits, Target, resolve};
@@ -35,27 +36,15 @@ pub(crate) fn now() -> Result<i64> {
     }
 }
 
-/// The name a policy's patterns are matched against: `HOST/REPO` (Docker Hub as
-/// `docker.io/…`), or for a layout `oci:` and its canonical path (so `oci:/media/usb/../x` is
-/// judged as what it is; a layout that does not exist yet, a promotion's destination, by its
-/// parent's).
-pub(crate) fn policy_name(image: &ImageRef) -> String {
-    match image {
+/// The name a policy's patterns are matched against: the canonical `HOST/REPO`, or for a
+/// layout `oci:` and its canonical path ([`canonical_dir`]: `oci:/media/usb/../x` is judged as
+/// what it is; a layout that does not exist yet, a promotion's destination, as the place it will
+/// be written to).
+pub(crate) fn policy_name(image: &ImageRef) -> Result<String> {
+    Ok(match image {
         ImageRef::Registry(r) => r.name(),
-        ImageRef::Layout(l) => {
-            let canonical = std::fs::canonicalize(&l.dir).ok().or_else(|| {
-                let parent = match l.dir.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p,
-                    _ => Path::new("."),
-                };
-                Some(std::fs::canonicalize(parent).ok()?.join(l.dir.file_name()?))
-            });
-            format!(
-                "oci:{}",
-                canonical.unwrap_or_else(|| l.dir.clone()).display()
-            )
-        }
-    }
+        ImageRef::Layout(l) => format!("oci:{}", canonical_dir(&l.dir)?.display()),
+    })
 }
 
 /// Loads a policy file; its errors are input errors (exit 2) naming the line and field.
@@ -96,7 +85,7 @@ async fn judge_ref(
         let target = Target::registry(client.clone(), r);
         return judge(
             policy,
-            &policy_name(image),
+            &policy_name(image)?,
             &digest,
             &target,
             client,
@@ -108,7 +97,7 @@ async fn judge_ref(
     let resolved = resolve(image, client, Access::Pull, limits).await?;
     judge(
         policy,
-        &policy_name(image),
+        &policy_name(image)?,
         &resolved.digest,
         &resolved.target,
         client,

@@ -18,7 +18,7 @@ use vouch_core::copy::{
 use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::Descriptor;
-use vouch_core::oci::reference::ImageRef;
+use vouch_core::oci::reference::{ImageRef, LayoutRef};
 use vouch_core::oci::registry::{Access, RegistryClient};
 use vouch_core::oci::{OciLimits, ResolvedImage, Target, resolve};
 use vouch_core::payload::dsse::{Envelope, pae_digest};
@@ -150,6 +150,29 @@ fn destination(dst: &ImageRef, client: &Arc<RegistryClient>) -> Result<(Target, 
     })
 }
 
+/// The destination as it is judged and written, computed once: a layout's directory is its
+/// canonical path (`vouch_core::oci::layout::canonical_dir`), so `oci:/x/staging/../prod/app`
+/// or a symlinked folder is judged under the name of the folder the image lands in, and the
+/// writer opens exactly that path. A registry reference is already canonical.
+fn canonical_destination(dst: &ImageRef) -> Result<ImageRef> {
+    Ok(match dst {
+        ImageRef::Layout(l) => ImageRef::Layout(LayoutRef {
+            dir: vouch_core::oci::layout::canonical_dir(&l.dir)
+                .with_context(|| format!("destination {dst}"))?,
+            ..l.clone()
+        }),
+        ImageRef::Registry(_) => dst.clone(),
+    })
+}
+
+/// The name a canonical destination is judged under (no second resolution of the path).
+fn judged_name(dst: &ImageRef) -> String {
+    match dst {
+        ImageRef::Registry(r) => r.name(),
+        ImageRef::Layout(l) => format!("oci:{}", l.dir.display()),
+    }
+}
+
 fn dst_digest(dst: &ImageRef) -> Option<Sha256Digest> {
     match dst {
         ImageRef::Registry(r) => r.digest,
@@ -267,7 +290,7 @@ async fn judge_one(
     // guards what enters DST, as an admission controller guards what runs there.
     let verdict = crate::commands::policy::judge(
         policy,
-        &crate::commands::policy::policy_name(dst),
+        &judged_name(dst),
         &digest,
         &resolved.target,
         client,
@@ -357,10 +380,11 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
     let policy = crate::commands::policy::load(&args.policy)?;
     let limits = args.registry.limits();
     let refs = crate::commands::image::parse_images(&args.pairs)?;
+    // Each destination in the one form that is both judged and written.
     let pairs: Vec<(ImageRef, ImageRef)> = refs
         .chunks(2)
-        .map(|c| (c[0].clone(), c[1].clone()))
-        .collect();
+        .map(|c| Ok((c[0].clone(), canonical_destination(&c[1])?)))
+        .collect::<Result<_>>()?;
     let key = match &args.attest_key {
         Some(k) if !args.dry_run => Some(crate::password::load_signing_key(k)?),
         _ => None,

@@ -53,6 +53,55 @@ fn invalid(path: &Path, reason: impl Into<String>) -> OciError {
     }
 }
 
+/// The one absolute path of a layout directory, existing or not: what a policy judges it as and
+/// where a writer puts it. Every existing component is resolved (symbolic links followed, as
+/// `std::fs::canonicalize` does); the components after the deepest existing one are applied one
+/// at a time, `..` removing the last (so `/x/staging/../prod/app`, with no `staging`, is
+/// `/x/prod/app`, and a `..` that climbs back into existing folders resolves them again). A
+/// component that is a dangling symbolic link is refused: it would be written somewhere else.
+pub fn canonical_dir(dir: &Path) -> Result<PathBuf, OciError> {
+    use std::path::Component;
+    if dir.as_os_str().is_empty() {
+        return Err(invalid(dir, "expected a directory, found an empty path"));
+    }
+    let mut cur = if dir.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        let here = std::env::current_dir().map_err(io_err(Path::new(".")))?;
+        fs::canonicalize(&here).map_err(io_err(&here))?
+    };
+    for c in dir.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => cur = PathBuf::from("/"),
+            Component::CurDir => {}
+            // `cur` has no symbolic links, so its parent is the real parent.
+            Component::ParentDir => {
+                cur.pop();
+            }
+            Component::Normal(name) => {
+                cur.push(name);
+                match fs::symlink_metadata(&cur) {
+                    Ok(_) => {
+                        cur = fs::canonicalize(&cur).map_err(|e| {
+                            if e.kind() == io::ErrorKind::NotFound {
+                                invalid(
+                                    &cur,
+                                    "a symbolic link to nothing: expected a directory (or a path that does not exist yet); remove the link or name its target",
+                                )
+                            } else {
+                                io_err(&cur)(e)
+                            }
+                        })?;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(&cur)(e)),
+                }
+            }
+        }
+    }
+    Ok(cur)
+}
+
 impl Layout {
     /// Opens an existing layout.
     pub fn open(dir: &Path) -> Result<Self, OciError> {
@@ -369,4 +418,43 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OciError> {
     }
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: a destination is judged under the name of the place it is written to.
+    #[test]
+    fn canonical_dir_is_where_a_layout_lands() {
+        let t = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(t.path()).unwrap();
+        fs::create_dir_all(root.join("prod")).unwrap();
+        fs::create_dir_all(root.join("real/deep")).unwrap();
+        std::os::unix::fs::symlink(root.join("prod"), root.join("staging-link")).unwrap();
+        std::os::unix::fs::symlink(root.join("nowhere"), root.join("dangling")).unwrap();
+        let c = |p: &str| canonical_dir(&root.join(p));
+        // `staging` does not exist: `..` removes it, the image lands in prod.
+        assert_eq!(c("staging/../prod/app").unwrap(), root.join("prod/app"));
+        assert_eq!(
+            c("staging/new/../../prod/app").unwrap(),
+            root.join("prod/app")
+        );
+        // A symlinked folder is its target, existing or not below it.
+        assert_eq!(c("staging-link/app").unwrap(), root.join("prod/app"));
+        assert_eq!(c("staging-link/a/../b").unwrap(), root.join("prod/b"));
+        // `..` back into existing folders resolves them again.
+        assert_eq!(c("x/../staging-link/./app").unwrap(), root.join("prod/app"));
+        assert_eq!(c("real/deep/../../prod").unwrap(), root.join("prod"));
+        // A dangling link would be written elsewhere: refused.
+        assert!(matches!(c("dangling/app"), Err(OciError::Layout { .. })));
+        assert!(matches!(c("dangling"), Err(OciError::Layout { .. })));
+        assert!(canonical_dir(Path::new("")).is_err());
+        // Relative paths are from the current directory.
+        assert!(
+            canonical_dir(Path::new("no-such-dir/x"))
+                .unwrap()
+                .is_absolute()
+        );
+    }
 }

@@ -169,15 +169,10 @@ impl FromStr for ImageRef {
             ));
         }
         let (name, tag, digest) = split_tag_digest(input, input)?;
-        let (registry, repository) = split_name(&name);
-        if repository.is_empty() || !repository.split('/').all(valid_path_component) {
-            return Err(err(
-                "the repository must be lower-case path components of letters, digits and separators (`.`, `_`, `__`, `-`)",
-            ));
-        }
-        if repository.len() > 255 {
-            return Err(err("the repository name is longer than 255 characters"));
-        }
+        let (registry, repository) = split_name(&name).map_err(|reason| ReferenceError {
+            input: input.to_owned(),
+            reason,
+        })?;
         Ok(ImageRef::Registry(RegistryRef {
             registry,
             repository,
@@ -188,29 +183,152 @@ impl FromStr for ImageRef {
 }
 
 /// Whether the first path segment of a name is a registry host (`ghcr.io`, `host:5000`,
-/// `localhost`) rather than part of a Docker Hub repository.
+/// `localhost`) rather than part of a Docker Hub repository. As docker decides: a `.` or a `:`,
+/// `localhost`, or an upper-case letter (a repository has none, so `LOCALHOST/x` names a host).
 pub fn is_registry_host(segment: &str) -> bool {
-    segment.contains('.') || segment.contains(':') || segment == "localhost"
+    segment.contains('.')
+        || segment.contains(':')
+        || segment == "localhost"
+        || segment.bytes().any(|b| b.is_ascii_uppercase())
 }
 
-/// Docker's defaults for `[HOST[:PORT]/]PATH`: (registry, repository). No host is Docker Hub,
-/// `index.docker.io` and `registry-1.docker.io` are `docker.io`, and a one-segment Docker Hub
-/// repository is under `library/`. Nothing is validated.
-pub fn split_name(name: &str) -> (String, String) {
-    let (registry, repository) = match name.split_once('/') {
-        Some((first, rest)) if is_registry_host(first) => (first.to_owned(), rest.to_owned()),
-        _ => (DOCKER_HUB.to_owned(), name.to_owned()),
+/// Whether `host` (canonical, without a port) is this machine: `localhost`, 127.0.0.0/8 or
+/// `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The one spelling of a registry `HOST[:PORT]`, or why it has none. Every name vouch judges,
+/// connects to or records goes through here, so one registry has one name:
+///
+/// - the host in lower case (`Registry.Example.com` is `registry.example.com`); an IPv4
+///   address in dotted decimal, however written (`127.1`, `0x7f.0.0.1` and `2130706433` are
+///   `127.0.0.1`, as the HTTP client would read them); an IPv6 address in brackets, compressed
+///   (`[0:0:0:0:0:0:0:1]` is `[::1]`; an IPv4-mapped one is its IPv4 address);
+/// - the port as a number without leading zeros (`:05000` is `:5000`), 1 to 65535;
+/// - the port vouch would connect to anyway dropped: `:443` (HTTPS) for a remote registry,
+///   `:80` (plain HTTP) for a loopback one. `:80` of a remote registry and `:443` of a loopback
+///   one are kept: they are other endpoints than the bare host;
+/// - Docker Hub's aliases (`index.docker.io`, `registry-1.docker.io`) are `docker.io`.
+///
+/// Refused: anything but ASCII letters, digits, `.` and `-` in a host name (docker's grammar), a
+/// label starting or ending with `-`, an empty label or a trailing dot, an IPv6 address without
+/// brackets or with a zone, a port that is not a number in range.
+pub fn canonical_registry(input: &str) -> Result<String, String> {
+    let (host, port) = if let Some(rest) = input.strip_prefix('[') {
+        let (addr, after) = rest
+            .split_once(']')
+            .ok_or("an IPv6 host is written `[ADDRESS]` or `[ADDRESS]:PORT`")?;
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or("expected `:PORT` after an IPv6 host's `]`")?,
+            ),
+        };
+        let ip: std::net::Ipv6Addr = addr
+            .parse()
+            .map_err(|_| format!("`[{addr}]` is not an IPv6 address (zones are not allowed)"))?;
+        let host = match ip.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("[{ip}]"),
+        };
+        (host, port)
+    } else {
+        let (h, port) = match input.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (input, None),
+        };
+        if port.is_some_and(|p| p.contains(':')) {
+            return Err("an IPv6 host is written in brackets: `[ADDRESS]:PORT`".into());
+        }
+        (canonical_host_name(h)?, port)
     };
-    let registry = match registry.as_str() {
+    let port = match port {
+        None => None,
+        Some(p) => {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("the port `{p}` is not a number"));
+            }
+            let digits = p.trim_start_matches('0');
+            match digits.parse::<u16>() {
+                Ok(n) if n > 0 && digits.len() <= 5 => Some(n),
+                _ => return Err(format!("the port `{p}` is not within 1..65535")),
+            }
+        }
+    };
+    let default_port = if is_loopback_host(&host) { 80 } else { 443 };
+    let name = match port {
+        Some(p) if p != default_port => format!("{host}:{p}"),
+        _ => host,
+    };
+    Ok(match name.as_str() {
         "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_owned(),
-        _ => registry,
+        _ => name,
+    })
+}
+
+/// A host name or IPv4 address (no port, no brackets) in its one spelling.
+fn canonical_host_name(h: &str) -> Result<String, String> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if h.is_empty() {
+        return Err("the registry host is empty".into());
+    }
+    if h.ends_with('.') {
+        return Err(format!(
+            "the host `{h}` ends with `.`: write it without the trailing dot"
+        ));
+    }
+    if !h.split('.').all(label_ok) {
+        return Err(format!(
+            "the host `{h}` is not a host name (labels of ASCII letters, digits and inner `-`, separated by `.`)"
+        ));
+    }
+    // The HTTP client's reading of the host (WHATWG URL rules): lower case, and numeric hosts
+    // as the IPv4 address it connects to.
+    let url = reqwest::Url::parse(&format!("https://{h}/"))
+        .map_err(|e| format!("the host `{h}` is not usable: {e}"))?;
+    match url.host_str() {
+        Some(d) if d.split('.').all(label_ok) => Ok(d.to_owned()),
+        _ => Err(format!("the host `{h}` is not a host name")),
+    }
+}
+
+/// Docker's defaults for `[HOST[:PORT]/]PATH`: (registry, repository), both canonical, or why
+/// the name is not one. No host is Docker Hub (`docker.io`), the host is in its one spelling
+/// ([`canonical_registry`]), a one-segment Docker Hub repository is under `library/`, and the
+/// repository must be lower-case path components of the distribution grammar (`Team/App` is
+/// refused, never matched as another name).
+pub fn split_name(name: &str) -> Result<(String, String), String> {
+    let (registry, repository) = match name.split_once('/') {
+        Some((first, rest)) if is_registry_host(first) => {
+            (canonical_registry(first)?, rest.to_owned())
+        }
+        _ => (DOCKER_HUB.to_owned(), name.to_owned()),
     };
     let repository = if registry == DOCKER_HUB && !repository.contains('/') {
         format!("library/{repository}")
     } else {
         repository
     };
-    (registry, repository)
+    if repository.is_empty() || !repository.split('/').all(valid_path_component) {
+        return Err(format!(
+            "the repository `{repository}` must be lower-case path components of letters, digits and separators (`.`, `_`, `__`, `-`)"
+        ));
+    }
+    if repository.len() > 255 {
+        return Err("the repository name is longer than 255 characters".into());
+    }
+    Ok((registry, repository))
 }
 
 impl RegistryRef {
@@ -254,11 +372,7 @@ impl RegistryRef {
             Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
             _ => &self.registry,
         };
-        host == "localhost"
-            || host == "[::1]"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        is_loopback_host(host)
     }
 }
 
@@ -320,7 +434,105 @@ mod tests {
         );
         assert_eq!(
             split_name("localhost:5000/x"),
-            ("localhost:5000".into(), "x".into())
+            Ok(("localhost:5000".into(), "x".into()))
+        );
+    }
+
+    /// Issue 20: one repository, one name. Every spelling of a registry host is judged under
+    /// its canonical one, so no spelling skips the block written for it.
+    #[test]
+    fn every_spelling_of_a_registry_has_one_name() {
+        let name = |s: &str| match s.parse::<ImageRef>() {
+            Ok(ImageRef::Registry(r)) => r.name(),
+            other => panic!("{s}: {other:?}"),
+        };
+        for (spelling, canonical) in [
+            ("127.0.0.1:059695/prod/app", "127.0.0.1:59695/prod/app"),
+            ("127.0.0.1:05000/prod/app", "127.0.0.1:5000/prod/app"),
+            ("127.1:5000/prod/app", "127.0.0.1:5000/prod/app"),
+            ("0x7f.0.0.1:5000/prod/app", "127.0.0.1:5000/prod/app"),
+            ("2130706433:5000/prod/app", "127.0.0.1:5000/prod/app"),
+            ("LOCALHOST:5000/prod/app", "localhost:5000/prod/app"),
+            ("LocalHost/prod/app", "localhost/prod/app"),
+            ("localhost:80/prod/app", "localhost/prod/app"),
+            ("localhost:443/prod/app", "localhost:443/prod/app"),
+            (
+                "Registry.Example.com/prod/app:v1",
+                "registry.example.com/prod/app",
+            ),
+            (
+                "registry.example.com:443/prod/app",
+                "registry.example.com/prod/app",
+            ),
+            (
+                "registry.example.com:0443/prod/app",
+                "registry.example.com/prod/app",
+            ),
+            (
+                "registry.example.com:80/prod/app",
+                "registry.example.com:80/prod/app",
+            ),
+            (
+                "REGISTRY.EXAMPLE.COM:8443/prod/app",
+                "registry.example.com:8443/prod/app",
+            ),
+            ("[::1]:5000/prod/app", "[::1]:5000/prod/app"),
+            ("[0:0:0:0:0:0:0:1]:5000/prod/app", "[::1]:5000/prod/app"),
+            ("[::1]:80/prod/app", "[::1]/prod/app"),
+            (
+                "[::FFFF:127.0.0.1]:5000/prod/app",
+                "127.0.0.1:5000/prod/app",
+            ),
+            ("[2001:DB8::1]:443/prod/app", "[2001:db8::1]/prod/app"),
+            ("Docker.IO/alpine", "docker.io/library/alpine"),
+            ("docker.io:443/library/alpine", "docker.io/library/alpine"),
+            ("index.docker.io:443/alpine", "docker.io/library/alpine"),
+            ("REGISTRY-1.docker.io/team/app", "docker.io/team/app"),
+        ] {
+            assert_eq!(name(spelling), canonical, "{spelling}");
+        }
+        // The canonical name parses to itself.
+        assert_eq!(name("127.0.0.1:59695/prod/app"), "127.0.0.1:59695/prod/app");
+        assert!(reg("LOCALHOST:05000/x").is_loopback());
+        assert!(reg("[0::1]/x").is_loopback());
+        assert!(reg("127.1/x").is_loopback());
+    }
+
+    #[test]
+    fn refuses_names_without_one_spelling() {
+        for bad in [
+            "127.0.0.1:0/x",
+            "127.0.0.1:00000/x",
+            "127.0.0.1:65536/x",
+            "127.0.0.1:99999999999999999999/x",
+            "127.0.0.1:+5000/x",
+            "127.0.0.1:/x",
+            "registry.example.com./x",
+            "registry..example.com/x",
+            "-registry.example.com/x",
+            "registry_1.example.com/x",
+            "r\u{e9}gistry.example.com/x",
+            "::1/x",
+            "[::1/x",
+            "[::1]5000/x",
+            "[fe80::1%eth0]/x",
+            "[not-ip]/x",
+            "1.2.3.4.5:5000/x",
+            "256.0.0.1:5000/x",
+            "registry.example.com/Team/app",
+            "registry.example.com/team/App",
+            "LOCALHOST/App",
+            "Upper",
+            // An upper-case digest is refused, never read as another digest's name.
+            "ghcr.io/a/b@sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+            "ghcr.io/a/b@SHA256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ] {
+            let e = bad.parse::<ImageRef>().expect_err(bad);
+            assert!(!e.reason.is_empty(), "{bad}");
+        }
+        assert_eq!(
+            canonical_registry("registry.example.com:65536"),
+            Err("the port `65536` is not within 1..65535".into())
         );
     }
 

@@ -148,6 +148,7 @@ impl Statement {
     /// (in-toto's Go `Validate` requires it: vouch follows the specification and cosign 3).
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.envelope)?;
+        super::check_strict(WHAT, bytes)?;
         let wire: Wire = serde_json::from_slice(bytes).map_err(json_err(WHAT))?;
         let field = |field, reason: &str| PayloadError::Field {
             what: WHAT,
@@ -251,6 +252,7 @@ impl<'a> StatementRef<'a> {
     /// Parses and validates untrusted statement bytes.
     pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.envelope)?;
+        super::check_strict(WHAT, bytes)?;
         let wire: WireRef<'a> = serde_json::from_slice(bytes).map_err(json_err(WHAT))?;
         let (version, subjects, predicate_type) =
             validate(wire.kind, wire.subject, wire.predicate_type, limits)?;

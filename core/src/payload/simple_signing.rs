@@ -85,6 +85,7 @@ impl SimpleSigning {
     /// Parses untrusted payload bytes. Unknown fields are ignored, as cosign ignores them.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.simple_signing_payload)?;
+        super::check_strict(WHAT, bytes)?;
         let wire: Wire = serde_json::from_slice(bytes).map_err(json_err(WHAT))?;
         if wire.critical.kind != SIMPLE_SIGNING_TYPE {
             return Err(PayloadError::Field {

@@ -657,21 +657,25 @@ fn time_text(t: i64) -> String {
     vouch_core::predicate::rfc3339(st)
 }
 
-/// The Rego input: only verified signatures and statements.
+/// The Rego input: only verified signatures and statements, each converted whole, or an error
+/// naming the document that could not be (it fails the check as `rego.error`: a verified
+/// statement never reaches Rego as `null`, where a deny rule about it would find nothing).
+/// The verifiers accept only JSON every reader reads alike (`vouch_core::payload::strict`), so
+/// this error is a second line, not the first.
 fn rego_input(
     name: &str,
     digest: &Sha256Digest,
     sigs: &[SignedBy<'_>],
     atts: &[AttestedBy<'_>],
-) -> regorus::Value {
+) -> Result<regorus::Value, String> {
     use regorus::Value as R;
     use serde_json::json;
     // The small parts as JSON; the signed documents parsed once, straight into Rego values.
-    let parsed = |bytes: &[u8]| {
-        std::str::from_utf8(bytes)
-            .ok()
-            .and_then(|t| R::from_json_str(t).ok())
-            .unwrap_or(R::Null)
+    let parsed = |what: &str, bytes: &[u8]| -> Result<R, String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("{what} cannot be handed to Rego: not UTF-8: {e}"))?;
+        R::from_json_str(text)
+            .map_err(|e| format!("{what} cannot be handed to Rego: {e}; the image is not judged by a module that cannot see it"))
     };
     let with = |small: serde_json::Value, key: &str, big: R| {
         let mut v = R::from(small);
@@ -684,23 +688,26 @@ fn rego_input(
     let signatures: Vec<R> = sigs
         .iter()
         .map(|s| {
-            with(
+            Ok(with(
                 json!({
                     "authority": s.authority.label,
                     "signer": s.signature.key_hint(),
                     "identity": s.signature.identity().map(|i| json!({"subject": i.san, "issuer": i.issuer})),
                 }),
                 "payload",
-                parsed(s.signature.payload_bytes()),
-            )
+                parsed(
+                    &format!("the payload of a signature by {}", s.authority.label),
+                    s.signature.payload_bytes(),
+                )?,
+            ))
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     let attestations: Vec<R> = atts
         .iter()
         .filter(|a| seen.insert(*a.attestation.layer()))
         .map(|a| {
             let v = &a.attestation;
-            with(
+            Ok(with(
                 json!({
                     "authority": a.authority.label,
                     "signer": v.key_hint(),
@@ -708,16 +715,24 @@ fn rego_input(
                     "verifiedTime": v.verified_time().map(|(t, _)| time_text(t)),
                 }),
                 "statement",
-                parsed(v.statement_bytes()),
-            )
+                parsed(
+                    &format!(
+                        "the {} statement {} by {}",
+                        v.predicate_type(),
+                        v.layer(),
+                        a.authority.label
+                    ),
+                    v.statement_bytes(),
+                )?,
+            ))
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     let mut input = R::from(json!({"image": name, "digest": digest.to_string()}));
     if let Ok(o) = input.as_object_mut() {
         o.insert(R::from("signatures"), R::from(signatures));
         o.insert(R::from("attestations"), R::from(attestations));
     }
-    input
+    Ok(input)
 }
 
 fn label(mut checks: Vec<Check>, rule: &str, mode: Mode) -> Vec<Check> {
@@ -794,8 +809,9 @@ pub async fn evaluate(
         verdict.checks.extend(label(checks, &rule.label, rule.mode));
     }
     if let Some(rego) = &block.rego {
-        let input = rego_input(&name, &src.digest, &sigs, &atts);
-        let checks = match super::rego::evaluate(&rego.prepared, input) {
+        let result = rego_input(&name, &src.digest, &sigs, &atts)
+            .and_then(|input| super::rego::evaluate(&rego.prepared, input));
+        let checks = match result {
             Ok(msgs) if msgs.is_empty() => vec![Check::pass(
                 codes::REGO_DENY,
                 "data.vouch.deny",

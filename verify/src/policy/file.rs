@@ -718,6 +718,9 @@ impl Policy {
             let field = format!("images[{bi}]");
             let rb = &b.value;
             let pattern = ctx.pattern(&rb.pattern, &format!("{field}.match"))?;
+            if let Some(reason) = non_canonical_match(&rb.pattern.value) {
+                return Err(ctx.invalid(line(&rb.pattern), format!("{field}.match"), reason));
+            }
             let signatures = match &rb.signatures {
                 None => None,
                 Some(s) => {
@@ -995,6 +998,50 @@ fn compile_vuln(ctx: &Ctx<'_>, v: &Spanned<RawVuln>, f: &str) -> Result<VulnRule
     })
 }
 
+/// Why an image pattern could never match the name it was written for, if it could not: images
+/// are judged under their canonical name (`HOST/REPO` in lower case, the host in its one
+/// spelling, Docker Hub as `docker.io/library/…`), so a block for `Registry.Example.com/…`,
+/// `registry.example.com:443/…` or `alpine` would silently let its images fall to a later
+/// block.
+fn non_canonical_match(pattern: &str) -> Option<String> {
+    use vouch_core::oci::reference::{canonical_registry, is_registry_host};
+    if pattern.starts_with("oci:") {
+        return None;
+    }
+    let is_glob = |s: &str| s.contains(['*', '?', '[', '\\']);
+    if pattern.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some(format!(
+            "expected a pattern in lower case: image names are matched in their canonical form, where `{pattern}` can never match (write `{}`)",
+            pattern.to_ascii_lowercase()
+        ));
+    }
+    let (host, rest) = pattern.split_once('/').unwrap_or((pattern, ""));
+    if is_glob(host) {
+        return None;
+    }
+    if !is_registry_host(host) {
+        return Some(format!(
+            "expected HOST/REPO: image names always carry their registry (`alpine` is `docker.io/library/alpine`), so `{pattern}` can never match"
+        ));
+    }
+    match canonical_registry(host) {
+        Ok(c)
+            if c == vouch_core::oci::reference::DOCKER_HUB
+                && !rest.contains('/')
+                && !is_glob(rest) =>
+        {
+            Some(format!(
+                "expected docker.io/library/{rest}: a one-segment Docker Hub repository is under `library/`, so `{pattern}` can never match"
+            ))
+        }
+        Ok(c) if c == host => None,
+        Ok(c) => Some(format!(
+            "expected the registry's canonical spelling `{c}`: `{host}` is never an image's name, so `{pattern}` can never match (write `{c}/{rest}`)"
+        )),
+        Err(e) => Some(format!("`{host}` is not a registry: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1017,14 +1064,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_field() {
-        let e = parse("version: 1\nimages:\n  - match: \"a/*\"\n    signatures:\n      threshold: 2\n      authorities:\n        - keyless: {issuer: x, subject: y}\n")
+        let e = parse("version: 1\nimages:\n  - match: \"r.io/a/*\"\n    signatures:\n      threshold: 2\n      authorities:\n        - keyless: {issuer: x, subject: y}\n")
             .unwrap_err()
             .to_string();
         assert!(
             e.starts_with("p.yaml:5: `images[0].signatures.threshold`"),
             "{e}"
         );
-        let e = parse("version: 1\nimages:\n  - match: \"a/*\"\n    colour: blue\n")
+        let e = parse("version: 1\nimages:\n  - match: \"r.io/a/*\"\n    colour: blue\n")
             .unwrap_err()
             .to_string();
         assert!(e.contains("p.yaml:4") && e.contains("colour"), "{e}");
@@ -1033,7 +1080,7 @@ mod tests {
             e.starts_with("p.yaml:1: `version`: expected 1, found 2"),
             "{e}"
         );
-        let e = parse("version: 1\nimages:\n  - match: \"a\"\n    attestations:\n      - type: vuln\n        authorities: [{keyless: {issuer: x, subject: y}}]\n        vulnerabilities:\n          maxAge: soon\n")
+        let e = parse("version: 1\nimages:\n  - match: \"r.io/a\"\n    attestations:\n      - type: vuln\n        authorities: [{keyless: {issuer: x, subject: y}}]\n        vulnerabilities:\n          maxAge: soon\n")
             .unwrap_err()
             .to_string();
         assert!(
@@ -1041,7 +1088,7 @@ mod tests {
             "{e}"
         );
         let e = parse(
-            "version: 1\nimages:\n  - match: \"a\"\n    attestations:\n      - type: nonsense\n",
+            "version: 1\nimages:\n  - match: \"r.io/a\"\n    attestations:\n      - type: nonsense\n",
         )
         .unwrap_err()
         .to_string();
@@ -1049,7 +1096,7 @@ mod tests {
             e.starts_with("p.yaml:5: `images[0].attestations[0].type`"),
             "{e}"
         );
-        let e = parse("version: 1\nimages:\n  - match: \"a\"\n    signatures:\n      authorities:\n        - key: nope.pub\n").unwrap_err().to_string();
+        let e = parse("version: 1\nimages:\n  - match: \"r.io/a\"\n    signatures:\n      authorities:\n        - key: nope.pub\n").unwrap_err().to_string();
         assert!(
             e.starts_with("p.yaml:6: `images[0].signatures.authorities[0].key`"),
             "{e}"
@@ -1058,6 +1105,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("p.yaml:2: `default`"), "{e}");
+    }
+
+    /// Issue 20: a block whose pattern is not in the canonical name form would never match the
+    /// images it was written for, and they would fall to a later, looser block.
+    #[test]
+    fn patterns_that_can_never_match_are_refused() {
+        for (pattern, says) in [
+            ("Registry.Example.com/prod/*", "lower case"),
+            ("registry.example.com/Prod/*", "lower case"),
+            ("registry.example.com:443/prod/*", "`registry.example.com`"),
+            ("127.0.0.1:05000/prod/*", "`127.0.0.1:5000`"),
+            ("index.docker.io/library/alpine", "`docker.io`"),
+            ("docker.io/alpine", "docker.io/library/alpine"),
+            ("alpine", "HOST/REPO"),
+            ("library/alpine", "HOST/REPO"),
+            ("registry.example.com./prod/*", "not a registry"),
+        ] {
+            let doc = format!("version: 1\nimages:\n  - match: \"{pattern}\"\n");
+            let e = parse(&doc).unwrap_err().to_string();
+            assert!(
+                e.starts_with("p.yaml:3: `images[0].match`") && e.contains(says),
+                "{pattern}: {e}"
+            );
+        }
+        for ok in [
+            "registry.example.com/prod/*",
+            "127.0.0.1:*/**",
+            "*/prod/**",
+            "**",
+            "docker.io/library/alpine",
+            "docker.io/*",
+            "[[]::1]:5000/*",
+            "oci:**",
+            "oci:/Media/USB/**",
+        ] {
+            let doc = format!("version: 1\nimages:\n  - match: \"{ok}\"\n");
+            assert!(parse(&doc).is_ok(), "{ok}");
+        }
     }
 
     #[test]

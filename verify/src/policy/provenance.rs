@@ -463,26 +463,25 @@ impl ImageRef {
     }
 }
 
-/// `HOST/REPO` with docker's defaults: no host → `docker.io`; `index.docker.io` and
-/// `registry-1.docker.io` → `docker.io`; a single-segment docker.io repository → `library/…`.
-pub(crate) fn normalize_image_name(repo: &str) -> String {
-    use vouch_core::oci::reference::{is_registry_host, split_name};
+/// `HOST/REPO` in its canonical form (vouch-core's `split_name`: docker's defaults, the host's
+/// one spelling, a valid lower-case repository), plus one Docker Hub alias references do not
+/// take (`registry.hub.docker.com`); `None` when it is no image name.
+pub(crate) fn normalize_image_name(repo: &str) -> Option<String> {
+    use vouch_core::oci::reference::{
+        DOCKER_HUB, canonical_registry, is_registry_host, split_name,
+    };
     let repo = repo.trim().trim_end_matches('/');
-    // Hosts are case-insensitive here, and Docker Hub has one alias more than references take.
     let repo = match repo.split_once('/') {
         Some((host, path)) if is_registry_host(host) => {
-            let host = host.to_ascii_lowercase();
-            let host = if host == "registry.hub.docker.com" {
-                "docker.io".to_owned()
-            } else {
-                host
-            };
-            format!("{host}/{path}")
+            match canonical_registry(host).ok()?.as_str() {
+                "registry.hub.docker.com" => format!("{DOCKER_HUB}/{path}"),
+                host => format!("{host}/{path}"),
+            }
         }
         _ => repo.to_owned(),
     };
-    let (registry, repository) = split_name(&repo);
-    format!("{registry}/{repository}")
+    let (registry, repository) = split_name(&repo).ok()?;
+    Some(format!("{registry}/{repository}"))
 }
 
 fn valid_repo_path(s: &str) -> bool {
@@ -525,7 +524,7 @@ pub(crate) fn parse_image_ref(s: &str) -> Option<ImageRef> {
         return None;
     }
     Some(ImageRef {
-        name: normalize_image_name(repo),
+        name: normalize_image_name(repo)?,
         tag,
         digest,
     })
@@ -559,13 +558,13 @@ pub(crate) fn image_from_purl(s: &str) -> Option<ImageRef> {
     let name = match purl.ty() {
         "docker" => match q("repository_url") {
             Some(r) => {
-                normalize_image_name(&format!("{}/{path}", strip_scheme(r).trim_end_matches('/')))
+                normalize_image_name(&format!("{}/{path}", strip_scheme(r).trim_end_matches('/')))?
             }
-            None => normalize_image_name(&path),
+            None => normalize_image_name(&path)?,
         },
         "oci" => match q("repository_url") {
-            Some(r) => normalize_image_name(&strip_scheme(r)),
-            None => normalize_image_name(&path),
+            Some(r) => normalize_image_name(&strip_scheme(r))?,
+            None => normalize_image_name(&path)?,
         },
         _ => return None,
     };

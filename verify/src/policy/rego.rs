@@ -154,6 +154,42 @@ mod tests {
         assert!(prepare("d.rego", none).unwrap_err().contains("neither"));
     }
 
+    /// Issue 20: the verifiers and the Rego input agree on what JSON they accept. Everything
+    /// `vouch_core::payload::strict` accepts converts to a Rego value equal to serde_json's
+    /// reading (what the conditions see), and a deny rule about it fires; what regorus cannot
+    /// convert is refused by the strict check, so it can never reach Rego as `null`.
+    #[test]
+    fn rego_reads_every_accepted_document_as_the_conditions_do() {
+        use vouch_core::payload::strict;
+        let depth = strict::MAX_DEPTH;
+        let deep = format!("{}1{}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+        for doc in [
+            r#"{"risk":-0}"#.to_owned(),
+            r#"{"risk":1e-400,"n":18446744073709551615,"m":-9223372036854775808}"#.to_owned(),
+            r#"{"risk":1.7976931348623157e308}"#.to_owned(),
+            r#"{"s":"\ud83d\ude00 caf\u00e9 \u0000"}"#.to_owned(),
+            format!(r#"{{"deep":{deep}}}"#),
+        ] {
+            assert_eq!(strict::check(doc.as_bytes()), Ok(()), "{doc}");
+            let rego = Value::from_json_str(&doc).expect(&doc);
+            let serde: serde_json::Value = serde_json::from_str(&doc).expect(&doc);
+            assert_eq!(rego, Value::from(serde), "{doc}");
+        }
+        // -0 is 0 for a rule.
+        let zero = "package vouch\n\ndeny contains \"zero\" if { input.risk == 0 }\n";
+        let input = Value::from_json_str(r#"{"risk":-0}"#).unwrap();
+        assert_eq!(
+            evaluate(&prepare("z.rego", zero).unwrap(), input).unwrap(),
+            vec!["zero"]
+        );
+        // What regorus cannot convert, strict refuses.
+        let too_deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for doc in [r#"{"risk":1e400}"#.to_owned(), too_deep] {
+            assert!(Value::from_json_str(&doc).is_err(), "{doc}");
+            assert!(strict::check(doc.as_bytes()).is_err(), "{doc}");
+        }
+    }
+
     #[test]
     fn modules_are_checked() {
         assert!(
