@@ -278,7 +278,6 @@ fn wild_peers() {
     let _ = peer_python();
 
     let cases = wild_cases();
-    let wild_count = cases.len();
 
     // Each peer takes every case in one process (a thread each) while a few threads run vouch
     // on the cases in turn.
@@ -405,9 +404,8 @@ fn wild_peers() {
 
     eprintln!("{table}");
     eprintln!(
-        "{} cases ({wild_count} wild, {} conformance vectors) in {:.1?}; {}",
+        "{} bundle cases in {:.1?}; {}",
         cases.len(),
-        cases.len() - wild_count,
         elapsed,
         totals
             .iter()
