@@ -1,6 +1,8 @@
-//! Image references typed by users and read from files: parse, and Display parses back.
+//! Image references and artifact digests typed by users and read from files: parse, and
+//! Display parses back.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use vouch_core::digest::ArtifactDigests;
 use vouch_core::oci::reference::ImageRef;
 
 fuzz_target!(|data: &[u8]| {
@@ -9,5 +11,11 @@ fuzz_target!(|data: &[u8]| {
     {
         let again: ImageRef = r.to_string().parse().expect("display parses back");
         assert_eq!(again, r);
+    }
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Ok(d) = s.parse::<ArtifactDigests>()
+    {
+        let again: ArtifactDigests = d.to_string().parse().expect("display parses back");
+        assert_eq!(again, d);
     }
 });

@@ -4,6 +4,7 @@ pub mod fake_registry;
 pub mod image;
 pub mod proxy;
 pub mod registry;
+pub mod sigstore_stack;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
