@@ -13,6 +13,23 @@ pub struct Sha256Digest([u8; 32]);
 /// The buffer size for streaming hashes: large enough that syscalls cost nothing next to SHA-256.
 const STREAM_BUFFER: usize = 1 << 20;
 
+/// Hands everything `reader` yields to `f`, one buffer at a time (never more in memory); returns
+/// the number of bytes read.
+fn stream<R: Read>(mut reader: R, mut f: impl FnMut(&[u8])) -> io::Result<u64> {
+    let mut buf = vec![0u8; STREAM_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        f(&buf[..n]);
+        total += n as u64;
+    }
+}
+
 impl Sha256Digest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
@@ -21,20 +38,9 @@ impl Sha256Digest {
 
     /// Hashes everything `reader` yields, in a stream: never more than one buffer in memory.
     /// Returns the digest and the number of bytes read.
-    pub fn of_reader<R: Read>(mut reader: R) -> io::Result<(Self, u64)> {
+    pub fn of_reader<R: Read>(reader: R) -> io::Result<(Self, u64)> {
         let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; STREAM_BUFFER];
-        let mut total = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            hasher.update(&buf[..n]);
-            total += n as u64;
-        }
+        let total = stream(reader, |chunk| hasher.update(chunk))?;
         Ok((Self(hasher.finalize().into()), total))
     }
 
@@ -130,21 +136,14 @@ pub struct ArtifactDigests(std::collections::BTreeMap<HashAlgorithm, Vec<u8>>);
 
 impl ArtifactDigests {
     /// SHA-256, SHA-384 and SHA-512 of everything `reader` yields, in one streaming pass.
-    pub fn of_reader<R: Read>(mut reader: R) -> io::Result<Self> {
+    pub fn of_reader<R: Read>(reader: R) -> io::Result<Self> {
         use sha2::{Sha384, Sha512};
         let (mut a, mut b, mut c) = (Sha256::new(), Sha384::new(), Sha512::new());
-        let mut buf = vec![0u8; STREAM_BUFFER];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            a.update(&buf[..n]);
-            b.update(&buf[..n]);
-            c.update(&buf[..n]);
-        }
+        stream(reader, |chunk| {
+            a.update(chunk);
+            b.update(chunk);
+            c.update(chunk);
+        })?;
         Ok(Self(
             [
                 (HashAlgorithm::Sha256, a.finalize().to_vec()),

@@ -213,11 +213,9 @@ fn fulcio_refuses_a_forged_token() {
 }
 
 /// With no inclusion promise, the bundle's only signing time is the TSA's: sigstore-python
-/// accepts it. vouch rejects it today: its TSTInfo parser refuses a `genTime` with fractional
-/// seconds (`20261130214802.223Z`, which RFC 3161 §2.4.2 and DER allow; the mock TSA writes
-/// milliseconds): "malformed ASN.1 DER value for GeneralizedTime".
+/// accepts it, and so does vouch. The mock TSA writes `genTime` with fractional seconds
+/// (`20261130214802.223Z`, which RFC 3161 §2.4.2 allows; vouch once refused it).
 #[test]
-#[ignore = "vouch refuses RFC 3161 genTime with fractional seconds (the mock TSA's form)"]
 fn the_tsa_time_alone_suffices() {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().unwrap();

@@ -58,6 +58,62 @@ struct Accuracy {
     micros: Option<der::asn1::Int>,
 }
 
+/// `genTime`: a DER GeneralizedTime `YYYYMMDDhhmmss[.f*]Z`. RFC 3161 §2.4.2 allows fractions of
+/// a second (trailing zeros removed, no trailing dot), which X.509's GeneralizedTime (and the `der`
+/// crate's) refuses; real TSAs write them. Kept as whole Unix seconds, the fraction dropped.
+struct TstTime {
+    /// Whole Unix seconds.
+    secs: i64,
+    /// The value as read.
+    raw: Vec<u8>,
+}
+
+impl der::FixedTag for TstTime {
+    const TAG: der::Tag = der::Tag::GeneralizedTime;
+}
+
+impl<'a> der::DecodeValue<'a> for TstTime {
+    type Error = der::Error;
+
+    fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
+        let bytes = reader.read_slice(header.length())?;
+        let bad = || der::Error::from(der::Tag::GeneralizedTime.value_error());
+        let (whole, rest) = bytes.split_at_checked(14).ok_or_else(bad)?;
+        if !whole.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        match rest {
+            b"Z" => {}
+            [b'.', fraction @ .., b'Z']
+                if !fraction.is_empty()
+                    && fraction.iter().all(u8::is_ascii_digit)
+                    && fraction.last() != Some(&b'0') => {}
+            _ => return Err(bad()),
+        }
+        // The whole seconds, as the X.509 form the `der` crate checks (ranges, calendar).
+        let mut x509 = [0u8; 15];
+        x509[..14].copy_from_slice(whole);
+        x509[14] = b'Z';
+        let header = der::Header::new(der::Tag::GeneralizedTime, der::Length::new(15));
+        let time = GeneralizedTime::decode_value(&mut der::SliceReader::new(&x509)?, header)?;
+        let secs = i64::try_from(time.to_unix_duration().as_secs()).map_err(|_| bad())?;
+        Ok(Self {
+            secs,
+            raw: bytes.to_vec(),
+        })
+    }
+}
+
+impl der::EncodeValue for TstTime {
+    fn value_len(&self) -> der::Result<der::Length> {
+        der::Length::try_from(self.raw.len())
+    }
+
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        writer.write(&self.raw)
+    }
+}
+
 /// RFC 3161 `TSTInfo`.
 #[derive(Sequence)]
 struct TstInfo {
@@ -65,7 +121,7 @@ struct TstInfo {
     policy: ObjectIdentifier,
     message_imprint: MessageImprint,
     serial_number: der::asn1::Int,
-    gen_time: GeneralizedTime,
+    gen_time: TstTime,
     #[asn1(optional = "true")]
     accuracy: Option<Accuracy>,
     #[asn1(default = "Default::default")]
@@ -182,7 +238,7 @@ pub fn verify_timestamp(
     if imprint != tst.message_imprint.hashed_message.as_bytes() {
         return Err(err("the timestamp is over other data than this signature"));
     }
-    let time = i64::try_from(tst.gen_time.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    let time = tst.gen_time.secs;
     // The signer's signed attributes bind the TSTInfo.
     let [si] = sd.signer_infos.0.as_slice() else {
         return Err(err("expected exactly one signer"));
@@ -240,4 +296,40 @@ pub fn verify_timestamp(
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(time.max(0) as u64)
         )
     )))
+}
+
+#[cfg(test)]
+mod gen_time_tests {
+    use super::TstTime;
+    use der::Decode as _;
+
+    fn der(text: &str) -> Vec<u8> {
+        let mut v = vec![0x18, u8::try_from(text.len()).unwrap()];
+        v.extend_from_slice(text.as_bytes());
+        v
+    }
+
+    /// RFC 3161 §2.4.2: fractions of a second, trailing zeros removed (what sigstore-js's mock
+    /// TSA and real TSAs write), as well as whole seconds.
+    #[test]
+    fn fractions_of_a_second() {
+        for (text, secs) in [
+            ("20261130214802Z", 1_796_075_282),
+            ("20261130214802.223Z", 1_796_075_282),
+            ("20261130214802.5Z", 1_796_075_282),
+        ] {
+            assert_eq!(TstTime::from_der(&der(text)).unwrap().secs, secs, "{text}");
+        }
+        for bad in [
+            "20261130214802.220Z",
+            "20261130214802.Z",
+            "20261130214802",
+            "20261130214802.2",
+            "2026113021480Z",
+            "20261130246002Z",
+            "20261130214802+0100",
+        ] {
+            assert!(TstTime::from_der(&der(bad)).is_err(), "{bad}");
+        }
+    }
 }
