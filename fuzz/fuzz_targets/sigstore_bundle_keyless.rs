@@ -18,6 +18,6 @@ fuzz_target!(|data: &[u8]| {
     let any = Matcher::regex(".*").expect("regex");
     let signer = Signer::Identity { subject: &any, issuer: &any };
     let artifact = Sha256Digest::of(b"a.txt");
-    let _ = verify(data, &artifact, &signer, root(), &Limits::DEFAULT);
+    let _ = verify(data, &artifact.into(), &signer, root(), &Limits::DEFAULT);
     let _ = vouch_core::sigstore::tsa::verify_timestamp(data, b"sig", root());
 });
