@@ -502,3 +502,81 @@ async fn attach_skips_the_fallback_index_where_the_api_exists() {
         "the fallback index was touched although the API exists: {hits:?}"
     );
 }
+
+/// cosign 3's `cosign sign` (issue 13, defect 1): the bundle referrer's in-toto statement of type
+/// `https://sigstore.dev/cosign/sign/v1` has no `predicate` at all and a subject without a name,
+/// exactly as cosign writes it (the real one is the corpus case
+/// sigstore-rs/cosign3-sign-bundle-v0.3). Here with a key so it can be attached to our own image:
+/// `verify`, the policy gate and `promote` accept it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosign3_signature_without_predicate_verifies_judges_and_promotes() {
+    use vouch_core::bundle::Bundle;
+    use vouch_core::keys::SigningKey;
+    use vouch_core::payload::dsse::{Envelope, pae_digest};
+    use vouch_core::payload::intoto::INTOTO_PAYLOAD_TYPE;
+    use vouch_core::referrers::COSIGN_SIGN_PREDICATE;
+
+    use crate::support::{run, vouch};
+
+    let dir = tempfile::tempdir().unwrap();
+    let layout_dir = dir.path().join("layout");
+    let image = layout_image(&layout_dir, "v1");
+    let key = SigningKey::generate().unwrap();
+    std::fs::write(dir.path().join("k.pub"), key.public_key().to_pem()).unwrap();
+    let statement = format!(
+        r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"digest":{{"sha256":"{}"}}}}],"predicateType":"{COSIGN_SIGN_PREDICATE}"}}"#,
+        image.hex()
+    );
+    let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, statement.as_bytes()));
+    let envelope = Envelope::new(
+        INTOTO_PAYLOAD_TYPE,
+        statement.into_bytes(),
+        sig.as_der().to_vec(),
+    );
+    let bundle = Bundle::dsse_v03(&key.public_key(), &envelope);
+    let manifest = std::fs::read(layout_dir.join("blobs/sha256").join(image.hex())).unwrap();
+    let subject = Descriptor::of(OCI_MANIFEST, &manifest);
+    assert_eq!(subject.digest, image);
+    let r = referrer(
+        subject,
+        Bytes::from(bundle),
+        COSIGN_SIGN_PREDICATE,
+        "2026-11-30T00:00:00Z",
+    );
+    let target = Target::Layout(Layout::open(&layout_dir).unwrap());
+    for res in attach_referrers(&target, &[(image, r)], fast(), &OciLimits::default(), 1).await {
+        assert_eq!(res.unwrap(), AttachOutcome::Added);
+    }
+
+    let reference = format!("oci:{}@{image}", layout_dir.display());
+    let out = run(vouch()
+        .current_dir(dir.path())
+        .args(["verify", "--key", "k.pub", &reference]));
+    assert_eq!(out.code, 0, "{out:?}");
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        "version: 1\nimages:\n  - match: \"oci:**\"\n    signatures:\n      authorities: [{key: k.pub}]\n",
+    )
+    .unwrap();
+    let out = run(vouch().current_dir(dir.path()).args([
+        "verify",
+        "--policy",
+        "policy.yaml",
+        &reference,
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let dst = format!("oci:{}:v1", dir.path().join("promoted").display());
+    let out = run(vouch().current_dir(dir.path()).args([
+        "promote",
+        "--policy",
+        "policy.yaml",
+        &reference,
+        &dst,
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let promoted = format!("oci:{}@{image}", dir.path().join("promoted").display());
+    let out = run(vouch()
+        .current_dir(dir.path())
+        .args(["verify", "--key", "k.pub", &promoted]));
+    assert_eq!(out.code, 0, "{out:?}");
+}

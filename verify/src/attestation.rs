@@ -72,7 +72,8 @@ pub struct VerifiedAttestation {
     predicate_type: String,
     subjects: Vec<Subject>,
     statement: Vec<u8>,
-    predicate: Range<usize>,
+    /// Where the predicate lies in `statement`; `None` for a statement without one (`{}`).
+    predicate: Option<Range<usize>>,
     key_hint: String,
     time: Option<(i64, TimeSource)>,
     identity: Option<CertIdentity>,
@@ -113,7 +114,10 @@ impl VerifiedAttestation {
     }
     /// The predicate's raw JSON, as signed.
     pub fn predicate_json(&self) -> &[u8] {
-        &self.statement[self.predicate.clone()]
+        match &self.predicate {
+            Some(span) => &self.statement[span.clone()],
+            None => b"{}",
+        }
     }
     /// The predicate parsed (for small predicates; a large SBOM is better read raw).
     pub fn predicate(&self) -> Result<serde_json::Value, serde_json::Error> {
@@ -142,9 +146,7 @@ impl VerifiedAttestation {
             .verify_digest(&pae, sig.as_der())
             .expect("verifies");
         let s = StatementRef::parse(statement, &Limits::DEFAULT).expect("a valid statement");
-        let raw = s.predicate.get().as_bytes();
-        let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
-        let predicate = start..start + raw.len();
+        let predicate = s.predicate_span(statement);
         let image = s
             .subjects
             .iter()
@@ -293,9 +295,8 @@ pub(crate) fn verify_layer(
     let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
     {
         Ok(s) => {
-            let raw = s.predicate.get().as_bytes();
-            let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
-            (s.predicate_type, s.subjects, start..start + raw.len())
+            let span = s.predicate_span(&statement);
+            (s.predicate_type, s.subjects, span)
         }
         Err(e) => return Err(e.to_string()),
     };
@@ -630,9 +631,8 @@ pub(crate) fn verify_referrer(
     let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
     {
         Ok(s) => {
-            let raw = s.predicate.get().as_bytes();
-            let start = raw.as_ptr() as usize - statement.as_ptr() as usize;
-            (s.predicate_type, s.subjects, start..start + raw.len())
+            let span = s.predicate_span(&statement);
+            (s.predicate_type, s.subjects, span)
         }
         Err(e) => return Err(e.to_string()),
     };

@@ -249,6 +249,16 @@ struct WireRef<'a> {
 }
 
 impl<'a> StatementRef<'a> {
+    /// Where the predicate's raw JSON lies in `bytes` (the bytes this statement was parsed
+    /// from), or `None` when the statement has no predicate (then it is the empty object, which
+    /// lies nowhere in them).
+    pub fn predicate_span(&self, bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+        let raw = self.predicate.get().as_bytes();
+        let start = (raw.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+        let end = start.checked_add(raw.len())?;
+        (end <= bytes.len()).then_some(start..end)
+    }
+
     /// Parses and validates untrusted statement bytes.
     pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self, PayloadError> {
         check_size(WHAT, bytes.len(), limits.envelope)?;
@@ -428,6 +438,7 @@ mod tests {
             assert_eq!(st.predicate, serde_json::json!({}));
             let r = StatementRef::parse(doc, &Limits::DEFAULT).unwrap();
             assert_eq!(r.predicate.get(), "{}");
+            assert_eq!(r.predicate_span(doc), None);
         }
     }
 
