@@ -207,7 +207,9 @@ images:
                 predicate,
             );
             let pt = vouch_core::payload::intoto::INTOTO_PAYLOAD_TYPE;
-            let sig = key.sign_digest(&vouch_core::payload::dsse::pae_digest(pt, &statement));
+            let sig = key
+                .sign_digest(&vouch_core::payload::dsse::pae_digest(pt, &statement))
+                .expect("signs");
             let env =
                 vouch_core::payload::dsse::Envelope::new(pt, statement, sig.as_der().to_vec());
             let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &env);

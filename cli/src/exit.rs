@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use vouch_core::keys::files::KeyFileError;
-use vouch_core::keys::{KeyError, SignatureError};
+use vouch_core::keys::{KeyError, SignError, SignatureError};
 use vouch_core::oci::OciError;
 use vouch_core::oci::reference::ReferenceError;
 use vouch_core::oci::registry::RegistryError;
@@ -40,6 +40,8 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
         } else if let Some(e) = cause.downcast_ref::<PayloadError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<SignatureError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<SignError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<OciError>() {
             Some(e.class())

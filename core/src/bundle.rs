@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::digest::Sha256Digest;
+use crate::digest::{HashAlgorithm, Sha256Digest};
 use crate::keys::{PublicKey, Signature};
 use crate::limits::{Limits, check_size};
 use crate::payload::PayloadError;
@@ -86,10 +86,22 @@ struct WireMessageSignature {
     signature: String,
 }
 
+/// protobuf-JSON omits default values: cosign writes `"messageDigest": {}` for pure Ed25519.
 #[derive(Deserialize)]
 struct WireDigest {
+    #[serde(default)]
     algorithm: String,
+    #[serde(default)]
     digest: String,
+}
+
+/// The sigstore protobuf name of a hash (`SHA2_256`, …).
+fn proto_hash_name(hash: HashAlgorithm) -> &'static str {
+    match hash {
+        HashAlgorithm::Sha256 => "SHA2_256",
+        HashAlgorithm::Sha384 => "SHA2_384",
+        HashAlgorithm::Sha512 => "SHA2_512",
+    }
 }
 
 fn field(field: &'static str, reason: impl Into<String>) -> PayloadError {
@@ -198,6 +210,22 @@ impl Bundle {
         digest: &Sha256Digest,
         signature: &Signature,
     ) -> Vec<u8> {
+        Self::message_signature_v03_with(
+            key,
+            Some((HashAlgorithm::Sha256, digest.as_bytes())),
+            signature,
+        )
+    }
+
+    /// As [`message_signature_v03`](Self::message_signature_v03), with the digest of the hash
+    /// the key signs (cosign: SHA-384 for P-384, SHA-512 for P-521), or none for a pure Ed25519
+    /// signature: then `messageDigest` is `{}`, as cosign's sign-blob (sigstore-go `PlainData`
+    /// with `HASH_ALGORITHM_UNSPECIFIED` and no digest, through protojson) writes it.
+    pub fn message_signature_v03_with(
+        key: &PublicKey,
+        digest: Option<(HashAlgorithm, &[u8])>,
+        signature: &Signature,
+    ) -> Vec<u8> {
         // Field order as protobuf-JSON writers (cosign, sigstore-go) emit it.
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -213,9 +241,12 @@ impl Bundle {
                 "tlogEntries": [],
             }),
             message_signature: json!({
-                "messageDigest": {
-                    "algorithm": "SHA2_256",
-                    "digest": B64.encode(digest.as_bytes()),
+                "messageDigest": match digest {
+                    Some((hash, bytes)) => json!({
+                        "algorithm": proto_hash_name(hash),
+                        "digest": B64.encode(bytes),
+                    }),
+                    None => json!({}),
                 },
                 "signature": signature.to_base64(),
             }),
@@ -282,6 +313,8 @@ impl Bundle {
                     .decode(&ms.signature)
                     .map_err(|e| field("messageSignature.signature", format!("not base64: {e}")))?;
                 let digest = match ms.message_digest {
+                    // `{}`: no digest (a pure Ed25519 signature over the message).
+                    Some(d) if d.algorithm.is_empty() && d.digest.is_empty() => None,
                     Some(d) => Some((
                         d.algorithm,
                         B64.decode(&d.digest).map_err(|e| {
@@ -327,7 +360,7 @@ mod tests {
     fn writes_and_reads_v03() {
         let key = SigningKey::generate().unwrap();
         let digest = Sha256Digest::of(b"artifact");
-        let sig = key.sign_digest(&digest);
+        let sig = key.sign_digest(&digest).unwrap();
         let bytes = Bundle::message_signature_v03(&key.public_key(), &digest, &sig);
         let b = Bundle::parse(&bytes, &Limits::DEFAULT).unwrap();
         assert_eq!(b.version, BundleVersion::V03);

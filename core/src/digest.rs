@@ -118,6 +118,24 @@ impl HashAlgorithm {
             .to_vec()
     }
 
+    /// The digest of everything `reader` yields, hashed as a stream, and the byte count.
+    pub fn of_reader<R: Read>(self, mut reader: R) -> io::Result<(Vec<u8>, u64)> {
+        let mut ctx = aws_lc_rs::digest::Context::new(self.aws());
+        let mut buf = vec![0u8; STREAM_BUFFER];
+        let mut size = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            ctx.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok((ctx.finish().as_ref().to_vec(), size))
+    }
+
     /// aws-lc-rs's algorithm.
     pub fn aws(self) -> &'static aws_lc_rs::digest::Algorithm {
         match self {

@@ -1,110 +1,32 @@
-//! ECDSA P-256 keys as cosign writes and reads them.
+//! Keys as cosign writes and reads them.
 //!
-//! - [`SigningKey`] and [`PublicKey`]: sign and check SHA-256 digests (ASN.1 DER signatures).
+//! - [`SigningKey`]: every key type `cosign import-key-pair` accepts (ECDSA P-256/P-384/P-521,
+//!   RSA 2048/3072/4096, Ed25519), signing as cosign does with a key file.
+//! - [`PublicKey`]: checks signatures of every key type Fulcio certifies and cosign verifies.
 //! - [`encrypted`]: cosign's `ENCRYPTED SIGSTORE PRIVATE KEY` file (scrypt + NaCl secretbox).
 //! - [`files`]: loading and writing key files (0600, never overwriting without being told to).
 
 pub mod encrypted;
 pub mod files;
 mod import;
+mod signing;
 pub use import::decode_pem;
+pub use signing::{SignError, SigningKey};
 
 use std::fmt;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use p256::ecdsa::signature::hazmat::PrehashSigner;
-use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
-use zeroize::Zeroizing;
 
 use crate::digest::{HashAlgorithm, Sha256Digest};
 use crate::error::{Classify, ErrorClass};
 use crate::limits::TooLarge;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 
-/// An ECDSA P-256 private key. Its `Debug` shows only the public half; it is zeroized on drop.
-pub struct SigningKey {
-    inner: p256::ecdsa::SigningKey,
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("public_key_hint", &self.public_key().hint())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SigningKey {
-    /// A new random key from the operating system's CSPRNG.
-    pub fn generate() -> Result<Self, KeyError> {
-        use p256::elliptic_curve::Generate as _;
-        let inner = p256::ecdsa::SigningKey::try_generate().map_err(|_| KeyError::Random)?;
-        Ok(Self { inner })
-    }
-
-    /// Parses a PKCS#8 `PrivateKeyInfo` holding a P-256 key.
-    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        import::from_pkcs8_der(der)
-    }
-
-    /// Parses an unencrypted private key PEM: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`).
-    pub fn from_unencrypted_pem(pem: &[u8]) -> Result<Self, KeyError> {
-        import::from_unencrypted_pem(pem)
-    }
-
-    pub(crate) fn from_inner(inner: p256::ecdsa::SigningKey) -> Self {
-        Self { inner }
-    }
-
-    /// The PKCS#8 DER encoding (secret; zeroized when dropped).
-    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        let doc = self
-            .inner
-            .to_pkcs8_der()
-            .map_err(|e| KeyError::Encode(e.to_string()))?;
-        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
-    }
-
-    /// The public half.
-    pub fn public_key(&self) -> PublicKey {
-        match self.inner.verifying_key().to_public_key_der() {
-            Ok(der) => PublicKey {
-                algorithm: KeyAlgorithm::EcdsaP256,
-                raw: self
-                    .inner
-                    .verifying_key()
-                    .to_sec1_point(false)
-                    .as_bytes()
-                    .to_vec(),
-                spki: der.as_bytes().to_vec(),
-            },
-            Err(_) => unreachable!("encoding a P-256 public key cannot fail"),
-        }
-    }
-
-    /// Signs SHA-256(`message`).
-    pub fn sign(&self, message: &[u8]) -> Signature {
-        self.sign_digest(&Sha256Digest::of(message))
-    }
-
-    /// Signs a SHA-256 digest computed elsewhere (for streamed files): ECDSA over the digest,
-    /// exactly what Go's `ecdsa.SignASN1(rand, key, sha256(msg))` produces.
-    pub fn sign_digest(&self, digest: &Sha256Digest) -> Signature {
-        let sig: p256::ecdsa::DerSignature = match self.inner.sign_prehash(digest.as_bytes()) {
-            Ok(sig) => sig,
-            // RFC 6979 signing of a 32-byte prehash cannot fail for a valid key.
-            Err(_) => unreachable!("ECDSA P-256 signing of a 32-byte digest failed"),
-        };
-        Signature(sig.as_bytes().to_vec())
-    }
-}
-
-/// An ASN.1 DER ECDSA signature.
+/// A signature: ASN.1 DER for ECDSA, PKCS#1 v1.5 for RSA, 64 bytes for Ed25519.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Signature(Vec<u8>);
 
 impl Signature {
-    /// The DER bytes.
+    /// The signature bytes (ASN.1 DER for ECDSA).
     pub fn as_der(&self) -> &[u8] {
         &self.0
     }
@@ -186,8 +108,7 @@ impl KeyAlgorithm {
 }
 
 /// A public key: ECDSA P-256 / P-384 / P-521, RSA or Ed25519, from a DER SubjectPublicKeyInfo.
-/// Signing in vouch is ECDSA P-256 (cosign's default); verification takes every key type that
-/// Fulcio certifies and cosign verifies with.
+/// Verification takes every key type that Fulcio certifies and cosign verifies with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
     algorithm: KeyAlgorithm,
@@ -250,6 +171,23 @@ impl PublicKey {
             spki,
             raw,
         })
+    }
+
+    /// A public key from its algorithm and the key bytes an SPKI carries (SEC1 point, PKCS#1
+    /// `RSAPublicKey`, Ed25519 bytes).
+    pub(crate) fn from_raw(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Self, KeyError> {
+        use aws_lc_rs::encoding::AsDer as _;
+        let malformed = || KeyError::Encode(format!("the {} public key", algorithm.name()));
+        let parsed = aws_lc_rs::signature::ParsedPublicKey::new(
+            algorithm.verification(HashAlgorithm::Sha256),
+            raw,
+        )
+        .map_err(|_| malformed())?;
+        let spki = parsed
+            .as_der()
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| malformed())?;
+        Self::from_spki_der(&spki)
     }
 
     /// The key's algorithm.
@@ -418,7 +356,9 @@ pub enum KeyError {
         p: u64,
     },
     /// Not a key type vouch signs with.
-    #[error("unsupported key type: {0}; vouch uses ECDSA P-256 keys (cosign's default)")]
+    #[error(
+        "unsupported key type: {0}; cosign and vouch sign with ECDSA P-256/P-384/P-521, RSA (2048, 3072 or 4096 bits) or Ed25519 keys"
+    )]
     UnsupportedKeyType(String),
     /// The decrypted key is not PKCS#8.
     #[error(

@@ -13,7 +13,7 @@
 //!
 //! let key = SigningKey::generate().unwrap();
 //! let digest = Sha256Digest::of(b"hello");
-//! let sig = key.sign_digest(&digest);
+//! let sig = key.sign_digest(&digest).unwrap();
 //! assert!(key.public_key().verify_digest(&digest, sig.as_der()).is_ok());
 //! ```
 #![forbid(unsafe_code)]

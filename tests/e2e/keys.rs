@@ -162,10 +162,9 @@ fn import_pkcs8_and_sec1() {
 fn import_rejects_other_key_types_with_their_name() {
     let dir = tempfile::tempdir().unwrap();
     for (name, expect) in [
-        ("validecp384.pem", "ECDSA P-384"),
         ("invalidecp224.pem", "ECDSA P-224"),
-        ("ed25519key.pem", "Ed25519"),
-        ("validrsa.pem", "RSA"),
+        ("invalidrsasmallkey.pem", "RSA"),
+        ("invalidrsalargekey.pem", "RSA-5120"),
         ("invalidkey.pem", "PGP PRIVATE KEY BLOCK"),
         ("invalidrsawithpubkey.pem", "PUBLIC KEY"),
     ] {
@@ -283,4 +282,135 @@ fn terminal_prompt_asks_twice_and_refuses_empty() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("VOUCH_PASSWORD=\"\""), "{out:?}");
     assert!(!dir.path().join("differ.key").exists() && !dir.path().join("empty.key").exists());
+}
+
+fn import(dir: &std::path::Path, name: &str, prefix: &str) {
+    let src = cosign_vector(&format!("cosign/keys_test_go/{name}"));
+    vouch_in(
+        dir,
+        Some("pw"),
+        [
+            "import-key-pair".as_ref(),
+            "--key".as_ref(),
+            src.as_os_str(),
+            "--output-key-prefix".as_ref(),
+            prefix.as_ref(),
+        ],
+    )
+    .ok();
+}
+
+/// The independent check: Python's `cryptography` verifies a detached signature as cosign signs
+/// with each key type (P-384 over SHA-384, P-521 over SHA-512, RSA PKCS#1 v1.5 over SHA-256,
+/// Ed25519 over the file itself).
+const PY_CHECK: &str = r#"
+import base64, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+pub = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
+sig = base64.b64decode(open(sys.argv[2], "rb").read())
+data = open(sys.argv[3], "rb").read()
+if isinstance(pub, ed25519.Ed25519PublicKey):
+    pub.verify(sig, data)
+elif isinstance(pub, rsa.RSAPublicKey):
+    pub.verify(sig, data, padding.PKCS1v15(), hashes.SHA256())
+else:
+    h = {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}[pub.curve.key_size]
+    pub.verify(sig, data, ec.ECDSA(h))
+print("ok", type(pub).__name__)
+"#;
+
+/// cosign's import vectors of every key type: imported, then sign-blob → verify-blob (detached
+/// and bundle), tampering caught, and the detached signature checked by Python's `cryptography`.
+#[test]
+fn imported_keys_of_every_type_sign_and_verify_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("f"), b"a file to sign\n").unwrap();
+    fs::write(dir.path().join("g"), b"another file\n").unwrap();
+    for (name, hash) in [
+        ("validrsa.pem", Some("SHA2_256")),
+        ("validrsapkcs1.pem", Some("SHA2_256")),
+        ("validrsapkcs8.pem", Some("SHA2_256")),
+        ("validecp384.pem", Some("SHA2_384")),
+        ("validecp521.pem", Some("SHA2_512")),
+        ("ed25519key.pem", None),
+    ] {
+        let prefix = name.trim_end_matches(".pem");
+        import(dir.path(), name, prefix);
+        let key = format!("{prefix}.key");
+        let public = format!("{prefix}.pub");
+        let (sig, bundle) = (format!("{prefix}.sig"), format!("{prefix}.bundle"));
+        vouch_in(
+            dir.path(),
+            Some("pw"),
+            [
+                "sign-blob",
+                "--key",
+                &key,
+                "--output-signature",
+                &sig,
+                "--bundle",
+                &bundle,
+                "f",
+            ],
+        )
+        .ok();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.path().join(&bundle)).unwrap()).unwrap();
+        let digest = &doc["messageSignature"]["messageDigest"];
+        match hash {
+            Some(h) => assert_eq!(digest["algorithm"], h, "{name}"),
+            // As cosign's sign-blob (protojson of an unset digest) writes it for pure Ed25519.
+            None => assert_eq!(digest, &serde_json::json!({}), "{name}"),
+        }
+        for form in ["--signature", "--bundle"] {
+            let with = if form == "--signature" { &sig } else { &bundle };
+            vouch_in(
+                dir.path(),
+                None,
+                ["verify-blob", "--key", &public, form, with, "f"],
+            )
+            .ok();
+            let out = vouch_in(
+                dir.path(),
+                None,
+                ["verify-blob", "--key", &public, form, with, "g"],
+            )
+            .code(1);
+            assert!(!out.stderr.is_empty(), "{name} {form}");
+        }
+        let out = run(std::process::Command::new(support::python())
+            .args(["-c", PY_CHECK, &public, &sig, "f"])
+            .current_dir(dir.path()));
+        assert!(out.stdout.starts_with("ok"), "{name}: {out:?}");
+    }
+}
+
+/// An image in an OCI layout signed with an imported RSA key (both formats) verifies; an Ed25519
+/// key is refused for images (cosign signs images with Ed25519ph) with a clear message.
+#[test]
+fn imported_rsa_key_signs_an_image_and_ed25519_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), "validrsa.pem", "rsa");
+    import(dir.path(), "ed25519key.pem", "ed");
+    let layout = dir.path().join("layout");
+    crate::support::image::layout_image(&layout, "v1");
+    let r = format!("oci:{}:v1", layout.display());
+    for format in ["bundle", "legacy"] {
+        vouch_in(
+            dir.path(),
+            Some("pw"),
+            ["sign", "--key", "rsa.key", "--format", format, &r],
+        )
+        .ok();
+    }
+    let out = vouch_in(
+        dir.path(),
+        None,
+        ["verify", "--key", "rsa.pub", "--output", "json", &r],
+    )
+    .ok();
+    assert!(out.stdout.contains("\"verified\""), "{out:?}");
+    let out = vouch_in(dir.path(), Some("pw"), ["sign", "--key", "ed.key", &r]).code(2);
+    assert!(out.stderr.contains("Ed25519ph"), "{out:?}");
 }

@@ -140,7 +140,7 @@ impl VerifiedAttestation {
         use vouch_core::keys::SigningKey;
         let key = SigningKey::generate().expect("key");
         let pae = vouch_core::payload::dsse::pae_digest(INTOTO_PAYLOAD_TYPE, statement);
-        let sig = key.sign_digest(&pae);
+        let sig = key.sign_digest(&pae).expect("signs");
         let proof = key
             .public_key()
             .verify_digest(&pae, sig.as_der())
@@ -246,11 +246,10 @@ pub(crate) fn verify_layer(
     // The signature over the exact payload bytes first; only then are they parsed.
     let (proof, key_hint, time, identity) = match authority {
         Authority::Key(key) => {
-            let pae = envelope.pae_digest();
             let mut last = None;
             let mut proof = None;
             for sig in &envelope.signatures {
-                match key.verify_digest(&pae, &sig.sig) {
+                match envelope.verify_signature(key, &sig.sig) {
                     Ok(p) => {
                         proof = Some(p);
                         break;
@@ -699,7 +698,9 @@ mod tests {
                 image.hex()
             );
             let statement = statement.into_bytes();
-            let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+            let sig = key
+                .sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement))
+                .unwrap();
             let env = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec());
             let blob = env.to_json();
             let desc = Descriptor::of(DSSE_MEDIA_TYPE, &blob);
@@ -721,7 +722,9 @@ mod tests {
             image.hex()
         )
         .into_bytes();
-        let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+        let sig = key
+            .sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement))
+            .unwrap();
         let blob = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec()).to_json();
         let desc = Descriptor::of(DSSE_MEDIA_TYPE, &blob);
         let public = key.public_key();

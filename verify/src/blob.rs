@@ -6,8 +6,8 @@ use std::io::Read;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use vouch_core::bundle::{Bundle, BundleContent};
-use vouch_core::digest::Sha256Digest;
-use vouch_core::keys::{PublicKey, ValidSignature};
+use vouch_core::digest::{ArtifactDigests, HashAlgorithm, Sha256Digest};
+use vouch_core::keys::{KeyAlgorithm, PublicKey, SignatureError, ValidSignature};
 use vouch_core::limits::{Limits, check_size};
 use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, Statement};
 
@@ -16,7 +16,8 @@ use crate::VerifyError;
 /// How the blob's signature was carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureForm {
-    /// A detached signature over the file's SHA-256.
+    /// A detached signature: over the file's digest (SHA-256; SHA-384 for P-384 and SHA-512 for
+    /// P-521 keys, as cosign signs with them), or over the file itself for Ed25519.
     Detached,
     /// A bundle's `messageSignature`.
     BundleMessageSignature,
@@ -56,8 +57,101 @@ impl VerifiedBlob {
     }
 }
 
-fn hash_artifact(artifact: impl Read) -> Result<(Sha256Digest, u64), VerifyError> {
-    Sha256Digest::of_reader(artifact).map_err(VerifyError::Artifact)
+/// The artifact as `key` signs it: its SHA-256 (always, for reporting), the digest of the key's
+/// own hash when that is not SHA-256 (P-384, P-521), and the bytes themselves for Ed25519 (which
+/// signs whole messages; cosign's sign-blob reads the file into memory as well).
+struct Hashed {
+    sha256: Sha256Digest,
+    size: u64,
+    other: Option<(HashAlgorithm, Vec<u8>)>,
+    message: Option<Vec<u8>>,
+}
+
+fn hash_artifact(key: &PublicKey, mut artifact: impl Read) -> Result<Hashed, VerifyError> {
+    match key.algorithm().default_hash() {
+        Some(HashAlgorithm::Sha256) => {
+            let (sha256, size) =
+                Sha256Digest::of_reader(artifact).map_err(VerifyError::Artifact)?;
+            Ok(Hashed {
+                sha256,
+                size,
+                other: None,
+                message: None,
+            })
+        }
+        Some(hash) => {
+            let mut counted = Counted::new(artifact);
+            let all = ArtifactDigests::of_reader(&mut counted).map_err(VerifyError::Artifact)?;
+            let sha256 = all.sha256().ok_or_else(|| {
+                VerifyError::Artifact(std::io::Error::other("no SHA-256 digest computed"))
+            })?;
+            let other = all.get(hash).map(|d| (hash, d.to_vec()));
+            Ok(Hashed {
+                sha256,
+                size: counted.count,
+                other,
+                message: None,
+            })
+        }
+        None => {
+            let mut message = Vec::new();
+            artifact
+                .read_to_end(&mut message)
+                .map_err(VerifyError::Artifact)?;
+            Ok(Hashed {
+                sha256: Sha256Digest::of(&message),
+                size: message.len() as u64,
+                other: None,
+                message: Some(message),
+            })
+        }
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R> Counted<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, count: 0 }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl Hashed {
+    /// The artifact's digest under `hash`, when computed.
+    fn digest(&self, hash: HashAlgorithm) -> Option<&[u8]> {
+        match (&self.other, hash) {
+            (_, HashAlgorithm::Sha256) => Some(self.sha256.as_bytes()),
+            (Some((h, d)), _) if *h == hash => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Checks a signature with no digest named beside it: Ed25519 over the bytes; otherwise over
+    /// the digest of the key's hash (cosign's signing), then over SHA-256 (what older cosign and
+    /// `cosign verify-blob`'s default `--signature-digest-algorithm` use).
+    fn check(&self, key: &PublicKey, sig: &[u8]) -> Result<ValidSignature, SignatureError> {
+        if let (KeyAlgorithm::Ed25519, Some(message)) = (key.algorithm(), &self.message) {
+            return key.verify(message, sig);
+        }
+        if let Some((hash, digest)) = &self.other
+            && let Ok(proof) = key.verify_prehashed(*hash, digest, sig)
+        {
+            return Ok(proof);
+        }
+        key.verify_digest(&self.sha256, sig)
+    }
 }
 
 /// Decodes a detached signature file: base64 (what cosign writes, whitespace ignored) or raw DER.
@@ -91,13 +185,11 @@ pub fn verify_detached(
     limits: &Limits,
 ) -> Result<VerifiedBlob, VerifyError> {
     let sig = decode_signature_file(signature_file, limits)?;
-    let (digest, size) = hash_artifact(artifact)?;
-    let proof = key
-        .verify_digest(&digest, &sig)
-        .map_err(VerifyError::Signature)?;
+    let hashed = hash_artifact(key, artifact)?;
+    let proof = hashed.check(key, &sig).map_err(VerifyError::Signature)?;
     Ok(VerifiedBlob {
-        digest,
-        size,
+        digest: hashed.sha256,
+        size: hashed.size,
         key_hint: key.hint(),
         form: SignatureForm::Detached,
         _proof: proof,
@@ -115,30 +207,37 @@ pub fn verify_bundle(
     limits: &Limits,
 ) -> Result<VerifiedBlob, VerifyError> {
     let bundle = Bundle::parse(bundle, limits)?;
-    let (digest, size) = hash_artifact(artifact)?;
+    let hashed = hash_artifact(key, artifact)?;
+    let digest = hashed.sha256;
     let (proof, form) = match &bundle.content {
         BundleContent::MessageSignature {
             digest: signed,
             signature,
         } => {
-            if let Some((algorithm, bytes)) = signed {
-                if algorithm != "SHA2_256" {
-                    return Err(VerifyError::DigestAlgorithm(algorithm.clone()));
+            let proof = match signed {
+                Some((algorithm, bytes)) => {
+                    let hash = HashAlgorithm::from_name(algorithm)
+                        .filter(|h| hashed.digest(*h).is_some())
+                        .ok_or_else(|| VerifyError::DigestAlgorithm(algorithm.clone()))?;
+                    if Some(bytes.as_slice()) != hashed.digest(hash) {
+                        let signed = match Sha256Digest::from_slice(bytes) {
+                            Ok(d) => d.to_string(),
+                            Err(_) => format!("{}:{}", hash.name(), hex::encode(bytes)),
+                        };
+                        return Err(VerifyError::DigestMismatch {
+                            signed,
+                            actual: digest,
+                        });
+                    }
+                    match key.algorithm() {
+                        // Pure Ed25519 signs the artifact, whatever digest rides beside it.
+                        KeyAlgorithm::Ed25519 => hashed.check(key, signature),
+                        _ => key.verify_prehashed(hash, bytes, signature),
+                    }
                 }
-                if bytes.as_slice() != digest.as_bytes() {
-                    let signed = match Sha256Digest::from_slice(bytes) {
-                        Ok(d) => d.to_string(),
-                        Err(_) => format!("a {}-byte digest", bytes.len()),
-                    };
-                    return Err(VerifyError::DigestMismatch {
-                        signed,
-                        actual: digest,
-                    });
-                }
+                None => hashed.check(key, signature),
             }
-            let proof = key
-                .verify_digest(&digest, signature)
-                .map_err(VerifyError::Signature)?;
+            .map_err(VerifyError::Signature)?;
             (proof, SignatureForm::BundleMessageSignature)
         }
         BundleContent::Dsse(envelope) => {
@@ -152,11 +251,10 @@ pub fn verify_bundle(
                 });
             }
             // Verify the signature over the exact payload bytes first, then parse them.
-            let pae = Sha256Digest::of(&envelope.pae());
             let mut last = None;
             let mut proof = None;
             for sig in &envelope.signatures {
-                match key.verify_digest(&pae, &sig.sig) {
+                match envelope.verify_signature(key, &sig.sig) {
                     Ok(p) => {
                         proof = Some(p);
                         break;
@@ -178,7 +276,7 @@ pub fn verify_bundle(
     };
     Ok(VerifiedBlob {
         digest,
-        size,
+        size: hashed.size,
         key_hint: key.hint(),
         form,
         _proof: proof,
@@ -196,7 +294,7 @@ mod tests {
     #[test]
     fn detached_ok_tampered_and_wrong_key() {
         let key = SigningKey::generate().unwrap();
-        let sig = key.sign(b"content").to_base64();
+        let sig = key.sign(b"content").unwrap().to_base64();
         let v = verify_detached(
             &key.public_key(),
             sig.as_bytes(),
@@ -232,7 +330,8 @@ mod tests {
     fn bundle_message_signature() {
         let key = SigningKey::generate().unwrap();
         let d = Sha256Digest::of(b"content");
-        let bundle = Bundle::message_signature_v03(&key.public_key(), &d, &key.sign_digest(&d));
+        let bundle =
+            Bundle::message_signature_v03(&key.public_key(), &d, &key.sign_digest(&d).unwrap());
         verify_bundle(
             &key.public_key(),
             &bundle,
@@ -256,7 +355,7 @@ mod tests {
         );
         let payload = st.to_bytes();
         let mut env = Envelope::new(INTOTO_PAYLOAD_TYPE, payload, vec![]);
-        env.signatures[0].sig = key.sign(&env.pae()).as_der().to_vec();
+        env.signatures[0].sig = key.sign(&env.pae()).unwrap().as_der().to_vec();
         let doc = format!(
             r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":""}}}},"dsseEnvelope":{}}}"#,
             String::from_utf8(env.to_json()).unwrap()

@@ -8,7 +8,7 @@
 //! use vouch_core::limits::Limits;
 //!
 //! let key = SigningKey::generate().unwrap();
-//! let sig = key.sign(b"hello").to_base64();
+//! let sig = key.sign(b"hello").unwrap().to_base64();
 //! let verified = vouch_verify::blob::verify_detached(
 //!     &key.public_key(), sig.as_bytes(), &b"hello"[..], &Limits::DEFAULT,
 //! ).unwrap();

@@ -14,7 +14,7 @@ use vouch_core::cosign::{
 use vouch_core::keys::files::{ReadError, read_bounded};
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::resolve;
-use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope, pae_digest};
+use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope, sign_pae};
 use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, Statement, Subject};
 use vouch_core::predicate::{self, VULN, check_predicate};
 use vouch_core::scan;
@@ -132,6 +132,7 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
     let image = parse_images(std::slice::from_ref(&args.image))?.remove(0);
     let predicate = predicate_bytes(&args, &predicate_type)?;
     let key = load_signing_key(&args.key)?;
+    key.check_image_signing()?;
     let client = client(&args.registry)?;
     let resolved = resolve(&image, &client, Access::Push, &limits)
         .await
@@ -145,7 +146,7 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
     let subject = Subject::sha256(Some(resolved.identity.clone()), &resolved.digest);
     let statement = Statement::encode_raw(&[subject], &predicate_type, &predicate);
     drop(predicate);
-    let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+    let sig = sign_pae(&key, INTOTO_PAYLOAD_TYPE, &statement)?;
     let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec());
     if args.format == crate::commands::image::Format::Bundle {
         let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &envelope);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use vouch_core::bundle::Bundle;
-use vouch_core::digest::Sha256Digest;
+use vouch_core::digest::{HashAlgorithm, Sha256Digest};
 use vouch_core::keys::files::{self, Overwrite, ReadError};
 use vouch_core::limits::Limits;
 use vouch_verify::blob::{self as verify_blob, SignatureForm};
@@ -75,18 +75,41 @@ fn open_input(path: &Path) -> Result<Box<dyn Read>> {
     Ok(Box::new(file))
 }
 
-fn hash_input(path: &Path) -> Result<Sha256Digest> {
-    let (digest, _) = Sha256Digest::of_reader(open_input(path)?)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(digest)
-}
-
+/// Signs the file as `cosign sign-blob --key` does without a transparency log
+/// (`cmd/cosign/cli/sign/sign_blob.go`): over its digest under the key's hash (SHA-256 for P-256
+/// and RSA, SHA-384 for P-384, SHA-512 for P-521), hashed as a stream; with Ed25519, over the
+/// whole file (pure Ed25519, read into memory as cosign reads it), and a bundle whose
+/// `messageDigest` is empty.
 pub(crate) fn sign(args: SignArgs) -> Result<()> {
     let key = load_signing_key(&args.key)?;
-    let digest = hash_input(&args.file)?;
-    let sig = key.sign_digest(&digest);
+    let unreadable = || format!("cannot read {}", args.file.display());
+    let (sig, digest) = match key.signing_hash() {
+        Some(HashAlgorithm::Sha256) => {
+            let (digest, _) =
+                Sha256Digest::of_reader(open_input(&args.file)?).with_context(unreadable)?;
+            let sig = key.sign_digest(&digest)?;
+            (
+                sig,
+                Some((HashAlgorithm::Sha256, digest.as_bytes().to_vec())),
+            )
+        }
+        Some(hash) => {
+            let (digest, _) = hash
+                .of_reader(open_input(&args.file)?)
+                .with_context(unreadable)?;
+            (key.sign_prehashed(hash, &digest)?, Some((hash, digest)))
+        }
+        None => {
+            let mut message = Vec::new();
+            open_input(&args.file)?
+                .read_to_end(&mut message)
+                .with_context(unreadable)?;
+            (key.sign(&message)?, None)
+        }
+    };
     if let Some(path) = &args.bundle {
-        let bundle = Bundle::message_signature_v03(&key.public_key(), &digest, &sig);
+        let digest = digest.as_ref().map(|(h, d)| (*h, d.as_slice()));
+        let bundle = Bundle::message_signature_v03_with(&key.public_key(), digest, &sig);
         files::write_atomic(path, &bundle, 0o644, Overwrite::Replace)?;
         eprintln!("Wrote bundle to {}", path.display());
     }

@@ -227,6 +227,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
         .into());
     }
     let key = load_signing_key(&args.key)?;
+    key.check_image_signing()?;
     let client = client(&args.registry)?;
 
     // Resolve every reference once; from here on only digests are used.
@@ -259,7 +260,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
                     b"{}",
                 );
                 let pt = vouch_core::payload::intoto::INTOTO_PAYLOAD_TYPE;
-                let sig = key.sign_digest(&vouch_core::payload::dsse::pae_digest(pt, &statement));
+                let sig = vouch_core::payload::dsse::sign_pae(&key, pt, &statement)?;
                 let env =
                     vouch_core::payload::dsse::Envelope::new(pt, statement, sig.as_der().to_vec());
                 let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &env);
@@ -284,7 +285,7 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
                 optional,
             }
             .to_bytes();
-            let sig = key.sign(&payload);
+            let sig = key.sign(&payload)?;
             requests.push(AttachRequest {
                 target: target.clone(),
                 image: img.digest,

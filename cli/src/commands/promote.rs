@@ -21,7 +21,7 @@ use vouch_core::oci::manifest::Descriptor;
 use vouch_core::oci::reference::{ImageRef, LayoutRef};
 use vouch_core::oci::registry::{Access, RegistryClient};
 use vouch_core::oci::{OciLimits, ResolvedImage, Target, resolve};
-use vouch_core::payload::dsse::{Envelope, pae_digest};
+use vouch_core::payload::dsse::{Envelope, sign_pae};
 use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, Statement, Subject};
 use vouch_verify::policy::{Policy, Verdict};
 
@@ -243,7 +243,7 @@ async fn attach_record(
     let predicate = serde_json::to_vec(&predicate)?;
     let subject = Subject::sha256(Some(resolved.identity.clone()), digest);
     let statement = Statement::encode_raw(&[subject], PROMOTION_PREDICATE, &predicate);
-    let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, &statement));
+    let sig = sign_pae(key, INTOTO_PAYLOAD_TYPE, &statement)?;
     let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, sig.as_der().to_vec());
     let bundle = vouch_core::bundle::Bundle::dsse_v03(&key.public_key(), &envelope);
     let name = format!("{}@{}", resolved.identity, digest);
@@ -386,7 +386,11 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
         .map(|c| Ok((c[0].clone(), canonical_destination(&c[1])?)))
         .collect::<Result<_>>()?;
     let key = match &args.attest_key {
-        Some(k) if !args.dry_run => Some(crate::password::load_signing_key(k)?),
+        Some(k) if !args.dry_run => {
+            let key = crate::password::load_signing_key(k)?;
+            key.check_image_signing()?;
+            Some(key)
+        }
         _ => None,
     };
     let client = client(&args.registry)?;

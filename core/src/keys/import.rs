@@ -1,5 +1,5 @@
-//! Unencrypted key material: PEM framing, PKCS#8 and SEC1 private keys, and naming the key types
-//! vouch does not sign with.
+//! Unencrypted key material: PEM framing, PKCS#8, SEC1 and PKCS#1 private keys, and naming the
+//! key types cosign does not import.
 
 use p256::pkcs8::der::Decode as _;
 use p256::pkcs8::{AlgorithmIdentifierRef, ObjectIdentifier, PrivateKeyInfoRef};
@@ -132,54 +132,75 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// A PKCS#8 private key of a type cosign imports (Go's `x509.ParsePKCS8PrivateKey`, then
+/// sigstore's `ValidatePubKey`): RSA, ECDSA P-256/P-384/P-521, Ed25519.
 pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<SigningKey, KeyError> {
+    use super::KeyAlgorithm as A;
     let info = PrivateKeyInfoRef::from_der(der).map_err(|e| KeyError::NotPkcs8(e.to_string()))?;
-    let name = describe_algorithm(&info.algorithm);
-    if name != "ECDSA P-256" {
-        return Err(KeyError::UnsupportedKeyType(name));
+    match describe_algorithm(&info.algorithm).as_str() {
+        "ECDSA P-256" => {
+            let inner = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| {
+                KeyError::UnsupportedKeyType(format!("unreadable P-256 PKCS#8 key: {e}"))
+            })?;
+            Ok(SigningKey::from_p256(inner))
+        }
+        "ECDSA P-384" => SigningKey::ecdsa_from_der(A::EcdsaP384, der),
+        "ECDSA P-521" => SigningKey::ecdsa_from_der(A::EcdsaP521, der),
+        "RSA" => SigningKey::rsa_from_der(der, false),
+        "Ed25519" => SigningKey::ed25519_from_pkcs8(der),
+        other => Err(KeyError::UnsupportedKeyType(other.to_owned())),
     }
-    let inner = p256::ecdsa::SigningKey::from_pkcs8_der(der)
-        .map_err(|e| KeyError::UnsupportedKeyType(format!("unreadable P-256 PKCS#8 key: {e}")))?;
-    Ok(SigningKey::from_inner(inner))
 }
 
+/// A SEC1 `EC PRIVATE KEY` (Go's `x509.ParseECPrivateKey`): P-256, P-384 or P-521, named by its
+/// curve parameter (cosign's keys always carry it).
 fn from_sec1_der(der: &[u8]) -> Result<SigningKey, KeyError> {
+    use super::KeyAlgorithm as A;
     let parsed = sec1::EcPrivateKey::from_der(der)
         .map_err(|e| KeyError::Pem(format!("not a SEC1 EC private key: {e}")))?;
-    if let Some(curve) = parsed.parameters.and_then(|p| p.named_curve()) {
-        let name = algorithm_name(&curve)
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("EC curve {curve}"));
-        if name != "ECDSA P-256" {
-            return Err(KeyError::UnsupportedKeyType(name));
+    let Some(curve) = parsed.parameters.and_then(|p| p.named_curve()) else {
+        return Err(KeyError::UnsupportedKeyType(
+            "an EC private key without a named curve".into(),
+        ));
+    };
+    let name = algorithm_name(&curve)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("EC curve {curve}"));
+    match name.as_str() {
+        "ECDSA P-256" => {
+            let secret = p256::SecretKey::from_sec1_der(der).map_err(|e| {
+                KeyError::UnsupportedKeyType(format!("unreadable P-256 SEC1 key: {e}"))
+            })?;
+            Ok(SigningKey::from_p256(secret.into()))
         }
+        "ECDSA P-384" => SigningKey::ecdsa_from_der(A::EcdsaP384, der),
+        "ECDSA P-521" => SigningKey::ecdsa_from_der(A::EcdsaP521, der),
+        _ => Err(KeyError::UnsupportedKeyType(name)),
     }
-    let secret = p256::SecretKey::from_sec1_der(der)
-        .map_err(|e| KeyError::UnsupportedKeyType(format!("unreadable P-256 SEC1 key: {e}")))?;
-    Ok(SigningKey::from_inner(secret.into()))
 }
 
+/// An unencrypted private key PEM, as `cosign import-key-pair` reads it (`pkg/cosign/keys.go`
+/// `ImportKeyPair`): `RSA PRIVATE KEY` (PKCS#1), `EC PRIVATE KEY` (SEC1), `PRIVATE KEY` (PKCS#8).
 pub(crate) fn from_unencrypted_pem(text: &[u8]) -> Result<SigningKey, KeyError> {
     let (label, der) = decode_pem(text)?;
     let der = zeroize::Zeroizing::new(der);
     match label.as_str() {
         "PRIVATE KEY" => from_pkcs8_der(&der),
         "EC PRIVATE KEY" => from_sec1_der(&der),
-        "RSA PRIVATE KEY" => Err(KeyError::UnsupportedKeyType("RSA".into())),
+        "RSA PRIVATE KEY" => SigningKey::rsa_from_der(&der, true),
         super::encrypted::SIGSTORE_LABEL | super::encrypted::COSIGN_LABEL => {
             Err(KeyError::UnexpectedLabel {
-                expected: "PRIVATE KEY or EC PRIVATE KEY (unencrypted; this key is already in cosign's format)",
+                expected: "PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY (unencrypted; this key is already in cosign's format)",
                 found: label,
             })
         }
         _ => Err(KeyError::UnexpectedLabel {
-            expected: "PRIVATE KEY or EC PRIVATE KEY",
+            expected: "PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY",
             found: label,
         }),
     }
 }
 
-/// The error for a SubjectPublicKeyInfo that is not P-256, naming what it is.
 /// The algorithm of a DER SubjectPublicKeyInfo and the key bytes inside it.
 pub(crate) fn spki_algorithm(der: &[u8]) -> Result<(super::KeyAlgorithm, Vec<u8>), KeyError> {
     use super::KeyAlgorithm as A;

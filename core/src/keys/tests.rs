@@ -140,51 +140,128 @@ fn rejects_sec1_inside_encrypted_key() {
 }
 
 #[test]
-fn other_key_types_are_named() {
-    for (file, name) in [
-        ("sigstore-rs/keys/ed25519_encrypted_private.key", "Ed25519"),
-        ("sigstore-rs/keys/rsa_encrypted_private.key", "RSA"),
+fn sigstore_rs_rsa_and_ed25519_keys_decrypt() {
+    for (file, algorithm) in [
+        (
+            "sigstore-rs/keys/ed25519_encrypted_private.key",
+            KeyAlgorithm::Ed25519,
+        ),
+        (
+            "sigstore-rs/keys/rsa_encrypted_private.key",
+            KeyAlgorithm::Rsa,
+        ),
     ] {
-        let err = EncryptedKey::parse(&artifact(file), &Limits::DEFAULT)
+        let key = EncryptedKey::parse(&artifact(file), &Limits::DEFAULT)
             .unwrap()
             .decrypt(b"123")
-            .unwrap_err();
-        assert_eq!(err, KeyError::UnsupportedKeyType(name.into()), "{file}");
+            .unwrap();
+        assert_eq!(key.algorithm(), algorithm, "{file}");
     }
 }
 
+fn keys_test_go(f: &str) -> Vec<u8> {
+    artifact(&format!("cosign/keys_test_go/{f}"))
+}
+
+/// cosign's `TestImportPrivateKey` keys: what cosign imports, vouch imports; what it refuses,
+/// vouch refuses, naming the key type.
 #[test]
 fn imports_cosign_import_vectors() {
-    let ok = ["validecp256.pem", "validecpkcs8.pem"];
-    for f in ok {
-        SigningKey::from_unencrypted_pem(&artifact(&format!("cosign/keys_test_go/{f}")))
-            .unwrap_or_else(|e| panic!("{f}: {e}"));
-    }
-    let unsupported = [
-        ("validecp384.pem", "ECDSA P-384"),
-        ("validecp521.pem", "ECDSA P-521"),
-        ("invalidecp224.pem", "ECDSA P-224"),
-        ("ed25519key.pem", "Ed25519"),
-        ("validrsapkcs8.pem", "RSA"),
-        ("validrsa.pem", "RSA"),
+    let ok = [
+        ("validecp256.pem", KeyAlgorithm::EcdsaP256),
+        ("validecpkcs8.pem", KeyAlgorithm::EcdsaP256),
+        ("validecp384.pem", KeyAlgorithm::EcdsaP384),
+        ("validecp521.pem", KeyAlgorithm::EcdsaP521),
+        ("ed25519key.pem", KeyAlgorithm::Ed25519),
+        ("validrsapkcs8.pem", KeyAlgorithm::Rsa),
+        ("validrsa.pem", KeyAlgorithm::Rsa),
+        ("validrsapkcs1.pem", KeyAlgorithm::Rsa),
     ];
-    for (f, name) in unsupported {
-        let err = SigningKey::from_unencrypted_pem(&artifact(&format!("cosign/keys_test_go/{f}")))
-            .unwrap_err();
-        assert_eq!(err, KeyError::UnsupportedKeyType(name.into()), "{f}");
+    for (f, algorithm) in ok {
+        let key = SigningKey::from_unencrypted_pem(&keys_test_go(f))
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(key.algorithm(), algorithm, "{f}");
+        // Signs as cosign does, verifies, and survives cosign's encrypted file.
+        let sig = key.sign(b"payload").unwrap();
+        key.public_key().verify(b"payload", sig.as_der()).unwrap();
+        let pem = encrypted::encrypt(&key, b"pw", FAST).unwrap();
+        let back = EncryptedKey::parse(pem.as_bytes(), &Limits::DEFAULT)
+            .unwrap()
+            .decrypt(b"pw")
+            .unwrap();
+        assert_eq!(back.public_key(), key.public_key(), "{f}");
+        assert_eq!(back.to_pkcs8_der().unwrap(), key.to_pkcs8_der().unwrap());
+    }
+    let err = SigningKey::from_unencrypted_pem(&keys_test_go("invalidecp224.pem")).unwrap_err();
+    assert_eq!(err, KeyError::UnsupportedKeyType("ECDSA P-224".into()));
+    // RSA-1024 (aws-lc-rs refuses under 2048) and RSA-5120 (cosign: 2048, 3072 or 4096 only).
+    for f in ["invalidrsasmallkey.pem", "invalidrsalargekey.pem"] {
+        match SigningKey::from_unencrypted_pem(&keys_test_go(f)).unwrap_err() {
+            KeyError::UnsupportedKeyType(name) => assert!(name.starts_with("RSA"), "{f}: {name}"),
+            other => panic!("{f}: {other}"),
+        }
     }
     for f in ["invalidkey.pem", "invalidrsawithpubkey.pem"] {
-        let err = SigningKey::from_unencrypted_pem(&artifact(&format!("cosign/keys_test_go/{f}")))
-            .unwrap_err();
+        let err = SigningKey::from_unencrypted_pem(&keys_test_go(f)).unwrap_err();
         assert!(
             matches!(err, KeyError::UnexpectedLabel { .. }),
             "{f}: {err}"
         );
     }
     let err =
-        SigningKey::from_unencrypted_pem(&artifact("cosign/keys_test_go/invalidecunsupported.pem"))
-            .unwrap_err();
+        SigningKey::from_unencrypted_pem(&keys_test_go("invalidecunsupported.pem")).unwrap_err();
     assert!(!matches!(err, KeyError::WrongPassword), "{err}");
+}
+
+/// Each key type signs with cosign's hash: P-384 SHA-384 and P-521 SHA-512 digests (not
+/// SHA-256), RSA any SHA-2 digest, Ed25519 no digest at all.
+#[test]
+fn each_key_type_signs_its_hash() {
+    use crate::digest::HashAlgorithm::{Sha256, Sha384, Sha512};
+    let load = |f: &str| SigningKey::from_unencrypted_pem(&keys_test_go(f)).unwrap();
+    for (f, hash) in [
+        ("validecp256.pem", Some(Sha256)),
+        ("validecp384.pem", Some(Sha384)),
+        ("validecp521.pem", Some(Sha512)),
+        ("validrsa.pem", Some(Sha256)),
+        ("ed25519key.pem", None),
+    ] {
+        let key = load(f);
+        assert_eq!(key.signing_hash(), hash, "{f}");
+        let public = key.public_key();
+        match hash {
+            Some(h) => {
+                let d = h.hash(b"m");
+                let sig = key.sign_prehashed(h, &d).unwrap();
+                public.verify_prehashed(h, &d, sig.as_der()).unwrap();
+                // `sign` is the same signature scheme: it verifies as a message signature.
+                public.verify(b"m", sig.as_der()).unwrap();
+                assert!(matches!(
+                    key.sign_prehashed(h, &d[1..]),
+                    Err(SignError::DigestLength { .. })
+                ));
+            }
+            None => {
+                let d = Sha256Digest::of(b"m");
+                assert_eq!(key.sign_digest(&d), Err(SignError::DigestWithEd25519));
+                assert_eq!(key.check_image_signing(), Err(SignError::Ed25519ph));
+            }
+        }
+    }
+    assert!(matches!(
+        load("validecp384.pem").sign_digest(&Sha256Digest::of(b"m")),
+        Err(SignError::WrongHash {
+            key: KeyAlgorithm::EcdsaP384,
+            hash: Sha256,
+            expected: Sha384
+        })
+    ));
+    let rsa = load("validrsapkcs8.pem");
+    let d = Sha512.hash(b"m");
+    let sig = rsa.sign_prehashed(Sha512, &d).unwrap();
+    rsa.public_key()
+        .verify_prehashed(Sha512, &d, sig.as_der())
+        .unwrap();
 }
 
 #[test]

@@ -34,6 +34,23 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Signs PAE(`payload_type`, `payload`) as cosign does with `key`: over the SHA-256 of the PAE
+/// hashed as a stream for P-256 and RSA keys, over the PAE itself (SHA-384 for P-384, SHA-512 for
+/// P-521) for the others.
+pub fn sign_pae(
+    key: &crate::keys::SigningKey,
+    payload_type: &str,
+    payload: &[u8],
+) -> Result<crate::keys::Signature, crate::keys::SignError> {
+    key.check_image_signing()?;
+    match key.signing_hash() {
+        Some(crate::digest::HashAlgorithm::Sha256) => {
+            key.sign_digest(&pae_digest(payload_type, payload))
+        }
+        _ => key.sign(&pae(payload_type, payload)),
+    }
+}
+
 /// SHA-256 of [`pae`], computed as a stream (no copy of the payload).
 pub fn pae_digest(payload_type: &str, payload: &[u8]) -> Sha256Digest {
     let header = format!(
@@ -121,6 +138,22 @@ impl Envelope {
     /// SHA-256 of the bytes the signatures cover, hashed without building them.
     pub fn pae_digest(&self) -> Sha256Digest {
         pae_digest(&self.payload_type, &self.payload)
+    }
+
+    /// Checks one of this envelope's signatures (`sig`) with `key`: over the PAE hashed with the
+    /// key's hash (cosign signs with SHA-384 for P-384, SHA-512 for P-521) or SHA-256, Ed25519
+    /// over the PAE itself. P-256 and RSA keys hash the PAE as a stream, without building it.
+    pub fn verify_signature(
+        &self,
+        key: &crate::keys::PublicKey,
+        sig: &[u8],
+    ) -> Result<crate::keys::ValidSignature, crate::keys::SignatureError> {
+        match key.algorithm().default_hash() {
+            Some(crate::digest::HashAlgorithm::Sha256) => {
+                key.verify_digest(&self.pae_digest(), sig)
+            }
+            _ => key.verify(&self.pae(), sig),
+        }
     }
 
     /// The envelope as cosign writes it: compact JSON, standard base64. Written straight into
