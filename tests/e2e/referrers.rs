@@ -527,7 +527,9 @@ async fn cosign3_signature_without_predicate_verifies_judges_and_promotes() {
         r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"digest":{{"sha256":"{}"}}}}],"predicateType":"{COSIGN_SIGN_PREDICATE}"}}"#,
         image.hex()
     );
-    let sig = key.sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, statement.as_bytes()));
+    let sig = key
+        .sign_digest(&pae_digest(INTOTO_PAYLOAD_TYPE, statement.as_bytes()))
+        .unwrap();
     let envelope = Envelope::new(
         INTOTO_PAYLOAD_TYPE,
         statement.into_bytes(),
