@@ -266,6 +266,16 @@ pub fn canonical_registry(input: &str) -> Result<String, String> {
         Some(p) if p != default_port => format!("{host}:{p}"),
         _ => host,
     };
+    // The canonical name must still read as a host: `NDL/app` (a host only by its upper case)
+    // or `example:443/app` (only by its default port) would otherwise be written `ndl/app` and
+    // `example/app`, which name Docker Hub repositories.
+    if !is_registry_host(&name) {
+        return Err(format!(
+            "`{input}` names a registry host only by its upper-case letters or its default port, \
+             and `{name}` would name a Docker Hub namespace: write the host with its domain \
+             (a `.`), a non-default port, or as `localhost`"
+        ));
+    }
     Ok(match name.as_str() {
         "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_owned(),
         _ => name,
@@ -523,6 +533,12 @@ mod tests {
             "registry.example.com/team/App",
             "LOCALHOST/App",
             "Upper",
+            // Hosts only by upper case or a default port: their canonical spelling would name
+            // a Docker Hub namespace (found by the image_reference fuzz target).
+            "Ndl/5v",
+            "NDL/app",
+            "example:443/app",
+            "Example:443/app",
             // An upper-case digest is refused, never read as another digest's name.
             "ghcr.io/a/b@sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
             "ghcr.io/a/b@SHA256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
