@@ -24,10 +24,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use support::image::{bulk, client, registry_ref};
 use support::registry::Registry;
-use vouch_core::copy::{CopyOptions, NoProgress, copy_image};
+use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::Target;
 use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST, to_bytes};
+use vouch_verify::promote::copy::{CopyError, CopyOptions, CopyProgress, CopyReport, NoProgress};
 
 fn target(
     c: &std::sync::Arc<vouch_core::oci::registry::RegistryClient>,
@@ -35,6 +36,34 @@ fn target(
     repo: &str,
 ) -> Target {
     Target::registry(c.clone(), &registry_ref(host, repo))
+}
+
+/// The engine copies only admitted images: admitted here by an allow-all policy.
+async fn copy_image(
+    src: &Target,
+    digest: &Sha256Digest,
+    dst: &Target,
+    tag: Option<&str>,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<CopyReport, CopyError> {
+    use vouch_verify::policy::{Decision, ImageSource, Policy, admit};
+    let policy = Policy::parse(
+        b"version: 1\ndefault: allow\nimages: []\n",
+        "allow-all.yaml",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let image = ImageSource {
+        name: "bench".into(),
+        digest: *digest,
+        attachments: src,
+        referrers: src,
+    };
+    let Decision::Allowed(a) = admit(&policy, &image, 0, &opts.limits).await.unwrap() else {
+        panic!("denied");
+    };
+    vouch_verify::promote::copy::copy_image(src, &a, dst, tag, opts, progress).await
 }
 
 /// Peak resident memory of this process so far (`VmHWM`), in KiB.

@@ -51,7 +51,11 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::sigstore_bundle::BundleError>() {
             Some(e.class())
-        } else if let Some(e) = cause.downcast_ref::<vouch_core::copy::CopyError>() {
+        } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::CopyError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::PromoteError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::record::RecordError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::policy::PolicyError>() {
             Some(e.class())

@@ -3,9 +3,11 @@
 //! This binary only parses arguments, calls `vouch-core` / `vouch-verify` and prints.
 #![forbid(unsafe_code)]
 
+mod args;
 mod commands;
 mod exit;
 mod password;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -49,15 +51,15 @@ enum Command {
     /// Verify a sigstore bundle offline against a trusted root (sigstore's conformance CLI).
     VerifyBundle(commands::bundle::VerifyBundleArgs),
     /// Sign images (cosign's `.sig` tag format) in a registry or an OCI layout.
-    Sign(commands::image::SignArgs),
+    Sign(commands::sign::SignArgs),
     /// Verify images' signatures against a public key, or judge them by a policy (--policy).
-    Verify(commands::image::VerifyArgs),
+    Verify(commands::verify::VerifyArgs),
     /// Show what is attached to an image: signatures, attestations, SBOMs.
-    Tree(commands::image::TreeArgs),
+    Tree(commands::tree::TreeArgs),
     /// Attach a signed in-toto attestation (SBOM, scan, provenance…) to an image.
     Attest(commands::attest::AttestArgs),
     /// Verify an image's attestations against a public key.
-    VerifyAttestation(commands::attest::VerifyAttestationArgs),
+    VerifyAttestation(commands::verify_attestation::VerifyAttestationArgs),
     /// Judge an image by a policy and, only if it passes, copy exactly that digest (with its
     /// signatures, attestations and referrers) to another registry or OCI layout.
     Promote(commands::promote::PromoteArgs),
@@ -90,11 +92,13 @@ fn main() -> ExitCode {
         Command::SignBlob(args) => commands::blob::sign(args),
         Command::VerifyBlob(args) => commands::blob::verify(args),
         Command::VerifyBundle(args) => commands::bundle::verify_bundle(args),
-        Command::Sign(args) => block_on(commands::image::sign(args)),
-        Command::Verify(args) => block_on(commands::image::verify(args)),
-        Command::Tree(args) => block_on(commands::image::tree(args)),
+        Command::Sign(args) => block_on(commands::sign::sign(args)),
+        Command::Verify(args) => block_on(commands::verify::verify(args)),
+        Command::Tree(args) => block_on(commands::tree::tree(args)),
         Command::Attest(args) => block_on(commands::attest::attest(args)),
-        Command::VerifyAttestation(args) => block_on(commands::attest::verify_attestation(args)),
+        Command::VerifyAttestation(args) => {
+            block_on(commands::verify_attestation::verify_attestation(args))
+        }
         Command::Promote(args) => block_on(commands::promote::promote(args)),
     };
     match result {

@@ -32,6 +32,9 @@ use crate::oci::{ManifestRef, OciError, OciLimits, Target};
 
 /// The layer annotation holding a base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The annotation naming a legacy `.att` layer's predicate type (cosign's `predicateType`; a
+/// bundle referrer's is [`crate::referrers::PREDICATE_TYPE_ANNOTATION`]).
+pub const LEGACY_PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
 /// The layer annotation holding a PEM certificate (keyless).
 pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 /// The layer annotation holding a PEM chain (keyless).

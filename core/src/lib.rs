@@ -6,6 +6,9 @@
 //! - [`payload`]: cosign simple signing, in-toto Statements, DSSE envelopes and their PAE.
 //! - [`bundle`]: sigstore bundles (v0.1–v0.3) as written by `sign-blob --bundle`.
 //! - [`limits`]: caps on every piece of untrusted input.
+//! - [`sign`]: signing images and attestations (statement → DSSE → bundle → referrer, cosign's
+//!   legacy tags) by any [`sign::Signer`].
+//! - [`oci`]: registries and OCI layouts; [`cosign`], [`referrers`]: what is attached to images.
 //!
 //! ```
 //! use vouch_core::keys::SigningKey;
@@ -19,7 +22,6 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
-pub mod copy;
 pub mod cosign;
 pub mod digest;
 pub mod error;
@@ -31,6 +33,7 @@ pub mod payload;
 pub mod predicate;
 pub mod referrers;
 pub mod scan;
+pub mod sign;
 pub mod sigstore;
 pub mod time;
 

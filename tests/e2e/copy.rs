@@ -1,4 +1,4 @@
-//! The copy engine (vouch_core::copy) between two real registries and OCI layouts: signatures,
+//! The copy engine (vouch_verify::promote::copy) between two real registries and OCI layouts: signatures,
 //! attestations and referrers travel with the image and verify at the destination; indexes
 //! bring their platforms' own signatures; the air-gap round trip through a layout; idempotence;
 //! resuming after a failure midway; a lying source is rejected before anything is tagged; a
@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use vouch_core::Classify as _;
 use vouch_core::ErrorClass;
-use vouch_core::copy::{
-    BlobOutcome, BlobRecord, CopyError, CopyOptions, CopyProgress, CopyReport, ManifestOutcome,
-    ManifestRole, NoProgress, copy_image, execute_copy, plan_copy,
-};
 use vouch_core::cosign::SettleOptions;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::Target;
 use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST, to_bytes};
 use vouch_core::oci::registry::{Access, RegistryClient, RegistryOptions, RetryPolicy};
+use vouch_verify::promote::copy::{
+    BlobOutcome, BlobRecord, CopyError, CopyOptions, CopyPlan, CopyProgress, CopyReport,
+    ManifestOutcome, ManifestRole, NoProgress, execute_copy,
+};
 
 use crate::support::image::{bulk, client, layout_image, push_image, push_index, registry_ref};
 use crate::support::proxy::FaultProxy;
@@ -30,6 +30,53 @@ use crate::support::registry::Registry;
 use crate::support::{Run, run, vouch, workspace};
 
 // ---- helpers -------------------------------------------------------------------------------
+
+/// The engine copies only admitted images: these tests admit with an allow-all policy.
+async fn admitted(src: &Target, digest: &Sha256Digest) -> vouch_verify::policy::Admission {
+    use vouch_verify::policy::{Decision, ImageSource, Policy, admit};
+    let policy = Policy::parse(
+        b"version: 1\ndefault: allow\nimages: []\n",
+        "allow-all.yaml",
+        Path::new("."),
+    )
+    .unwrap();
+    let image = ImageSource {
+        name: "copy-test".into(),
+        digest: *digest,
+        attachments: src,
+        referrers: src,
+    };
+    match admit(&policy, &image, 0, &vouch_core::oci::OciLimits::default())
+        .await
+        .unwrap()
+    {
+        Decision::Allowed(a) => a,
+        Decision::Denied(v) => panic!("allow-all policy denied {}", v.digest),
+    }
+}
+
+/// [`vouch_verify::promote::copy::copy_image`] of a digest, admitted first.
+async fn copy_image(
+    src: &Target,
+    digest: &Sha256Digest,
+    dst: &Target,
+    tag: Option<&str>,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<CopyReport, CopyError> {
+    let a = admitted(src, digest).await;
+    vouch_verify::promote::copy::copy_image(src, &a, dst, tag, opts, progress).await
+}
+
+/// [`vouch_verify::promote::copy::plan_copy`] of a digest, admitted first.
+async fn plan_copy(
+    src: &Target,
+    digest: &Sha256Digest,
+    opts: &CopyOptions,
+) -> Result<CopyPlan, CopyError> {
+    let a = admitted(src, digest).await;
+    vouch_verify::promote::copy::plan_copy(src, &a, opts).await
+}
 
 fn target(c: &Arc<RegistryClient>, host: &str, repo: &str) -> Target {
     Target::registry(c.clone(), &registry_ref(host, repo))
@@ -215,7 +262,7 @@ impl CopyProgress for Counting {
     fn blob_done(&self, _record: &BlobRecord) {
         self.done.fetch_add(1, Ordering::Relaxed);
     }
-    fn manifest_done(&self, _record: &vouch_core::copy::ManifestRecord) {
+    fn manifest_done(&self, _record: &vouch_verify::promote::copy::ManifestRecord) {
         self.manifests.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -61,8 +61,8 @@ enum Proof {
     Keyless(#[allow(dead_code)] Box<VerifiedSigstoreBundle>),
 }
 
-/// The layer annotation naming the attestation's predicate type.
-pub const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
+/// The annotation naming a legacy `.att` layer's predicate type (one constant, in vouch-core).
+pub use vouch_core::cosign::LEGACY_PREDICATE_TYPE_ANNOTATION as PREDICATE_TYPE_ANNOTATION;
 
 /// An attestation that passed every check.
 #[derive(Debug)]

@@ -22,6 +22,7 @@ pub mod cosign_keyless;
 mod error;
 pub mod image;
 pub mod policy;
+pub mod promote;
 pub mod sigstore_bundle;
 
 pub use error::VerifyError;

@@ -5,24 +5,16 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{ArgGroup, Args, ValueEnum};
+use clap::{ArgGroup, Args};
 use vouch_core::bundle::Bundle;
 use vouch_core::digest::{HashAlgorithm, Sha256Digest};
 use vouch_core::keys::files::{self, Overwrite, ReadError};
 use vouch_core::limits::Limits;
 use vouch_verify::blob::{self as verify_blob, SignatureForm};
 
+use crate::args::Output;
 use crate::exit::UsageError;
 use crate::password::load_signing_key;
-
-/// Output format for results.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-pub(crate) enum Output {
-    /// Human text on stderr.
-    Text,
-    /// One JSON document on stdout.
-    Json,
-}
 
 #[derive(Args)]
 pub(crate) struct SignArgs {

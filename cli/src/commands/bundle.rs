@@ -15,7 +15,7 @@ use vouch_verify::sigstore_bundle::verify;
 
 use crate::commands::authority::{AuthorityArgs, Loaded};
 
-use crate::commands::blob::Output;
+use crate::args::Output;
 use crate::exit::UsageError;
 
 #[derive(Args)]

@@ -7,16 +7,14 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use futures_util::stream::{self, StreamExt};
 use vouch_core::digest::Sha256Digest;
-use vouch_core::oci::layout::canonical_dir;
 use vouch_core::oci::reference::ImageRef;
 use vouch_core::oci::registry::{Access, RegistryClient};
 use vouch_core::oci::{OciLimits, Target, resolve};
 use vouch_verify::policy::report::Status;
 use vouch_verify::policy::{ImageSource, Policy, Verdict, evaluate};
 
-use crate::commands::blob::Output;
-use crate::commands::image::{
-    CONCURRENCY, VerifyArgs, attachment_target_of, client, image_digest, parse_images,
+use crate::args::{
+    CONCURRENCY, Output, RegistryArgs, attachment_target_of, client, image_digest, parse_images,
 };
 use crate::exit::{UsageError, VerificationFailed};
 
@@ -36,15 +34,9 @@ pub(crate) fn now() -> Result<i64> {
     }
 }
 
-/// The name a policy's patterns are matched against: the canonical `HOST/REPO`, or for a
-/// layout `oci:` and its canonical path ([`canonical_dir`]: `oci:/media/usb/../x` is judged as
-/// what it is; a layout that does not exist yet, a promotion's destination, as the place it will
-/// be written to).
+/// The name a policy's patterns are matched against ([`vouch_verify::promote::policy_name`]).
 pub(crate) fn policy_name(image: &ImageRef) -> Result<String> {
-    Ok(match image {
-        ImageRef::Registry(r) => r.name(),
-        ImageRef::Layout(l) => format!("oci:{}", canonical_dir(&l.dir)?.display()),
-    })
+    Ok(vouch_verify::promote::policy_name(image)?)
 }
 
 /// Loads a policy file; its errors are input errors (exit 2) naming the line and field.
@@ -154,11 +146,16 @@ pub(crate) fn json_report(policy: &Policy, items: &[(String, &Verdict)]) -> serd
 }
 
 /// `vouch verify --policy P IMAGE...`.
-pub(crate) async fn verify(policy_path: &Path, args: &VerifyArgs) -> Result<()> {
+pub(crate) async fn verify(
+    policy_path: &Path,
+    images: &[String],
+    registry: &RegistryArgs,
+    output: Output,
+) -> Result<()> {
     let policy = load(policy_path)?;
-    let limits = args.registry.limits();
-    let images = parse_images(&args.images)?;
-    let client = client(&args.registry)?;
+    let limits = registry.limits();
+    let images = parse_images(images)?;
+    let client = client(registry)?;
     let now = now()?;
     let outcomes: Vec<_> = stream::iter(&images)
         .map(|image| judge_ref(&policy, image, &client, &limits, now))
@@ -172,7 +169,7 @@ pub(crate) async fn verify(policy_path: &Path, args: &VerifyArgs) -> Result<()> 
         print_text(&image.to_string(), &policy, &v);
         verdicts.push((image.to_string(), v));
     }
-    if args.output == Output::Json {
+    if output == Output::Json {
         let items: Vec<(String, &Verdict)> = verdicts.iter().map(|(r, v)| (r.clone(), v)).collect();
         writeln!(io::stdout(), "{}", json_report(&policy, &items))?;
     }

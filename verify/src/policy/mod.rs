@@ -7,6 +7,7 @@ pub(crate) mod rego;
 pub mod report;
 pub mod rules;
 
+mod admission;
 mod eval;
 
 /// Helpers for the evaluators' unit tests.
@@ -34,6 +35,7 @@ pub(crate) mod sbom;
 pub(crate) mod vex;
 pub(crate) mod vuln;
 
+pub use admission::{Admission, Decision, admit};
 pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate};
 pub use file::{Policy, PolicyError};
 

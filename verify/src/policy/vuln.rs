@@ -38,9 +38,7 @@ use crate::policy::vex::{self, Statement, VexDocument};
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds (times before 1970 shown as 1970).
 pub(crate) fn rfc3339(secs: i64) -> String {
-    let t =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    vouch_core::predicate::rfc3339(t)
+    vouch_core::time::format_unix(secs)
 }
 
 /// A duration for people: `2d 3h`, `5h 10m`, `42s`.

@@ -1,7 +1,7 @@
 //! Copying one image, exactly by digest, with everything attached to it, between registries and
 //! OCI layouts (the copy engine of `vouch promote`).
 //!
-//! The caller resolves the source reference to a digest once (see [`crate::oci::resolve`]),
+//! The caller resolves the source reference to a digest once (see [`vouch_core::oci::resolve`]),
 //! verifies it, and copies that digest: a tag is never read again here. The copy is two steps,
 //! which callers may also run apart:
 //!
@@ -22,7 +22,7 @@
 //!      and a registry accepts a referrer before its subject, OCI distribution spec 1.1), the
 //!      attachments, each after its own blobs: `.sig`/`.att`/`.sbom` manifests are merged into
 //!      what the destination already holds under that tag (its layers kept, the source's
-//!      missing ones added) with the no-lost-write protocol of [`crate::cosign`]; referrers are
+//!      missing ones added) with the no-lost-write protocol of [`vouch_core::cosign`]; referrers are
 //!      pushed by digest and, where the destination has no referrers API (distribution 2.8,
 //!      layouts), added to its `sha256-<hex>` fallback index by [`index_referrers`] — so the
 //!      settle wait of that protocol runs while the layers are still being copied;
@@ -49,18 +49,20 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::cosign::{
+use vouch_core::cosign::{
     AttachOutcome, Attachment, Merged, SettleOptions, TagUpdate, build_manifest, update_all,
 };
-use crate::digest::Sha256Digest;
-use crate::oci::layout::{KIND_IMAGE, KIND_IMAGE_INDEX};
-use crate::oci::manifest::{
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::layout::{KIND_IMAGE, KIND_IMAGE_INDEX};
+use vouch_core::oci::manifest::{
     Descriptor, ImageManifest, MANIFEST_MEDIA_TYPES, Manifest, OCI_INDEX, OCI_MANIFEST,
 };
-use crate::oci::registry::{Access, FetchedManifest};
-use crate::oci::{ManifestRef, MountOutcome, OciError, OciLimits, Target, UpdateGuard};
-use crate::referrers::{StoredReferrer, index_referrers};
-use crate::{Classify, ErrorClass};
+use vouch_core::oci::registry::{Access, FetchedManifest};
+use vouch_core::oci::{ManifestRef, MountOutcome, OciError, OciLimits, Target, UpdateGuard};
+use vouch_core::referrers::{StoredReferrer, index_referrers};
+use vouch_core::{Classify, ErrorClass};
+
+use crate::policy::Admission;
 
 /// How deep indexes may nest (an index listing indexes…).
 const MAX_INDEX_DEPTH: usize = 4;
@@ -326,7 +328,7 @@ impl CopyReport {
 mod ser {
     use serde::Serializer;
 
-    use crate::digest::Sha256Digest;
+    use vouch_core::digest::Sha256Digest;
 
     pub(super) fn digest<S: Serializer>(d: &Sha256Digest, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(d)
@@ -513,10 +515,20 @@ fn image_blobs(m: &ImageManifest) -> impl Iterator<Item = Descriptor> + '_ {
     std::iter::once(m.config.clone()).chain(m.layers.iter().cloned())
 }
 
-/// Reads from `src` everything the copy of `digest` needs: the image tree, its attachments and
-/// referrers (with `opts.attachments`), every manifest checked against its digest. Writes
-/// nothing.
+/// Reads from `src` everything the copy of the admitted digest needs: the image tree, its
+/// attachments and referrers (with `opts.attachments`), every manifest checked against its
+/// digest. Writes nothing. Only an [`Admission`] (an allowed policy evaluation) can be
+/// planned, and only a plan can be written: a denied image never reaches the writer.
 pub async fn plan_copy(
+    src: &Target,
+    admission: &Admission,
+    opts: &CopyOptions,
+) -> Result<CopyPlan, CopyError> {
+    plan_digest(src, admission.digest(), opts).await
+}
+
+/// [`plan_copy`] of any digest: for this crate's tests only.
+pub(crate) async fn plan_digest(
     src: &Target,
     digest: &Sha256Digest,
     opts: &CopyOptions,
@@ -780,19 +792,19 @@ pub async fn plan_copy(
     })
 }
 
-/// Copies `digest` from `src` to `dst` with everything attached to it, then tags it `dst_tag`
+/// Copies the admitted digest from `src` to `dst` with everything attached to it, then tags it `dst_tag`
 /// (in a layout: the `org.opencontainers.image.ref.name` of its `index.json` entry; without a
 /// tag a layout gets an untagged entry). [`plan_copy`] then [`execute_copy`]; for several images
 /// at once, [`copy_images`].
 pub async fn copy_image(
     src: &Target,
-    digest: &Sha256Digest,
+    admission: &Admission,
     dst: &Target,
     dst_tag: Option<&str>,
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Result<CopyReport, CopyError> {
-    let plan = plan_copy(src, digest, opts).await?;
+    let plan = plan_copy(src, admission, opts).await?;
     execute_copy(&plan, dst, dst_tag, opts, progress).await
 }
 
@@ -823,11 +835,11 @@ pub async fn execute_copy(
 
 /// One image of a batch ([`copy_images`]).
 #[derive(Debug, Clone)]
-pub struct CopyJob {
+pub struct CopyJob<'a> {
     /// Where the image is.
     pub source: Target,
-    /// The digest to copy (resolved, and verified, by the caller).
-    pub digest: Sha256Digest,
+    /// The image to copy: its digest, admitted by the policy.
+    pub admission: &'a Admission,
     /// Where to copy it.
     pub destination: Target,
     /// The destination tag, written last; `None`: none (an untagged entry in a layout).
@@ -849,7 +861,7 @@ const PLANS_AT_ONCE: usize = 16;
 /// once, while the images' blobs are being copied. Results are in job order, one per image:
 /// an image that fails leaves the others' copies (and their tags) as they would be alone.
 pub async fn copy_images(
-    jobs: &[CopyJob],
+    jobs: &[CopyJob<'_>],
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Vec<Result<CopyReport, CopyError>> {
@@ -862,7 +874,7 @@ pub async fn copy_images(
                     .or_else(|| opts.source_attachments.clone()),
                 ..opts.clone()
             };
-            async move { plan_copy(&job.source, &job.digest, &o).await }
+            async move { plan_copy(&job.source, job.admission, &o).await }
         })
         .buffered(PLANS_AT_ONCE)
         .collect()
@@ -946,7 +958,7 @@ impl SharedError {
 fn echo(e: &CopyError) -> CopyError {
     let oci = |target: &str, source: &OciError| {
         Box::new(OciError::Registry(
-            crate::oci::registry::RegistryError::Invalid {
+            vouch_core::oci::registry::RegistryError::Invalid {
                 registry: target.to_owned(),
                 reason: source.to_string(),
             },
@@ -1568,7 +1580,7 @@ impl AttachmentMerge<'_> {
     ) -> Result<Vec<Descriptor>, OciError> {
         let reject = |reason: String| OciError::Manifest {
             what: format!("{} in {}", self.tag, self.target.describe()),
-            source: crate::payload::PayloadError::Field {
+            source: vouch_core::payload::PayloadError::Field {
                 what: "manifest",
                 field: "mediaType",
                 reason,
@@ -1662,9 +1674,21 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::cosign::{AttachRequest, NewLayer, attach_all};
-    use crate::oci::layout::Layout;
-    use crate::oci::manifest::{OCI_CONFIG, to_bytes};
+    use vouch_core::cosign::{AttachRequest, NewLayer, attach_all};
+    use vouch_core::oci::layout::Layout;
+    use vouch_core::oci::manifest::{OCI_CONFIG, to_bytes};
+
+    /// [`copy_image`] of a digest no policy judged (the engine's own tests).
+    async fn plan_then_copy(
+        src: &Target,
+        digest: &Sha256Digest,
+        dst: &Target,
+        tag: Option<&str>,
+        opts: &CopyOptions,
+    ) -> Result<CopyReport, CopyError> {
+        let plan = plan_digest(src, digest, opts).await?;
+        execute_copy(&plan, dst, tag, opts, &NoProgress).await
+    }
 
     /// A one-layer image in a new layout at `dir`, tagged `v1`.
     fn image(dir: &Path, seed: &str) -> (Target, Sha256Digest, Descriptor) {
@@ -1707,7 +1731,7 @@ mod tests {
                 media_type: "application/vnd.dev.cosign.simplesigning.v1+json".into(),
                 blob: Bytes::from(text.to_owned()),
                 annotations: BTreeMap::from([(
-                    crate::cosign::SIGNATURE_ANNOTATION.to_owned(),
+                    vouch_core::cosign::SIGNATURE_ANNOTATION.to_owned(),
                     text.to_owned(),
                 )]),
             },
@@ -1719,7 +1743,7 @@ mod tests {
     }
 
     async fn sig_layers(target: &Target, digest: &Sha256Digest) -> usize {
-        let (_, m) = crate::cosign::read_attached(
+        let (_, m) = vouch_core::cosign::read_attached(
             target,
             &Attachment::Signatures.tag(digest),
             Access::Pull,
@@ -1746,13 +1770,13 @@ mod tests {
             attachments: false,
             ..opts.clone()
         };
-        let r = copy_image(&src, &digest, &dst, None, &bare, &NoProgress)
+        let r = plan_then_copy(&src, &digest, &dst, None, &bare)
             .await
             .unwrap();
         assert_eq!(r.blobs_with(BlobOutcome::Copied).0, 2);
         sign(&dst, &digest, "destination signature").await;
         // Then with attachments and a tag: the .sig tag is merged.
-        let r = copy_image(&src, &digest, &dst, Some("prod"), &opts, &NoProgress)
+        let r = plan_then_copy(&src, &digest, &dst, Some("prod"), &opts)
             .await
             .unwrap();
         assert_eq!(r.blobs_with(BlobOutcome::Skipped).0, 2);
@@ -1769,23 +1793,24 @@ mod tests {
             Some(digest)
         );
         // Untagged (first copy) and tagged (second): `oci:DIR` still names one image.
-        let dst_ref: crate::oci::reference::ImageRef =
+        let dst_ref: vouch_core::oci::reference::ImageRef =
             format!("oci:{}", dir.path().join("dst").display())
                 .parse()
                 .unwrap();
         let client = std::sync::Arc::new(
-            crate::oci::registry::RegistryClient::with_config(
+            vouch_core::oci::registry::RegistryClient::with_config(
                 Default::default(),
                 Default::default(),
             )
             .unwrap(),
         );
-        let resolved = crate::oci::resolve(&dst_ref, &client, Access::Pull, &OciLimits::default())
-            .await
-            .unwrap();
+        let resolved =
+            vouch_core::oci::resolve(&dst_ref, &client, Access::Pull, &OciLimits::default())
+                .await
+                .unwrap();
         assert_eq!(resolved.digest, digest);
         // Nothing left to do.
-        let r = copy_image(&src, &digest, &dst, Some("prod"), &opts, &NoProgress)
+        let r = plan_then_copy(&src, &digest, &dst, Some("prod"), &opts)
             .await
             .unwrap();
         assert!(r.blobs.iter().all(|b| b.outcome == BlobOutcome::Skipped));
@@ -1812,7 +1837,7 @@ mod tests {
             chunk_size: 1000,
             ..CopyOptions::default()
         };
-        let err = copy_image(&src, &digest, &dst, Some("v1"), &opts, &NoProgress)
+        let err = plan_then_copy(&src, &digest, &dst, Some("v1"), &opts)
             .await
             .unwrap_err();
         assert!(matches!(err, CopyError::BlobMismatch { .. }), "{err}");

@@ -1,0 +1,170 @@
+//! What several subcommands share: registry options, output and storage formats, image
+//! references, and the environment they read (`VOUCH_REPOSITORY`, `VOUCH_SETTLE_MS`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use vouch_core::cosign::SettleOptions;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::manifest::Manifest;
+use vouch_core::oci::reference::{ImageRef, RegistryRef};
+use vouch_core::oci::registry::{RegistryClient, RegistryOptions};
+use vouch_core::oci::{OciLimits, ResolvedImage, Target};
+
+use crate::exit::UsageError;
+
+/// Output format for results.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub(crate) enum Output {
+    /// Human text on stderr.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Images handled at once (requests in flight to one registry stay below this).
+pub(crate) const CONCURRENCY: usize = 64;
+
+/// How signatures and attestations are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// cosign 3's format: a sigstore bundle attached as an OCI 1.1 referrer of the image.
+    /// Key-signed bundles are offline: they carry no transparency-log entry.
+    Bundle,
+    /// cosign 1–2's format: layers of the `sha256-<hex>.sig` / `.att` tags.
+    Legacy,
+}
+
+/// Registry options shared by the image commands.
+#[derive(Args, Clone)]
+pub(crate) struct RegistryArgs {
+    /// Allow plain HTTP to this registry (HOST[:PORT]); loopback registries always use it.
+    #[arg(long = "allow-http-registry", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
+    /// Refuse manifests larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = OciLimits::default().manifest)]
+    max_manifest_size: u64,
+    /// Refuse signature layers (payloads) larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = OciLimits::default().signature_layer)]
+    max_signature_size: u64,
+}
+
+impl RegistryArgs {
+    pub(crate) fn limits(&self) -> OciLimits {
+        OciLimits {
+            manifest: self.max_manifest_size,
+            signature_layer: self.max_signature_size,
+            ..OciLimits::default()
+        }
+    }
+}
+
+pub(crate) fn client(args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
+    // In the registries' one spelling, as references are: `LOCALHOST:05000` is `localhost:5000`.
+    let allow_http = args
+        .allow_http
+        .iter()
+        .map(|h| {
+            vouch_core::oci::reference::canonical_registry(h).map_err(|e| {
+                UsageError(format!(
+                    "--allow-http-registry `{h}`: expected HOST[:PORT]; {e}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(RegistryClient::new(RegistryOptions {
+        allow_http,
+        ..Default::default()
+    })?))
+}
+
+pub(crate) fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>> {
+    list.iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| UsageError(format!("annotation `{a}` is not KEY=VALUE")).into())
+        })
+        .collect()
+}
+
+pub(crate) fn parse_images(list: &[String]) -> Result<Vec<ImageRef>> {
+    list.iter()
+        .map(|s| s.parse::<ImageRef>().map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// Where the image's `.sig`/`.att` tags live: its own repository, or `VOUCH_REPOSITORY` /
+/// `COSIGN_REPOSITORY` (registry images only).
+pub(crate) fn attachment_target(
+    image: &ResolvedImage,
+    client: &Arc<RegistryClient>,
+) -> Result<Target> {
+    attachment_target_of(&image.target, client)
+}
+
+pub(crate) fn attachment_target_of(
+    target: &Target,
+    client: &Arc<RegistryClient>,
+) -> Result<Target> {
+    Ok(vouch_verify::promote::attachment_target(
+        target,
+        client,
+        attachments_repository()?.as_ref(),
+    ))
+}
+
+/// `VOUCH_REPOSITORY`, else `COSIGN_REPOSITORY`: where `.sig`/`.att` tags live when not beside
+/// the image.
+pub(crate) fn attachments_repository() -> Result<Option<RegistryRef>> {
+    let over = std::env::var("VOUCH_REPOSITORY")
+        .ok()
+        .or_else(|| std::env::var("COSIGN_REPOSITORY").ok())
+        .filter(|s| !s.is_empty());
+    let Some(repo) = over else { return Ok(None) };
+    match repo.parse::<ImageRef>() {
+        Ok(ImageRef::Registry(r)) if r.tag.is_none() && r.digest.is_none() => Ok(Some(r)),
+        _ => Err(UsageError(format!(
+            "VOUCH_REPOSITORY/COSIGN_REPOSITORY `{repo}` is not HOST/REPO"
+        ))
+        .into()),
+    }
+}
+
+/// The image and, with `recursive`, the platform manifests of an index.
+pub(crate) async fn with_children(
+    image: ResolvedImage,
+    recursive: bool,
+    limits: &OciLimits,
+) -> Result<Vec<ResolvedImage>> {
+    let mut out = Vec::new();
+    if recursive && let Manifest::Index(idx) = &image.parsed {
+        for desc in &idx.manifests {
+            out.push(image.child(desc, limits).await?);
+        }
+    }
+    out.insert(0, image);
+    Ok(out)
+}
+
+pub(crate) fn settle_options() -> SettleOptions {
+    let mut o = SettleOptions::default();
+    if let Some(ms) = std::env::var("VOUCH_SETTLE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        o.settle = Duration::from_millis(ms.max(2));
+        o.window = Duration::from_millis(ms.max(2) / 2);
+    }
+    o
+}
+
+pub(crate) fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
+    match image {
+        ImageRef::Registry(r) => r.digest,
+        ImageRef::Layout(l) => l.digest,
+    }
+}

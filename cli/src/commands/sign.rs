@@ -1,0 +1,109 @@
+//! `vouch sign`: cosign image signatures (a bundle referrer, or the legacy `.sig` tag).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use futures_util::stream::{self, StreamExt};
+use vouch_core::cosign::AttachOutcome;
+use vouch_core::oci::registry::Access;
+use vouch_core::oci::resolve;
+use vouch_core::sign::{KeySigner, SignJob, SignatureFormat, sign_images};
+
+use crate::args::{
+    CONCURRENCY, Format, RegistryArgs, attachment_target, client, parse_annotations, parse_images,
+    settle_options, with_children,
+};
+use crate::exit::UsageError;
+use crate::password::load_signing_key;
+
+#[derive(Args)]
+pub(crate) struct SignArgs {
+    /// Encrypted private key (cosign's format).
+    #[arg(long, short = 'k', value_name = "KEY")]
+    key: PathBuf,
+    /// Annotation to put in the signed payload's `optional` map.
+    #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// Also sign every platform manifest of an image index.
+    #[arg(long)]
+    recursive: bool,
+    /// Storage format: `bundle` (cosign 3's default: a sigstore bundle referrer; key-signed
+    /// bundles are offline, with no transparency-log entry) or `legacy` (`.sig`/`.att` tags).
+    #[arg(long, value_enum, default_value = "bundle")]
+    format: Format,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    images: Vec<String>,
+}
+
+pub(crate) async fn sign(args: SignArgs) -> Result<()> {
+    let limits = args.registry.limits();
+    let images = parse_images(&args.images)?;
+    let annotations = parse_annotations(&args.annotations)?;
+    if args.format == Format::Bundle && !annotations.is_empty() {
+        return Err(UsageError(
+            "annotations (-a) are only written in the .sig tag format: add --format legacy".into(),
+        )
+        .into());
+    }
+    let signer = KeySigner::for_images(load_signing_key(&args.key)?)?;
+    let client = client(&args.registry)?;
+
+    // Resolve every reference once; from here on only digests are used.
+    let resolved: Vec<_> = stream::iter(&images)
+        .map(|i| resolve(i, &client, Access::Push, &limits))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut jobs = Vec::new();
+    for (image, r) in images.iter().zip(resolved) {
+        let r = r.with_context(|| format!("{image}"))?;
+        if r.by_tag {
+            eprintln!(
+                "vouch: warning: {image} is a tag; signing the digest it names now, {} (sign by digest to be sure what you sign)",
+                r.digest
+            );
+        }
+        let attachments = attachment_target(&r, &client)?;
+        for image in with_children(r, args.recursive, &limits).await? {
+            jobs.push(SignJob {
+                image,
+                attachments: attachments.clone(),
+            });
+        }
+    }
+    let format = match args.format {
+        Format::Bundle => SignatureFormat::Bundle,
+        Format::Legacy => SignatureFormat::Legacy,
+    };
+    let results = sign_images(
+        &signer,
+        &jobs,
+        format,
+        &annotations,
+        settle_options(),
+        &limits,
+        CONCURRENCY,
+    )
+    .await?;
+    let mut first_err = None;
+    for (name, result) in results {
+        match result {
+            Ok(AttachOutcome::Added) => eprintln!("Signed {name}"),
+            Ok(AttachOutcome::AlreadyPresent) => {
+                eprintln!("Already signed with this key and payload: {name}")
+            }
+            Err(e) => {
+                eprintln!("vouch: {name}: {e}");
+                first_err.get_or_insert(anyhow::Error::from(e).context(name));
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,151 @@
+//! `vouch verify`: image signatures against one authority, or a policy (`--policy`).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use futures_util::stream::{self, StreamExt};
+use vouch_core::cosign::Attachment;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::reference::ImageRef;
+use vouch_core::oci::registry::{Access, RegistryClient};
+use vouch_core::oci::{OciLimits, Target, resolve};
+use vouch_verify::image::{ImageSignatures, verify_signatures};
+
+use crate::args::{
+    CONCURRENCY, Output, RegistryArgs, attachment_target, attachment_target_of, client,
+    image_digest, parse_annotations, parse_images, with_children,
+};
+use crate::exit::VerificationFailed;
+
+#[derive(Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) authority: crate::commands::authority::AuthorityArgs,
+    /// Judge each image by this policy (YAML; see docs/policy.md) instead of one authority:
+    /// signatures (k of n authorities), provenance, vulnerability scans, VEX, SBOMs, Rego.
+    /// Exit 1 when any image is denied.
+    #[arg(long, value_name = "POLICY.yaml", conflicts_with_all = ["key", "certificate_identity", "certificate_identity_regexp", "annotations", "recursive"])]
+    pub(crate) policy: Option<PathBuf>,
+    /// Require this annotation in the signed payload.
+    #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// For an image index, require the index and every platform manifest to verify.
+    #[arg(long)]
+    recursive: bool,
+    /// Result format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) output: Output,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+    /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    pub(crate) images: Vec<String>,
+}
+
+/// One image's verification, and with `--recursive` its platform manifests'.
+async fn verify_one(
+    image: &ImageRef,
+    client: &Arc<RegistryClient>,
+    key: vouch_verify::image::Authority<'_>,
+    required: &BTreeMap<String, String>,
+    recursive: bool,
+    limits: &OciLimits,
+) -> Result<Vec<(String, Sha256Digest, ImageSignatures)>> {
+    // Pinned by digest: nothing to resolve; 2 sequential round trips (the .sig manifest, then
+    // its blobs in parallel).
+    if let (ImageRef::Registry(r), Some(digest), false) = (image, &image_digest(image), recursive) {
+        let image_target = Target::registry(client.clone(), r);
+        let target = attachment_target_of(&image_target, client)?;
+        let sigs = verify_signatures(&target, &image_target, digest, key, required, limits).await?;
+        return Ok(vec![(
+            format!("{}@{digest}", r.docker_reference()),
+            *digest,
+            sigs,
+        )]);
+    }
+    let resolved = resolve(image, client, Access::Pull, limits).await?;
+    let target = attachment_target(&resolved, client)?;
+    let mut out = Vec::new();
+    for img in with_children(resolved, recursive, limits).await? {
+        let sigs =
+            verify_signatures(&target, &img.target, &img.digest, key, required, limits).await?;
+        out.push((format!("{}@{}", img.identity, img.digest), img.digest, sigs));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
+    if let Some(policy) = &args.policy {
+        return crate::commands::policy::verify(policy, &args.images, &args.registry, args.output)
+            .await;
+    }
+    let limits = args.registry.limits();
+    let images = parse_images(&args.images)?;
+    let required = parse_annotations(&args.annotations)?;
+    let loaded = args.authority.load()?;
+    let key = loaded.authority();
+    let client = client(&args.registry)?;
+    let outcomes: Vec<_> = stream::iter(&images)
+        .map(|image| verify_one(image, &client, key, &required, args.recursive, &limits))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut report = Vec::new();
+    let mut failed = 0usize;
+    for (image, outcome) in images.iter().zip(outcomes) {
+        for (name, digest, sigs) in outcome.with_context(|| format!("{image}"))? {
+            if sigs.ok() {
+                if args.output == Output::Text {
+                    eprintln!(
+                        "Verified {name}: {} of {} signature(s) valid for {}",
+                        sigs.verified.len(),
+                        sigs.verified.len() + sigs.failures.len(),
+                        key.describe()
+                    );
+                }
+            } else {
+                failed += 1;
+                if !sigs.found {
+                    eprintln!(
+                        "vouch: {name}: no signatures found (no {} tag)",
+                        Attachment::Signatures.tag(&digest)
+                    );
+                } else {
+                    eprintln!("vouch: {name}: no valid signature:");
+                }
+                for f in &sigs.failures {
+                    eprintln!("  layer {} ({}): {}", f.index, f.digest, f.reason);
+                }
+            }
+            report.push(serde_json::json!({
+                "image": image.to_string(),
+                "digest": digest.to_string(),
+                "verified": sigs.ok(),
+                "signatures": sigs.verified.iter().map(|v| serde_json::json!({
+                    "payload": serde_json::from_slice::<serde_json::Value>(v.payload_bytes())
+                        .unwrap_or(serde_json::Value::Null),
+                    "key": v.key_hint(),
+                    "layer": v.layer().to_string(),
+                })).collect::<Vec<_>>(),
+                "failures": sigs.failures.iter().map(|f| serde_json::json!({
+                    "layer": f.digest.to_string(), "reason": f.reason,
+                })).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    if args.output == Output::Json {
+        writeln!(io::stdout(), "{}", serde_json::Value::from(report))?;
+    }
+    if failed > 0 {
+        return Err(VerificationFailed(format!(
+            "{failed} image(s) without a valid signature for {}",
+            loaded.describe()
+        ))
+        .into());
+    }
+    Ok(())
+}

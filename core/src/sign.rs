@@ -1,0 +1,363 @@
+//! Signing images and attestations, in every format vouch writes, by any [`Signer`].
+//!
+//! One path for every command and embedder: an in-toto statement → a DSSE envelope signed by the
+//! signer → a sigstore bundle (v0.3) carrying the signer's verification material → an OCI 1.1
+//! referrer of the image (cosign 3's format); or cosign's legacy layers of the
+//! `sha256-<hex>.sig` / `.att` tags.
+//!
+//! A [`Signer`] returns, beside the signature, what a verifier needs: a public-key hint today
+//! ([`KeySigner`], a key file), a certificate chain and transparency-log entry / timestamps for
+//! keyless (Fulcio/Rekor) or KMS signers to come.
+//!
+//! ```
+//! use vouch_core::keys::SigningKey;
+//! use vouch_core::digest::Sha256Digest;
+//! use vouch_core::payload::intoto::Subject;
+//! use vouch_core::sign::{KeySigner, sign_statement};
+//!
+//! let signer = KeySigner::for_images(SigningKey::generate().unwrap()).unwrap();
+//! let subject = Subject::sha256(None, &Sha256Digest::of(b"an image manifest"));
+//! let signed = sign_statement(&signer, &[subject], "https://example.com/p", b"{}").unwrap();
+//! let bundle = signed.bundle();
+//! assert!(vouch_core::bundle::Bundle::parse(&bundle, &Default::default()).is_ok());
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+
+use crate::bundle::BUNDLE_V03_MEDIA_TYPE;
+use crate::cosign::{AttachOutcome, AttachRequest, Attachment, NewLayer, SIGNATURE_ANNOTATION};
+use crate::cosign::{SettleOptions, attach_all};
+use crate::digest::Sha256Digest;
+use crate::keys::{SignError, SigningKey};
+use crate::oci::manifest::{Descriptor, OCI_MANIFEST};
+use crate::oci::{OciError, OciLimits, ResolvedImage, Target};
+use crate::payload::dsse::{DSSE_MEDIA_TYPE, Envelope, sign_pae};
+use crate::payload::intoto::{INTOTO_PAYLOAD_TYPE, Statement, Subject};
+use crate::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning};
+use crate::referrers::{COSIGN_SIGN_PREDICATE, Referrer};
+
+/// What a verifier needs to check a signature, as the signer hands it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerificationMaterial {
+    /// A public key the verifier already has, named by a hint (cosign's key files).
+    PublicKey {
+        /// The key's hint (base64 SHA-256 of its SPKI).
+        hint: String,
+    },
+    /// A certificate chain, leaf first, DER (keyless Fulcio signing; KMS keys with
+    /// certificates).
+    CertificateChain(Vec<Vec<u8>>),
+}
+
+/// A signature and its verification material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The signature bytes (DER for ECDSA).
+    pub signature: Vec<u8>,
+    /// How to verify it.
+    pub material: VerificationMaterial,
+    /// The transparency-log entry, as a bundle's `tlogEntries[]` element (keyless signing).
+    pub log_entry: Option<serde_json::Value>,
+    /// RFC 3161 signed timestamps (DER) over the signature.
+    pub timestamps: Vec<Vec<u8>>,
+}
+
+/// Something that signs images and attestations: a key file today; keyless (Fulcio + Rekor) and
+/// KMS signers implement the same trait.
+pub trait Signer: Send + Sync {
+    /// Signs a DSSE envelope's PAE(`payload_type`, `payload`) as cosign does.
+    fn sign_dsse(&self, payload_type: &str, payload: &[u8]) -> Result<Signed, SignError>;
+    /// Signs a legacy `.sig` payload (cosign's simple-signing JSON) as cosign does.
+    fn sign_payload(&self, payload: &[u8]) -> Result<Signed, SignError>;
+}
+
+/// A [`Signer`] over a key file's key, refused at construction when cosign would not sign images
+/// with it the way vouch does (Ed25519: cosign uses Ed25519ph).
+#[derive(Debug)]
+pub struct KeySigner {
+    key: SigningKey,
+    hint: String,
+}
+
+impl KeySigner {
+    /// A signer for images and attestations.
+    pub fn for_images(key: SigningKey) -> Result<Self, SignError> {
+        key.check_image_signing()?;
+        let hint = key.public_key().hint();
+        Ok(Self { key, hint })
+    }
+
+    /// The key.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    fn signed(&self, signature: Vec<u8>) -> Signed {
+        Signed {
+            signature,
+            material: VerificationMaterial::PublicKey {
+                hint: self.hint.clone(),
+            },
+            log_entry: None,
+            timestamps: Vec::new(),
+        }
+    }
+}
+
+impl Signer for KeySigner {
+    fn sign_dsse(&self, payload_type: &str, payload: &[u8]) -> Result<Signed, SignError> {
+        let sig = sign_pae(&self.key, payload_type, payload)?;
+        Ok(self.signed(sig.as_der().to_vec()))
+    }
+
+    fn sign_payload(&self, payload: &[u8]) -> Result<Signed, SignError> {
+        let sig = self.key.sign(payload)?;
+        Ok(self.signed(sig.as_der().to_vec()))
+    }
+}
+
+/// A signed DSSE envelope over an in-toto statement, with its verification material.
+#[derive(Debug, Clone)]
+pub struct SignedEnvelope {
+    envelope: Envelope,
+    signed: Signed,
+}
+
+impl SignedEnvelope {
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The signature and its material.
+    pub fn signed(&self) -> &Signed {
+        &self.signed
+    }
+
+    /// The sigstore bundle (v0.3) holding the envelope and the verification material.
+    pub fn bundle(&self) -> Vec<u8> {
+        let env = self.envelope.to_json();
+        let material = match &self.signed.material {
+            VerificationMaterial::PublicKey { hint } => {
+                serde_json::json!({"publicKey": {"hint": hint}})
+            }
+            // A v0.3 bundle carries the leaf alone; the chain comes from the trusted root.
+            VerificationMaterial::CertificateChain(chain) => serde_json::json!({
+                "certificate": {"rawBytes": chain.first().map(|c| B64.encode(c)).unwrap_or_default()}
+            }),
+        };
+        let mut material = match material {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        material.insert(
+            "tlogEntries".into(),
+            serde_json::Value::Array(self.signed.log_entry.iter().cloned().collect()),
+        );
+        if !self.signed.timestamps.is_empty() {
+            material.insert(
+                "timestampVerificationData".into(),
+                serde_json::json!({"rfc3161Timestamps": self.signed.timestamps.iter()
+                    .map(|t| serde_json::json!({"signedTimestamp": B64.encode(t)}))
+                    .collect::<Vec<_>>()}),
+            );
+        }
+        let head = serde_json::json!({
+            "mediaType": BUNDLE_V03_MEDIA_TYPE,
+            "verificationMaterial": material,
+        });
+        let mut out = head.to_string().into_bytes();
+        out.reserve(env.len() + 20);
+        out.pop();
+        out.extend_from_slice(b",\"dsseEnvelope\":");
+        out.extend_from_slice(&env);
+        out.push(b'}');
+        out
+    }
+
+    /// The envelope as a layer of cosign's legacy `.att` tag.
+    pub fn legacy_attestation_layer(&self, predicate_type: &str) -> NewLayer {
+        NewLayer {
+            media_type: DSSE_MEDIA_TYPE.into(),
+            blob: Bytes::from(self.envelope.to_json()),
+            annotations: BTreeMap::from([
+                (
+                    crate::cosign::LEGACY_PREDICATE_TYPE_ANNOTATION.to_owned(),
+                    predicate_type.to_owned(),
+                ),
+                (SIGNATURE_ANNOTATION.to_owned(), String::new()),
+            ]),
+        }
+    }
+}
+
+/// Signs the in-toto statement `{subjects, predicate_type, predicate}` (the predicate's bytes
+/// kept as they are) in a DSSE envelope.
+pub fn sign_statement(
+    signer: &dyn Signer,
+    subjects: &[Subject],
+    predicate_type: &str,
+    predicate: &[u8],
+) -> Result<SignedEnvelope, SignError> {
+    let statement = Statement::encode_raw(subjects, predicate_type, predicate);
+    let signed = signer.sign_dsse(INTOTO_PAYLOAD_TYPE, &statement)?;
+    let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, signed.signature.clone());
+    Ok(SignedEnvelope { envelope, signed })
+}
+
+/// cosign 3's referrer of `image` holding `bundle` (the referrer's creation time: `created`).
+pub fn referrer(
+    image: &ResolvedImage,
+    bundle: Bytes,
+    predicate_type: &str,
+    created: SystemTime,
+) -> Referrer {
+    let mut subject = Descriptor::of(&image.manifest.media_type, &image.manifest.bytes);
+    if subject.media_type.is_empty() {
+        subject.media_type = OCI_MANIFEST.into();
+    }
+    crate::referrers::referrer(
+        subject,
+        bundle,
+        predicate_type,
+        &crate::time::format_rfc3339(created),
+    )
+}
+
+/// cosign 3's image signature of `image`: a statement about its digest (predicate
+/// `https://sigstore.dev/cosign/sign/v1`, `{}`), signed, in a bundle referrer.
+pub fn image_signature_referrer(
+    signer: &dyn Signer,
+    image: &ResolvedImage,
+    created: SystemTime,
+) -> Result<Referrer, SignError> {
+    let subject = Subject::sha256(None, &image.digest);
+    let signed = sign_statement(signer, &[subject], COSIGN_SIGN_PREDICATE, b"{}")?;
+    Ok(referrer(
+        image,
+        Bytes::from(signed.bundle()),
+        COSIGN_SIGN_PREDICATE,
+        created,
+    ))
+}
+
+/// cosign's legacy image signature: the simple-signing payload naming `identity` and `digest`
+/// (with `annotations` as its `optional` map), signed, as a layer of the `.sig` tag.
+pub fn legacy_signature_layer(
+    signer: &dyn Signer,
+    identity: &str,
+    digest: &Sha256Digest,
+    annotations: &BTreeMap<String, String>,
+) -> Result<NewLayer, SignError> {
+    let optional = (!annotations.is_empty()).then(|| {
+        annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect()
+    });
+    let payload = SimpleSigning {
+        docker_reference: identity.to_owned(),
+        manifest_digest: *digest,
+        optional,
+    }
+    .to_bytes();
+    let signed = signer.sign_payload(&payload)?;
+    Ok(NewLayer {
+        media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
+        blob: Bytes::from(payload),
+        annotations: BTreeMap::from([(
+            SIGNATURE_ANNOTATION.to_owned(),
+            B64.encode(&signed.signature),
+        )]),
+    })
+}
+
+/// Attaches `bundle` to `image` as a cosign 3 referrer, in the image's repository.
+pub async fn attach_bundle(
+    image: &ResolvedImage,
+    bundle: Bytes,
+    predicate_type: &str,
+    settle: SettleOptions,
+    limits: &OciLimits,
+) -> Result<AttachOutcome, OciError> {
+    let r = referrer(image, bundle, predicate_type, SystemTime::now());
+    let mut out =
+        crate::referrers::attach_referrers(&image.target, &[(image.digest, r)], settle, limits, 1)
+            .await;
+    out.pop().unwrap_or(Ok(AttachOutcome::AlreadyPresent))
+}
+
+/// How image signatures are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// cosign 3: a sigstore bundle attached as an OCI 1.1 referrer.
+    Bundle,
+    /// cosign 1–2: layers of the `sha256-<hex>.sig` tag (with optional annotations).
+    Legacy,
+}
+
+/// One image to sign: the image (resolved once) and where its `.sig` tag lives.
+#[derive(Debug, Clone)]
+pub struct SignJob {
+    /// The image, by digest.
+    pub image: ResolvedImage,
+    /// Where its `.sig` tag lives (the legacy format).
+    pub attachments: Target,
+}
+
+/// Signs every image of `jobs` in `format` and attaches the signatures, with one settle wait per
+/// repository; one result per job, in order, named `IDENTITY@DIGEST`.
+pub async fn sign_images(
+    signer: &dyn Signer,
+    jobs: &[SignJob],
+    format: SignatureFormat,
+    annotations: &BTreeMap<String, String>,
+    settle: SettleOptions,
+    limits: &OciLimits,
+    concurrency: usize,
+) -> Result<Vec<(String, Result<AttachOutcome, OciError>)>, SignError> {
+    let name = |i: &ResolvedImage| format!("{}@{}", i.identity, i.digest);
+    if format == SignatureFormat::Legacy {
+        let mut requests = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let img = &job.image;
+            requests.push(AttachRequest {
+                target: job.attachments.clone(),
+                image: img.digest,
+                attachment: Attachment::Signatures,
+                layer: legacy_signature_layer(signer, &img.identity, &img.digest, annotations)?,
+                replace_predicate_type: None,
+            });
+        }
+        let results = attach_all(&requests, settle, limits, concurrency).await;
+        return Ok(jobs.iter().map(|j| name(&j.image)).zip(results).collect());
+    }
+    // Bundle referrers, a batch per repository: one settle wait for all.
+    type Batch = Vec<(Sha256Digest, Referrer, String)>;
+    let mut groups: BTreeMap<String, (Target, Batch)> = BTreeMap::new();
+    let now = SystemTime::now();
+    for job in jobs {
+        let img = &job.image;
+        let r = image_signature_referrer(signer, img, now)?;
+        groups
+            .entry(img.target.describe())
+            .or_insert_with(|| (img.target.clone(), Vec::new()))
+            .1
+            .push((img.digest, r, name(img)));
+    }
+    let mut out = Vec::with_capacity(jobs.len());
+    for (_, (target, batch)) in groups {
+        let (refs, names): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|(d, r, n)| ((d, r), n)).unzip();
+        let results =
+            crate::referrers::attach_referrers(&target, &refs, settle, limits, concurrency).await;
+        out.extend(names.into_iter().zip(results));
+    }
+    Ok(out)
+}
