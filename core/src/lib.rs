@@ -28,6 +28,7 @@ pub mod error;
 pub mod gojson;
 pub mod keys;
 pub mod limits;
+pub mod notary;
 pub mod oci;
 pub mod payload;
 pub mod predicate;

@@ -1,0 +1,423 @@
+//! Notary Project signature verification, as notation-go's `verifier` does it: the trust
+//! policy statement for the image, then integrity, authenticity (trust store, trusted
+//! identity), expiry and authentic timestamp, each enforced or only logged as the statement's
+//! verification level says. Revocation is never checked offline: it is reported as such.
+//!
+//! A [`VerifiedNotarySignature`] is only built here, from the verified payload; the caller
+//! compares nothing by hand: the expected descriptor is checked before it is returned.
+
+use vouch_core::notary::envelope::{
+    EnvelopeError, NotaryLimits, PAYLOAD_CONTENT_TYPE, SignerInfo, SigningScheme, TargetDescriptor,
+    parse_envelope,
+};
+use vouch_core::notary::policy::{
+    Action, Check, Statement, StoreType, TrustPolicyDocument, TrustedIdentity, VerifyTimestamp,
+};
+use vouch_core::notary::store::{StoreError, TrustStore};
+use vouch_core::notary::x509::{Cert, CertError, code_signing_chain};
+
+/// Why one check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The envelope cannot be read (integrity).
+    #[error("unable to parse the digital signature: {0}")]
+    Envelope(#[from] EnvelopeError),
+    /// The chain or the signature is invalid (integrity).
+    #[error("signature is invalid: {0}")]
+    Certificate(#[from] CertError),
+    /// The statement names no trust store of the type the signing scheme needs.
+    #[error(
+        "no trusted certificates are found to verify authenticity (no {0:?} trust store in the statement)"
+    )]
+    NoTrustStore(&'static str),
+    /// A trust store of the statement cannot be read.
+    #[error("error while loading the trust store: {0}")]
+    TrustStore(#[from] StoreError),
+    /// No certificate of the chain is in the trust stores.
+    #[error("the signature's certificate chain does not contain any trusted certificate")]
+    NoTrustedCertificate,
+    /// The leaf's subject matches no trusted identity.
+    #[error(
+        "signing certificate with subject {subject:?} does not match the X.509 trusted identities defined in the trust policy {statement:?}"
+    )]
+    IdentityMismatch {
+        /// The leaf's subject.
+        subject: String,
+        /// The statement.
+        statement: String,
+    },
+    /// The statement has no `x509.subject:` identity (only other prefixes).
+    #[error("no x509 trusted identities are configured in the trust policy {0:?}")]
+    NoX509Identity(String),
+    /// The signature's expiry has passed.
+    #[error("digital signature has expired on {expiry} (Unix seconds)")]
+    Expired {
+        /// `io.cncf.notary.expiry`.
+        expiry: i64,
+    },
+    /// A certificate is not valid at the time that matters.
+    #[error(
+        "certificate {subject:?} is not valid at {time} ({which}); it is valid from {not_before} to {not_after}"
+    )]
+    NotValidAt {
+        /// The certificate.
+        subject: String,
+        /// The time checked (Unix seconds).
+        time: i64,
+        /// Which time: "verification time", "authentic signing time", "timestamp".
+        which: &'static str,
+        /// Start.
+        not_before: i64,
+        /// End.
+        not_after: i64,
+    },
+    /// Timestamp verification is required and the envelope has no countersignature.
+    #[error("no timestamp countersignature was found in the signature envelope")]
+    TimestampMissing,
+    /// RFC 3161 countersignatures against a `tsa` trust store are not verified yet.
+    #[error(
+        "the timestamp countersignature is not verified by this version of vouch (RFC 3161 against a tsa trust store)"
+    )]
+    TimestampNotVerified,
+    /// Revocation is not checked offline.
+    #[error("revocation (OCSP/CRL) was not checked: vouch verifies offline")]
+    RevocationNotChecked,
+}
+
+/// A check that failed (or was not run), and what the level does about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailure {
+    /// The check.
+    pub check: Check,
+    /// Enforce: the signature fails. Log: reported only.
+    pub action: Action,
+    /// Why.
+    pub error: CheckError,
+}
+
+/// Why a signature is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotaryError {
+    /// No statement's registry scopes cover the image.
+    #[error("artifact {0:?} has no applicable trust policy statement")]
+    NoApplicablePolicy(String),
+    /// The image name is not `registry/repository[:tag|@digest]`.
+    #[error("{0:?} is not an image reference with a registry and a repository")]
+    BadImageName(String),
+    /// The statement's level is `skip`: nothing was verified, the signature proves nothing.
+    #[error("trust policy statement {0:?} skips signature verification")]
+    Skipped(String),
+    /// An enforced check failed.
+    #[error("{} verification failed: {}", failure.check.name(), failure.error)]
+    Failed {
+        /// The statement applied.
+        statement: String,
+        /// The enforced failure.
+        failure: CheckFailure,
+        /// Logged failures before it.
+        logged: Vec<CheckFailure>,
+    },
+    /// The signature is valid for another artifact.
+    #[error("the signature is for {found:?}, not for {expected:?}")]
+    TargetMismatch {
+        /// The image.
+        expected: Box<TargetDescriptor>,
+        /// The payload.
+        found: Box<TargetDescriptor>,
+    },
+    /// The verified payload is not a Notary payload.
+    #[error("the signed payload: {0}")]
+    Payload(EnvelopeError),
+}
+
+/// A Notary Project signature that passed every enforced check of its trust policy statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedNotarySignature {
+    statement: String,
+    target: TargetDescriptor,
+    signer: String,
+    scheme: SigningScheme,
+    signing_time: i64,
+    logged: Vec<CheckFailure>,
+}
+
+impl VerifiedNotarySignature {
+    /// The trust policy statement applied.
+    pub fn statement(&self) -> &str {
+        &self.statement
+    }
+    /// The signed target descriptor (equal to the expected one).
+    pub fn target(&self) -> &TargetDescriptor {
+        &self.target
+    }
+    /// The leaf certificate's subject.
+    pub fn signer(&self) -> &str {
+        &self.signer
+    }
+    /// The signing scheme.
+    pub fn scheme(&self) -> SigningScheme {
+        self.scheme
+    }
+    /// The signing time the envelope claims (authentic under `notary.x509.signingAuthority`).
+    pub fn signing_time(&self) -> i64 {
+        self.signing_time
+    }
+    /// Failures the level only logs, and checks not run (revocation).
+    pub fn logged(&self) -> &[CheckFailure] {
+        &self.logged
+    }
+}
+
+/// `registry/repository` of `registry/repository[:tag][@digest]`.
+pub fn repository_of(image: &str) -> Option<&str> {
+    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+    let slash = no_digest.find('/')?;
+    let repo = match no_digest.rfind(':') {
+        Some(colon) if colon > no_digest.rfind('/').unwrap_or(0) => &no_digest[..colon],
+        _ => no_digest,
+    };
+    (slash + 1 < repo.len()).then_some(repo)
+}
+
+struct Run<'a> {
+    statement: &'a Statement,
+    logged: Vec<CheckFailure>,
+}
+
+impl Run<'_> {
+    /// Records a failure; `Err` when the level enforces it.
+    fn fail(&mut self, check: Check, error: CheckError) -> Result<(), NotaryError> {
+        let action = self.statement.level.action(check);
+        let failure = CheckFailure {
+            check,
+            action,
+            error,
+        };
+        match action {
+            Action::Enforce => Err(NotaryError::Failed {
+                statement: self.statement.name.clone(),
+                failure,
+                logged: std::mem::take(&mut self.logged),
+            }),
+            Action::Log => {
+                self.logged.push(failure);
+                Ok(())
+            }
+            Action::Skip => Ok(()),
+        }
+    }
+
+    fn runs(&self, check: Check) -> bool {
+        self.statement.level.action(check) != Action::Skip
+    }
+}
+
+/// Verifies one envelope for `image_name` (the reference it was found for) against the trust
+/// policy and trust store, at `now` (Unix seconds); the signed target must equal `expected`.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_envelope(
+    bytes: &[u8],
+    media_type: &str,
+    policy: &TrustPolicyDocument,
+    store: &TrustStore,
+    image_name: &str,
+    expected: &TargetDescriptor,
+    now: i64,
+    limits: &NotaryLimits,
+) -> Result<VerifiedNotarySignature, NotaryError> {
+    let repository =
+        repository_of(image_name).ok_or_else(|| NotaryError::BadImageName(image_name.into()))?;
+    let statement = policy
+        .statement_for(repository)
+        .ok_or_else(|| NotaryError::NoApplicablePolicy(image_name.into()))?;
+    if statement.level.is_skip() {
+        return Err(NotaryError::Skipped(statement.name.clone()));
+    }
+    let mut run = Run {
+        statement,
+        logged: Vec::new(),
+    };
+    // Integrity: always enforced (no override can change it).
+    let (info, chain) =
+        integrity(bytes, media_type, limits).map_err(|error| NotaryError::Failed {
+            statement: statement.name.clone(),
+            failure: CheckFailure {
+                check: Check::Integrity,
+                action: Action::Enforce,
+                error,
+            },
+            logged: Vec::new(),
+        })?;
+    if run.runs(Check::Authenticity)
+        && let Err(e) = authenticity(&info, &chain, statement, store)
+    {
+        run.fail(Check::Authenticity, e)?;
+    }
+    if run.runs(Check::Expiry)
+        && let Some(expiry) = info.expiry()
+        && now >= expiry
+    {
+        run.fail(Check::Expiry, CheckError::Expired { expiry })?;
+    }
+    if run.runs(Check::AuthenticTimestamp)
+        && let Err(e) = authentic_timestamp(&info, &chain, statement, now)
+    {
+        run.fail(Check::AuthenticTimestamp, e)?;
+    }
+    if run.runs(Check::Revocation) {
+        run.logged.push(CheckFailure {
+            check: Check::Revocation,
+            action: Action::Log,
+            error: CheckError::RevocationNotChecked,
+        });
+    }
+    // The payload, from the verified bytes.
+    let target =
+        TargetDescriptor::from_payload(info.payload(), limits).map_err(NotaryError::Payload)?;
+    if target.media_type != expected.media_type
+        || target.digest != expected.digest
+        || target.size != expected.size
+    {
+        return Err(NotaryError::TargetMismatch {
+            expected: Box::new(expected.clone()),
+            found: Box::new(target),
+        });
+    }
+    let signer = chain
+        .first()
+        .map(|c| c.subject().to_owned())
+        .unwrap_or_default();
+    Ok(VerifiedNotarySignature {
+        statement: statement.name.clone(),
+        target,
+        signer,
+        scheme: info.scheme(),
+        signing_time: info.signing_time(),
+        logged: run.logged,
+    })
+}
+
+/// Each of `envelopes` (bytes, media type) verified for the image: one verdict per signature.
+pub fn verify_all(
+    envelopes: &[(&[u8], &str)],
+    policy: &TrustPolicyDocument,
+    store: &TrustStore,
+    image_name: &str,
+    expected: &TargetDescriptor,
+    now: i64,
+    limits: &NotaryLimits,
+) -> Vec<Result<VerifiedNotarySignature, NotaryError>> {
+    envelopes
+        .iter()
+        .map(|(b, m)| verify_envelope(b, m, policy, store, image_name, expected, now, limits))
+        .collect()
+}
+
+fn integrity(
+    bytes: &[u8],
+    media_type: &str,
+    limits: &NotaryLimits,
+) -> Result<(SignerInfo, Vec<Cert>), CheckError> {
+    let info = parse_envelope(bytes, media_type, limits)?;
+    let chain = code_signing_chain(info.chain())?;
+    let leaf = chain.first().ok_or(CertError::EmptyChain)?;
+    leaf.verify_signature(info.algorithm(), info.signed_bytes(), info.signature())?;
+    // `cty` was checked while parsing; the constant is the only one accepted.
+    debug_assert!(!PAYLOAD_CONTENT_TYPE.is_empty());
+    Ok((info, chain))
+}
+
+fn authenticity(
+    info: &SignerInfo,
+    chain: &[Cert],
+    statement: &Statement,
+    store: &TrustStore,
+) -> Result<(), CheckError> {
+    let kind = match info.scheme() {
+        SigningScheme::X509 => StoreType::Ca,
+        SigningScheme::X509SigningAuthority => StoreType::SigningAuthority,
+    };
+    let mut trusted = Vec::new();
+    for r in statement.trust_stores.iter().filter(|r| r.kind == kind) {
+        trusted.extend(store.certificates(r)?);
+    }
+    if trusted.is_empty() {
+        return Err(CheckError::NoTrustStore(kind.dir_name()));
+    }
+    if !chain
+        .iter()
+        .any(|c| trusted.iter().any(|t| t.der() == c.der()))
+    {
+        return Err(CheckError::NoTrustedCertificate);
+    }
+    trusted_identity(&chain[0], statement)
+}
+
+fn trusted_identity(leaf: &Cert, statement: &Statement) -> Result<(), CheckError> {
+    if statement
+        .trusted_identities
+        .iter()
+        .any(|t| matches!(t, TrustedIdentity::Any))
+    {
+        return Ok(());
+    }
+    let subject = leaf.subject_attributes();
+    let mut any_x509 = false;
+    for t in &statement.trusted_identities {
+        if let TrustedIdentity::X509Subject { attributes, .. } = t {
+            any_x509 = true;
+            if attributes
+                .iter()
+                .all(|(k, v)| subject.iter().any(|(sk, sv)| sk == k && sv == v))
+            {
+                return Ok(());
+            }
+        }
+    }
+    if !any_x509 {
+        return Err(CheckError::NoX509Identity(statement.name.clone()));
+    }
+    Err(CheckError::IdentityMismatch {
+        subject: leaf.subject().to_owned(),
+        statement: statement.name.clone(),
+    })
+}
+
+fn valid_at(chain: &[Cert], time: i64, which: &'static str) -> Result<(), CheckError> {
+    match chain.iter().find(|c| !c.valid_at(time)) {
+        None => Ok(()),
+        Some(c) => Err(CheckError::NotValidAt {
+            subject: c.subject().to_owned(),
+            time,
+            which,
+            not_before: c.not_before(),
+            not_after: c.not_after(),
+        }),
+    }
+}
+
+fn authentic_timestamp(
+    info: &SignerInfo,
+    chain: &[Cert],
+    statement: &Statement,
+    now: i64,
+) -> Result<(), CheckError> {
+    if info.scheme() == SigningScheme::X509SigningAuthority {
+        return valid_at(chain, info.signing_time(), "authentic signing time");
+    }
+    let tsa = statement
+        .trust_stores
+        .iter()
+        .any(|r| r.kind == StoreType::Tsa);
+    let expired = chain.iter().any(|c| now > c.not_after());
+    let timestamp = tsa && (statement.verify_timestamp == VerifyTimestamp::Always || expired);
+    if !timestamp {
+        return valid_at(chain, now, "verification time");
+    }
+    if info.timestamp_signature().is_none() {
+        return Err(CheckError::TimestampMissing);
+    }
+    Err(CheckError::TimestampNotVerified)
+}
