@@ -3,7 +3,9 @@
 
 pub mod certificate;
 pub mod checkpoint;
+pub mod http;
 pub mod merkle;
+pub mod oidc;
 pub mod set;
 pub mod tlog;
 pub mod trusted_root;
