@@ -3,10 +3,12 @@
 
 pub mod certificate;
 pub mod checkpoint;
+pub mod fulcio_client;
 pub mod http;
 pub mod merkle;
 pub mod oidc;
 pub mod set;
+pub mod signing_config;
 pub mod tlog;
 pub mod trusted_root;
 pub mod tsa;
