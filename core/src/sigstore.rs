@@ -7,11 +7,13 @@ pub mod fulcio_client;
 pub mod http;
 pub mod merkle;
 pub mod oidc;
+pub mod rekor_client;
 pub mod set;
 pub mod signing_config;
 pub mod tlog;
 pub mod trusted_root;
 pub mod tsa;
+pub mod tsa_client;
 
 #[cfg(test)]
 mod conformance_pieces {
