@@ -58,6 +58,9 @@ impl Classify for KeylessError {
     fn class(&self) -> ErrorClass {
         match self {
             Self::Config(_) => ErrorClass::Input,
+            Self::Fulcio(FulcioError::Unavailable { .. })
+            | Self::Rekor(RekorError::Unavailable { .. })
+            | Self::Tsa(TsaError::Unavailable { .. }) => ErrorClass::Registry,
             _ => ErrorClass::Verification,
         }
     }
