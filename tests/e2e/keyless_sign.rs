@@ -366,3 +366,175 @@ fn rekor_logging_something_else_or_a_broken_proof_writes_nothing() {
     assert!(r.stderr.contains("Rekor at http://127.0.0.1:9"), "{r:#?}");
     assert!(!bundle.exists());
 }
+
+/// The stack's signing config with the service `kind` (`caUrls`, `tsaUrls`) at `url`.
+fn signing_config_with(stack: &SigstoreStack, kind: &str, url: &str, dir: &Path) -> PathBuf {
+    let mut sc: Value =
+        serde_json::from_slice(&std::fs::read(stack.signing_config()).unwrap()).unwrap();
+    sc[kind][0]["url"] = url.into();
+    let p = dir.join(format!("signing-config-{kind}.json"));
+    std::fs::write(&p, sc.to_string()).unwrap();
+    p
+}
+
+#[test]
+fn fulcio_certifying_another_identity_is_refused() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = artifact(dir.path());
+    let bundle = dir.path().join("b.sigstore.json");
+    // A proxy that hands Fulcio mallory's (valid) token instead of the signer's.
+    let mallory = stack.email_token("mallory@example.test");
+    let swap: Rewrite = Arc::new(move |b: &[u8]| {
+        let mut v: Value = serde_json::from_slice(b).unwrap();
+        v["credentials"]["oidcIdentityToken"] = mallory.clone().into();
+        v.to_string().into_bytes()
+    });
+    let proxy = lying_proxy(stack.fulcio_url(), swap, Arc::new(|b: &[u8]| b.to_vec()));
+    let sc = signing_config_with(&stack, "caUrls", &proxy, dir.path());
+    let r = sign_via(&stack, &sc, &bundle, &file).code(1);
+    assert!(
+        r.stderr.contains("Fulcio at")
+            && r.stderr.contains("mallory@example.test")
+            && r.stderr.contains("not for the token's identity"),
+        "{r:#?}"
+    );
+    assert!(!bundle.exists());
+}
+
+#[test]
+fn an_sct_from_an_untrusted_ct_log_is_refused() {
+    let stack = SigstoreStack::start();
+    let other = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = artifact(dir.path());
+    let bundle = dir.path().join("b.sigstore.json");
+    // The stack's root with another CT log: the chain holds, the SCT does not.
+    let mut root: Value =
+        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
+    let theirs: Value =
+        serde_json::from_slice(&std::fs::read(other.trusted_root()).unwrap()).unwrap();
+    root["ctlogs"] = theirs["ctlogs"].clone();
+    let root_path = dir.path().join("root.json");
+    std::fs::write(&root_path, root.to_string()).unwrap();
+    let token = stack.email_token("alice@example.test");
+    let mut cmd = vouch();
+    no_proxy(&mut cmd)
+        .arg("sign-blob")
+        .arg("--identity-token")
+        .arg(&token)
+        .arg("--signing-config")
+        .arg(stack.signing_config())
+        .arg("--trusted-root")
+        .arg(&root_path)
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&file);
+    let r = run(&mut cmd).code(1);
+    assert!(
+        r.stderr.contains("Fulcio at") && r.stderr.contains("SCT"),
+        "{r:#?}"
+    );
+    assert!(!bundle.exists());
+}
+
+/// Flips the first byte after the first `04 20` (the message imprint) or `02 08`/`02 09`
+/// (the nonce) of a DER TimeStampReq.
+fn flip_after(pattern: &'static [&'static [u8]]) -> Rewrite {
+    Arc::new(move |b: &[u8]| {
+        let mut v = b.to_vec();
+        for p in pattern {
+            if let Some(i) = v.windows(p.len()).position(|w| w == *p) {
+                v[i + p.len() + 1] ^= 0x01;
+                break;
+            }
+        }
+        v
+    })
+}
+
+#[test]
+fn a_tsa_timestamping_other_data_or_another_nonce_is_refused() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = artifact(dir.path());
+    let bundle = dir.path().join("b.sigstore.json");
+    let tsa = stack.tsa_url();
+    let rest = tsa.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let keep: Rewrite = Arc::new(|b: &[u8]| b.to_vec());
+    for (lie, why) in [
+        (flip_after(&[&[0x04, 0x20]]), "other data"),
+        (flip_after(&[&[0x02, 0x08], &[0x02, 0x09]]), "nonce"),
+    ] {
+        let proxy = lying_proxy(&format!("http://{host}"), lie, keep.clone());
+        let sc = signing_config_with(&stack, "tsaUrls", &format!("{proxy}{path}"), dir.path());
+        let r = sign_via(&stack, &sc, &bundle, &file).code(1);
+        assert!(
+            r.stderr.contains("TSA at") && r.stderr.contains(why),
+            "{why}: {r:#?}"
+        );
+        assert!(!bundle.exists());
+    }
+}
+
+#[test]
+fn vouch_signs_a_statement_keylessly_in_a_dsse_bundle() {
+    use vouch_core::digest::Sha256Digest;
+    use vouch_core::sigstore::http::HttpLimits;
+    use vouch_core::sigstore::oidc::find_token;
+    use vouch_core::sigstore::signing_config::ClientTrustConfig;
+    use vouch_verify::keyless::{KeylessContext, sign_statement};
+
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = artifact(dir.path());
+    let digest = Sha256Digest::of(&std::fs::read(&file).unwrap());
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "artifact.txt", "digest": {"sha256": digest.hex()}}],
+        "predicateType": "https://example.test/predicate/v1",
+        "predicate": {"built": true},
+    })
+    .to_string();
+    let email = "alice@example.test";
+    let token = stack.email_token(email);
+    let tc = ClientTrustConfig::parse(&std::fs::read(stack.trust_config()).unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let signed = rt
+        .block_on(async {
+            let token = find_token(Some(&token), |_| None, &HttpLimits::DEFAULT).await?;
+            let ctx = KeylessContext {
+                trusted_root: &tc.trusted_root,
+                signing_config: &tc.signing_config,
+                http: HttpLimits::DEFAULT,
+            };
+            anyhow::Ok(sign_statement(statement.as_bytes(), &digest.into(), &token, &ctx).await?)
+        })
+        .unwrap();
+    assert_eq!(signed.identity().unwrap().san, email);
+    let bundle = dir.path().join("statement.sigstore.json");
+    std::fs::write(&bundle, signed.bytes()).unwrap();
+    let b: Value = serde_json::from_slice(signed.bytes()).unwrap();
+    assert_eq!(
+        b["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
+    assert!(b["dsseEnvelope"]["payload"].is_string());
+    // vouch (the statement names the file) and sigstore-python accept it.
+    let r = vouch_verify(&stack, &bundle, email, &file).ok();
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["verified"], true);
+    let r = python_verify(&stack, &bundle, email, &file);
+    assert_eq!(
+        r.code, 0,
+        "sigstore-python refused vouch's DSSE bundle: {r:#?}"
+    );
+    // Another file: not the statement's subject.
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, b"other\n").unwrap();
+    vouch_verify(&stack, &bundle, email, &other).code(1);
+}

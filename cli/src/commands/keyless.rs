@@ -23,7 +23,7 @@ pub(crate) struct KeylessArgs {
     #[arg(long, value_name = "TOKEN")]
     identity_token: Option<String>,
     /// A sigstore ClientTrustConfig (trusted root + signing config), as sigstore-python's
-    /// `--trust-config`.
+    /// `--trust-config`. Default: the embedded sigstore.dev public-good instance.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["signing_config", "trusted_root"])]
     trust_config: Option<PathBuf>,
     /// A SigningConfig v0.2 (with --trusted-root), as cosign 3's `--signing-config`.
@@ -53,10 +53,11 @@ pub(crate) fn sign_blob_keyless(args: &KeylessArgs, file: &Path, bundle: &Path) 
             SigningConfig::parse(&read(sc)?)
                 .map_err(|e| UsageError(format!("{}: {e}", sc.display())))?,
         ),
+        (None, None, None) => (TrustedRoot::public_good()?, SigningConfig::public_good()?),
         _ => {
             return Err(UsageError(
-                "keyless signing needs --trust-config FILE, or --signing-config and \
-                 --trusted-root (the public-good instance is not built in yet); or sign with --key"
+                "give --trust-config FILE, or --signing-config FILE with --trusted-root FILE, \
+                 or neither (sigstore.dev public good)"
                     .into(),
             )
             .into());

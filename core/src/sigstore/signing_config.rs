@@ -16,6 +16,9 @@ pub const SIGNING_CONFIG_V02: &str = "application/vnd.dev.sigstore.signingconfig
 /// The media type of a ClientTrustConfig v0.1.
 pub const CLIENT_TRUST_CONFIG_V01: &str =
     "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
+/// The embedded public-good signing config (sigstore-python 4.5.1's copy, beside the trusted
+/// root of the same source, [`super::trusted_root::PUBLIC_GOOD`]).
+pub const PUBLIC_GOOD_SIGNING_CONFIG: &str = include_str!("public-good-signing-config.json");
 /// The largest configuration document read (real ones are a few KiB; a trusted root ~10 KiB).
 pub const MAX_CONFIG_LEN: usize = 1024 * 1024;
 /// The most services of one kind a config may list.
@@ -227,6 +230,11 @@ impl SigningConfig {
         Self::from_value(v)
     }
 
+    /// The embedded public-good (sigstore.dev production) signing config.
+    pub fn public_good() -> Result<Self, SigningConfigError> {
+        Self::parse(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
+    }
+
     fn from_value(v: serde_json::Value) -> Result<Self, SigningConfigError> {
         let w: WireConfig = serde_json::from_value(v)
             .map_err(|e| malformed(format!("not a signing config: {e}")))?;
@@ -433,6 +441,17 @@ mod tests {
                 wanted: 2,
                 found: 1
             }
+        );
+    }
+
+    #[test]
+    fn public_good() {
+        let s = SigningConfig::public_good().unwrap().select(NOW).unwrap();
+        assert_eq!(s.fulcio.url, "https://fulcio.sigstore.dev");
+        assert_eq!(s.rekor[0].url, "https://rekor.sigstore.dev");
+        assert_eq!(
+            s.tsas[0].url,
+            "https://timestamp.sigstore.dev/api/v1/timestamp"
         );
     }
 
