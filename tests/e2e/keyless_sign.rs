@@ -538,3 +538,20 @@ fn vouch_signs_a_statement_keylessly_in_a_dsse_bundle() {
     std::fs::write(&other, b"other\n").unwrap();
     vouch_verify(&stack, &bundle, email, &other).code(1);
 }
+
+#[test]
+fn fulcio_or_a_tsa_down_is_exit_3_naming_it() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = artifact(dir.path());
+    let bundle = dir.path().join("b.sigstore.json");
+    for (kind, name) in [("caUrls", "Fulcio at"), ("tsaUrls", "TSA at")] {
+        let sc = signing_config_with(&stack, kind, "http://127.0.0.1:9", dir.path());
+        let r = sign_via(&stack, &sc, &bundle, &file).code(3);
+        assert!(
+            r.stderr.contains(&format!("{name} http://127.0.0.1:9")),
+            "{r:#?}"
+        );
+        assert!(!bundle.exists());
+    }
+}

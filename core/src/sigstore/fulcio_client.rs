@@ -271,3 +271,100 @@ pub(crate) fn certificate_pem(der: &[u8]) -> String {
         Err(_) => B64.encode(der),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A slow or oversized Fulcio is an error naming it, not a hang or an allocation.
+    use std::io::{Read as _, Write as _};
+    use std::time::Duration;
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::sigstore::oidc::TokenSource;
+    use crate::sigstore::trusted_root::Validity;
+
+    /// A server on 127.0.0.1 that reads each request and then runs `answer` on the socket.
+    fn server(answer: fn(&mut std::net::TcpStream)) -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+                    let _ = s.read(&mut buf);
+                    answer(&mut s);
+                });
+            }
+        });
+        url
+    }
+
+    fn attempt(url: String) -> FulcioError {
+        let claims = serde_json::json!({"iss": "https://issuer.test", "sub": "a@example.test", "exp": 4_000_000_000u64});
+        let raw = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let token = IdentityToken::parse(Zeroizing::new(raw), TokenSource::Explicit, 0).unwrap();
+        let fulcio = Service {
+            url,
+            major_api_version: 1,
+            validity: Validity {
+                start: Some(0),
+                end: None,
+            },
+            operator: "test".into(),
+        };
+        let limits = HttpLimits {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(1),
+            max_response: 4096,
+        };
+        let root = TrustedRoot::public_good().unwrap();
+        let key = SigningKey::generate().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(request_certificate(
+            &fulcio, &key, &token, &root, 0, &limits,
+        ))
+        .unwrap_err()
+    }
+
+    #[test]
+    fn slow_fulcio_times_out() {
+        let url = server(|_| std::thread::sleep(Duration::from_secs(5)));
+        let err = attempt(url.clone());
+        assert!(
+            matches!(&err, FulcioError::Unavailable { url: u, .. } if *u == url),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn oversized_answers_are_refused() {
+        let url = server(|s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n{");
+        });
+        let err = attempt(url);
+        assert!(err.to_string().contains("larger than 4096 bytes"), "{err}");
+        // Without a length, the body is cut off at the bound while it streams.
+        let url = server(|s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let chunk = [b' '; 1024];
+            for _ in 0..64 {
+                if s.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let err = attempt(url);
+        assert!(err.to_string().contains("larger than 4096 bytes"), "{err}");
+    }
+}

@@ -299,3 +299,72 @@ pub async fn log_entry(
         })?;
     Ok(entry)
 }
+
+#[cfg(test)]
+mod tests {
+    //! A logged body that is not the proposed entry is refused, for each field.
+    use super::*;
+
+    fn pem_b64(der: &[u8]) -> String {
+        B64.encode(super::super::fulcio_client::certificate_pem(der))
+    }
+
+    #[test]
+    fn dsse_bodies_that_are_not_ours() {
+        let cert = b"not really a certificate, but bytes to compare".to_vec();
+        let env = Envelope::new(
+            "application/vnd.in-toto+json",
+            b"{}".to_vec(),
+            vec![1, 2, 3],
+        );
+        let ours = json!({
+            "apiVersion": "0.0.1", "kind": "dsse",
+            "spec": {
+                "payloadHash": {"algorithm": "sha256", "value": Sha256Digest::of(b"{}").hex()},
+                "signatures": [{"signature": B64.encode([1, 2, 3]), "verifier": pem_b64(&cert)}],
+            },
+        });
+        let p = Proposed::Dsse(&env);
+        p.check_logged(&ours, &cert).unwrap();
+        let mut other_payload = ours.clone();
+        other_payload["spec"]["payloadHash"]["value"] = Sha256Digest::of(b"[]").hex().into();
+        let mut other_sig = ours.clone();
+        other_sig["spec"]["signatures"][0]["signature"] = B64.encode([9]).into();
+        let mut other_cert = ours.clone();
+        other_cert["spec"]["signatures"][0]["verifier"] = pem_b64(b"another").into();
+        let mut other_kind = ours.clone();
+        other_kind["kind"] = "intoto".into();
+        for (bad, why) in [
+            (other_payload, "another payload"),
+            (other_sig, "other signatures"),
+            (other_cert, "other signatures or certificates"),
+            (other_kind, "not a dsse"),
+        ] {
+            let err = p.check_logged(&bad, &cert).unwrap_err();
+            assert!(err.contains(why), "{why}: {err}");
+        }
+    }
+
+    #[test]
+    fn hashedrekord_bodies_that_are_not_ours() {
+        let cert = b"certificate bytes".to_vec();
+        let digest = Sha256Digest::of(b"artifact");
+        let p = Proposed::MessageSignature {
+            digest: &digest,
+            signature: &[4, 5, 6],
+        };
+        let ours = p.body(&pem_b64(&cert));
+        p.check_logged(&ours, &cert).unwrap();
+        let mut other_sig = ours.clone();
+        other_sig["spec"]["signature"]["content"] = B64.encode([7]).into();
+        let mut other_cert = ours.clone();
+        other_cert["spec"]["signature"]["publicKey"]["content"] = pem_b64(b"x").into();
+        for (bad, why) in [
+            (other_sig, "another signature"),
+            (other_cert, "another certificate"),
+        ] {
+            let err = p.check_logged(&bad, &cert).unwrap_err();
+            assert!(err.contains(why), "{why}: {err}");
+        }
+    }
+}
