@@ -35,8 +35,12 @@ pub(crate) struct KeylessArgs {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    files::read_bounded(path, "the configuration", MAX_CONFIG_LEN)
-        .map_err(|e| UsageError(format!("{}: {e:?}", path.display())).into())
+    files::read_bounded(path, "the configuration", MAX_CONFIG_LEN).map_err(|e| match e {
+        files::ReadError::Io(e) => {
+            anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+        }
+        files::ReadError::TooLarge(t) => UsageError(format!("{}: {t}", path.display())).into(),
+    })
 }
 
 /// Signs `file` keylessly and writes the bundle to `bundle`.

@@ -443,4 +443,56 @@ mod tests {
             OidcError::File { .. }
         ));
     }
+
+    /// GitHub Actions: `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore` with the request
+    /// token as bearer; `{"value": JWT}` back.
+    #[tokio::test]
+    async fn github_actions_ambient_token() {
+        use std::io::{Read as _, Write as _};
+        let jwt_text = jwt(
+            &serde_json::json!({"iss": "https://token.actions.githubusercontent.com",
+            "sub": "repo:o/r:ref:refs/heads/main", "exp": 4_000_000_000u64}),
+        );
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/token?api-version=2.0", l.local_addr().unwrap());
+        let answer = jwt_text.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming().take(2) {
+                let mut s = s.unwrap();
+                let mut buf = [0u8; 8192];
+                let n = s.read(&mut buf).unwrap();
+                let req = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                let ok = req.starts_with("get /token?api-version=2.0&audience=sigstore ")
+                    && req.contains("authorization: bearer request-secret\r\n");
+                let body = if ok {
+                    serde_json::json!({ "value": answer }).to_string()
+                } else {
+                    "{}".to_owned()
+                };
+                let status = if ok { "200 OK" } else { "401 Unauthorized" };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        let env = |bearer: &'static str| {
+            let url = url.clone();
+            move |k: &str| match k {
+                ENV_ACTIONS_URL => Some(url.clone()),
+                ENV_ACTIONS_TOKEN => Some(bearer.to_owned()),
+                _ => None,
+            }
+        };
+        let l = HttpLimits::DEFAULT;
+        let t = find_token(None, env("request-secret"), &l).await.unwrap();
+        assert_eq!(t.source(), TokenSource::GithubActions);
+        assert_eq!(t.issuer(), "https://token.actions.githubusercontent.com");
+        let err = find_token(None, env("wrong"), &l).await.unwrap_err();
+        assert!(
+            matches!(&err, OidcError::GithubActions(m) if m.contains("401") && !m.contains("wrong")),
+            "{err}"
+        );
+    }
 }
