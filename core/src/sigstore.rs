@@ -3,11 +3,17 @@
 
 pub mod certificate;
 pub mod checkpoint;
+pub mod fulcio_client;
+pub mod http;
 pub mod merkle;
+pub mod oidc;
+pub mod rekor_client;
 pub mod set;
+pub mod signing_config;
 pub mod tlog;
 pub mod trusted_root;
 pub mod tsa;
+pub mod tsa_client;
 
 #[cfg(test)]
 mod conformance_pieces {

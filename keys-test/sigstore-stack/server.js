@@ -87,6 +87,37 @@ function spki(keyObject) {
   return keyObject.export({ format: 'der', type: 'spki' });
 }
 
+/// Real Rekor logs a `dsse` 0.0.1 proposal (`proposedContent: {envelope, verifiers}`) as the
+/// hashes of the envelope and payload with the signatures and their verifiers
+/// (rekor `pkg/types/dsse/v0.0.1/entry.go`); the mock would log the proposal itself.
+function dsseAsLogged(text) {
+  let entry;
+  try {
+    entry = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const proposed = entry?.kind === 'dsse' && entry?.spec?.proposedContent;
+  if (!proposed || typeof proposed.envelope !== 'string') return text;
+  const env = JSON.parse(proposed.envelope);
+  const verifiers = proposed.verifiers || [];
+  return JSON.stringify({
+    apiVersion: entry.apiVersion,
+    kind: 'dsse',
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256(Buffer.from(proposed.envelope)).toString('hex') },
+      payloadHash: {
+        algorithm: 'sha256',
+        value: sha256(Buffer.from(env.payload, 'base64')).toString('hex'),
+      },
+      signatures: (env.signatures || []).map((sig, i) => ({
+        signature: sig.sig,
+        verifier: verifiers[i] || verifiers[0],
+      })),
+    },
+  });
+}
+
 function sha256(bytes) {
   return crypto.createHash('sha256').update(bytes).digest();
 }
@@ -205,7 +236,7 @@ async function main() {
   let rekorHandler = null;
   const rekor = await listen({
     'POST /api/v1/log/entries': async (_req, body) => {
-      const reply = await rekorHandler.fn(body.toString());
+      const reply = await rekorHandler.fn(dsseAsLogged(body.toString()));
       if (reply.statusCode === 201) {
         const obj = JSON.parse(reply.response);
         for (const [uuid, entry] of Object.entries(obj)) {

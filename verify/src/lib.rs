@@ -21,6 +21,7 @@ pub mod blob;
 pub mod cosign_keyless;
 mod error;
 pub mod image;
+pub mod keyless;
 pub mod notary;
 pub mod policy;
 pub mod promote;

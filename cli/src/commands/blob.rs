@@ -18,9 +18,12 @@ use crate::password::load_signing_key;
 
 #[derive(Args)]
 pub(crate) struct SignArgs {
-    /// Encrypted private key (cosign's format).
+    /// Encrypted private key (cosign's format). Without it, vouch signs keylessly (needs
+    /// --bundle).
     #[arg(long, short = 'k', value_name = "KEY")]
-    key: PathBuf,
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: super::keyless::KeylessArgs,
     /// Write the base64 signature here instead of stdout.
     #[arg(long, value_name = "FILE")]
     output_signature: Option<PathBuf>,
@@ -73,7 +76,15 @@ fn open_input(path: &Path) -> Result<Box<dyn Read>> {
 /// whole file (pure Ed25519, read into memory as cosign reads it), and a bundle whose
 /// `messageDigest` is empty.
 pub(crate) fn sign(args: SignArgs) -> Result<()> {
-    let key = load_signing_key(&args.key)?;
+    let Some(key_path) = &args.key else {
+        let bundle = args.bundle.as_deref().ok_or_else(|| {
+            UsageError(
+                "keyless signing writes a bundle: give --bundle FILE (or sign with --key)".into(),
+            )
+        })?;
+        return super::keyless::sign_blob_keyless(&args.keyless, &args.file, bundle);
+    };
+    let key = load_signing_key(key_path)?;
     let unreadable = || format!("cannot read {}", args.file.display());
     let (sig, digest) = match key.signing_hash() {
         Some(HashAlgorithm::Sha256) => {

@@ -5,6 +5,7 @@ pub(crate) mod attest;
 pub(crate) mod authority;
 pub(crate) mod blob;
 pub(crate) mod bundle;
+pub(crate) mod keyless;
 pub(crate) mod keys;
 pub(crate) mod policy;
 pub(crate) mod promote;

@@ -205,6 +205,28 @@ fn tsa_key(
     VerificationKey::from_spki(spki, details).map_err(|e| err(e.to_string()))
 }
 
+/// The TSTInfo's nonce of a token or response (not verified: call [`verify_timestamp`] first).
+pub(crate) fn timestamp_nonce(token: &[u8]) -> Result<Option<der::asn1::Uint>, TimestampError> {
+    let ci = token_of(token)?;
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|e| err(format!("malformed SignedData: {e}")))?;
+    let econtent = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| err("no TSTInfo"))?;
+    let tst_der = econtent
+        .decode_as::<OctetString>()
+        .map_err(|e| err(format!("malformed eContent: {e}")))?;
+    let tst = TstInfo::from_der(tst_der.as_bytes())
+        .map_err(|e| err(format!("malformed TSTInfo: {e}")))?;
+    tst.nonce
+        .map(|n| der::asn1::Uint::new(n.as_bytes()).map_err(|e| err(e.to_string())))
+        .transpose()
+}
+
 /// Verifies a DER `TimeStampToken` over `signed` (the bytes whose hash is timestamped).
 /// Returns the time it vouches for (Unix seconds).
 pub fn verify_timestamp(

@@ -1,0 +1,103 @@
+//! The keyless flags of `sign-blob` (no `--key`): where the identity token and the sigstore
+//! instance come from. The signing itself is `vouch_verify::keyless`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::keys::files::{self, Overwrite};
+use vouch_core::sigstore::http::HttpLimits;
+use vouch_core::sigstore::oidc::find_token;
+use vouch_core::sigstore::signing_config::{ClientTrustConfig, MAX_CONFIG_LEN, SigningConfig};
+use vouch_core::sigstore::trusted_root::TrustedRoot;
+use vouch_verify::keyless::{KeylessContext, sign_blob};
+
+use crate::exit::UsageError;
+
+/// Keyless signing (used when no `--key` is given).
+#[derive(Args, Debug, Default)]
+pub(crate) struct KeylessArgs {
+    /// OIDC identity token, or `@FILE` holding one (else `SIGSTORE_ID_TOKEN`, else GitHub
+    /// Actions' token). Never printed.
+    #[arg(long, value_name = "TOKEN")]
+    identity_token: Option<String>,
+    /// A sigstore ClientTrustConfig (trusted root + signing config), as sigstore-python's
+    /// `--trust-config`. Default: the embedded sigstore.dev public-good instance.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["signing_config", "trusted_root"])]
+    trust_config: Option<PathBuf>,
+    /// A SigningConfig v0.2 (with --trusted-root), as cosign 3's `--signing-config`.
+    #[arg(long, value_name = "FILE", requires = "trusted_root")]
+    signing_config: Option<PathBuf>,
+    /// The trusted root (with --signing-config).
+    #[arg(long, value_name = "FILE", requires = "signing_config")]
+    trusted_root: Option<PathBuf>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    files::read_bounded(path, "the configuration", MAX_CONFIG_LEN).map_err(|e| match e {
+        files::ReadError::Io(e) => {
+            anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+        }
+        files::ReadError::TooLarge(t) => UsageError(format!("{}: {t}", path.display())).into(),
+    })
+}
+
+/// Signs `file` keylessly and writes the bundle to `bundle`.
+pub(crate) fn sign_blob_keyless(args: &KeylessArgs, file: &Path, bundle: &Path) -> Result<()> {
+    let (root, config) = match (&args.trust_config, &args.signing_config, &args.trusted_root) {
+        (Some(tc), None, None) => {
+            let c = ClientTrustConfig::parse(&read(tc)?)
+                .map_err(|e| UsageError(format!("{}: {e}", tc.display())))?;
+            (c.trusted_root, c.signing_config)
+        }
+        (None, Some(sc), Some(tr)) => (
+            TrustedRoot::parse(&read(tr)?)
+                .map_err(|e| UsageError(format!("{}: {e}", tr.display())))?,
+            SigningConfig::parse(&read(sc)?)
+                .map_err(|e| UsageError(format!("{}: {e}", sc.display())))?,
+        ),
+        (None, None, None) => (TrustedRoot::public_good()?, SigningConfig::public_good()?),
+        _ => {
+            return Err(UsageError(
+                "give --trust-config FILE, or --signing-config FILE with --trusted-root FILE, \
+                 or neither (sigstore.dev public good)"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let (digest, _) = Sha256Digest::of_reader(input)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let http = HttpLimits::DEFAULT;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let signed = rt.block_on(async {
+        let token = find_token(
+            args.identity_token.as_deref(),
+            |k| std::env::var(k).ok(),
+            &http,
+        )
+        .await
+        .map_err(|e| UsageError(e.to_string()))?;
+        let ctx = KeylessContext {
+            trusted_root: &root,
+            signing_config: &config,
+            http,
+        };
+        anyhow::Ok(sign_blob(&digest, &token, &ctx).await?)
+    })?;
+    files::write_atomic(bundle, signed.bytes(), 0o644, Overwrite::Replace)?;
+    if let Some(id) = signed.identity() {
+        eprintln!(
+            "Signed as {} (issuer {}); wrote bundle to {}",
+            id.san,
+            id.issuer.as_deref().unwrap_or("?"),
+            bundle.display()
+        );
+    }
+    Ok(())
+}
