@@ -261,11 +261,24 @@ impl Bundle {
 
     /// A v0.3 bundle of a key-signed DSSE envelope, offline (no log entry): what cosign 3 writes
     /// for `--key` signing without a transparency log.
-    pub fn dsse_v03(key: &PublicKey, envelope: &crate::payload::dsse::Envelope) -> Vec<u8> {
+    pub fn dsse_v03(key: &PublicKey, envelope: &Envelope) -> Vec<u8> {
+        let mut material = serde_json::Map::new();
+        material.insert("publicKey".into(), json!({"hint": key.hint()}));
+        material.insert("tlogEntries".into(), Value::Array(Vec::new()));
+        Self::dsse_v03_with(material, envelope)
+    }
+
+    /// A v0.3 bundle of a DSSE envelope with the given `verificationMaterial` (`publicKey` or
+    /// `certificate`, `tlogEntries`, `timestampVerificationData`): compact JSON, the envelope's
+    /// bytes as they were signed.
+    pub fn dsse_v03_with(
+        verification_material: serde_json::Map<String, Value>,
+        envelope: &Envelope,
+    ) -> Vec<u8> {
         let env = envelope.to_json();
-        let head = serde_json::json!({
+        let head = json!({
             "mediaType": BUNDLE_V03_MEDIA_TYPE,
-            "verificationMaterial": {"publicKey": {"hint": key.hint()}, "tlogEntries": []},
+            "verificationMaterial": verification_material,
         });
         let mut out = match serde_json::to_vec(&head) {
             Ok(v) => v,

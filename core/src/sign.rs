@@ -29,7 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 
-use crate::bundle::BUNDLE_V03_MEDIA_TYPE;
+use crate::bundle::Bundle;
 use crate::cosign::{AttachOutcome, AttachRequest, Attachment, NewLayer, SIGNATURE_ANNOTATION};
 use crate::cosign::{SettleOptions, attach_all};
 use crate::digest::Sha256Digest;
@@ -142,20 +142,19 @@ impl SignedEnvelope {
 
     /// The sigstore bundle (v0.3) holding the envelope and the verification material.
     pub fn bundle(&self) -> Vec<u8> {
-        let env = self.envelope.to_json();
-        let material = match &self.signed.material {
+        let mut material = serde_json::Map::new();
+        match &self.signed.material {
             VerificationMaterial::PublicKey { hint } => {
-                serde_json::json!({"publicKey": {"hint": hint}})
+                material.insert("publicKey".into(), serde_json::json!({"hint": hint}));
             }
             // A v0.3 bundle carries the leaf alone; the chain comes from the trusted root.
-            VerificationMaterial::CertificateChain(chain) => serde_json::json!({
-                "certificate": {"rawBytes": chain.first().map(|c| B64.encode(c)).unwrap_or_default()}
-            }),
-        };
-        let mut material = match material {
-            serde_json::Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
+            VerificationMaterial::CertificateChain(chain) => {
+                material.insert(
+                    "certificate".into(),
+                    serde_json::json!({"rawBytes": chain.first().map(|c| B64.encode(c)).unwrap_or_default()}),
+                );
+            }
+        }
         material.insert(
             "tlogEntries".into(),
             serde_json::Value::Array(self.signed.log_entry.iter().cloned().collect()),
@@ -168,17 +167,7 @@ impl SignedEnvelope {
                     .collect::<Vec<_>>()}),
             );
         }
-        let head = serde_json::json!({
-            "mediaType": BUNDLE_V03_MEDIA_TYPE,
-            "verificationMaterial": material,
-        });
-        let mut out = head.to_string().into_bytes();
-        out.reserve(env.len() + 20);
-        out.pop();
-        out.extend_from_slice(b",\"dsseEnvelope\":");
-        out.extend_from_slice(&env);
-        out.push(b'}');
-        out
+        Bundle::dsse_v03_with(material, &self.envelope)
     }
 
     /// The envelope as a layer of cosign's legacy `.att` tag.
