@@ -68,8 +68,7 @@ pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()
         .buffered(CONCURRENCY.min(8))
         .collect()
         .await;
-    let mut out = Vec::new();
-    out.push(b'[');
+    let mut out = vec![b'['];
     let mut failed = 0usize;
     for (n, (image, outcome)) in images.iter().zip(outcomes).enumerate() {
         let (identity, atts) = outcome.with_context(|| format!("{image}"))?;
@@ -105,36 +104,26 @@ pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()
             }
         }
         if args.output == Output::Json {
-            // Written piece by piece: a statement can be a 100 MB SBOM.
-            if n > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(
-                format!(
-                    r#"{{"image":{},"digest":"{}","verified":{},"attestations":["#,
-                    serde_json::Value::from(image.to_string()),
-                    atts.digest,
-                    atts.ok()
-                )
-                .as_bytes(),
-            );
-            for (i, a) in atts.verified.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(
-                    format!(
-                        r#"{{"predicateType":{},"layer":"{}","key":"{}","statement":"#,
-                        serde_json::Value::from(a.predicate_type()),
-                        a.layer(),
-                        a.key_hint()
-                    )
-                    .as_bytes(),
-                );
-                out.extend_from_slice(a.statement_bytes());
-                out.push(b'}');
-            }
-            out.extend_from_slice(b"]}");
+            let attestations = atts
+                .verified
+                .iter()
+                .map(|a| {
+                    Ok(JsonAttestation {
+                        predicate_type: a.predicate_type(),
+                        layer: a.layer().to_string(),
+                        key: a.key_hint(),
+                        statement: serde_json::from_slice(a.statement_bytes())
+                            .context("a verified statement that is not JSON")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let entry = JsonImage {
+                image: image.to_string(),
+                digest: atts.digest.to_string(),
+                verified: atts.ok(),
+                attestations,
+            };
+            push_json_image(&mut out, n, &entry)?;
         }
     }
     out.extend_from_slice(b"]\n");
@@ -149,4 +138,76 @@ pub(crate) async fn verify_attestation(args: VerifyAttestationArgs) -> Result<()
         .into());
     }
     Ok(())
+}
+
+/// One image in `--output json`.
+#[derive(serde::Serialize)]
+struct JsonImage<'a> {
+    image: String,
+    digest: String,
+    verified: bool,
+    attestations: Vec<JsonAttestation<'a>>,
+}
+
+/// One verified attestation in `--output json`: the statement as signed (borrowed, not
+/// re-encoded: it can be a 100 MB SBOM).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonAttestation<'a> {
+    predicate_type: &'a str,
+    layer: String,
+    /// The key's hint, or the keyless certificate identity (a SAN: any string).
+    key: &'a str,
+    statement: &'a serde_json::value::RawValue,
+}
+
+/// Appends the `n`th element of the `--output json` array (compact; written image by image, so
+/// only one image's statements are held at a time).
+fn push_json_image(out: &mut Vec<u8>, n: usize, image: &JsonImage<'_>) -> Result<()> {
+    if n > 0 {
+        out.push(b',');
+    }
+    serde_json::to_writer(&mut *out, image)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_a_keyless_identity_and_keeps_the_statement() -> Result<()> {
+        let statement = br#"{"_type":"https://in-toto.io/Statement/v1","predicate":{"a":[1,2]}}"#;
+        let images = [JsonImage {
+            image: "registry.example/app:1".into(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            verified: true,
+            attestations: vec![JsonAttestation {
+                predicate_type: "https://slsa.dev/provenance/v1",
+                layer: format!("sha256:{}", "b".repeat(64)),
+                key: r#"dev"ops\team@example.com"#,
+                statement: serde_json::from_slice(statement)?,
+            }],
+        }];
+        let mut out = vec![b'['];
+        for (n, image) in images.iter().enumerate() {
+            push_json_image(&mut out, n, image)?;
+        }
+        out.push(b']');
+        let v: serde_json::Value = serde_json::from_slice(&out)?;
+        assert_eq!(
+            v[0]["attestations"][0]["key"],
+            r#"dev"ops\team@example.com"#
+        );
+        assert_eq!(
+            v[0]["attestations"][0]["predicateType"],
+            "https://slsa.dev/provenance/v1"
+        );
+        assert_eq!(v[0]["verified"], true);
+        let text = String::from_utf8(out)?;
+        assert!(text.contains(
+            r#""statement":{"_type":"https://in-toto.io/Statement/v1","predicate":{"a":[1,2]}}"#
+        ));
+        Ok(())
+    }
 }
