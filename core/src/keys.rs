@@ -9,8 +9,9 @@
 pub mod encrypted;
 pub mod files;
 mod import;
+mod pem;
 mod signing;
-pub use import::decode_pem;
+pub use pem::decode_pem;
 pub use signing::{SignError, SigningKey};
 
 use std::fmt;
@@ -133,7 +134,7 @@ pub struct ValidSignature {
 impl PublicKey {
     /// Parses a PKIX `PUBLIC KEY` PEM.
     pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
-        let (label, der) = import::decode_pem(pem)?;
+        let (label, der) = pem::decode_pem(pem)?;
         if label != "PUBLIC KEY" {
             return Err(KeyError::UnexpectedLabel {
                 expected: "PUBLIC KEY",

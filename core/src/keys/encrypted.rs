@@ -19,10 +19,7 @@ use crate::limits::{Limits, check_size};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
-/// The PEM label cosign ≥ 2 writes.
-pub const SIGSTORE_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
-/// The PEM label cosign 1.x wrote; still read.
-pub const COSIGN_LABEL: &str = "ENCRYPTED COSIGN PRIVATE KEY";
+pub use super::pem::{COSIGN_LABEL, SIGSTORE_LABEL};
 
 /// scrypt cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +159,7 @@ impl EncryptedKey {
     /// Parses cosign's key file (either label).
     pub fn parse(text: &[u8], limits: &Limits) -> Result<Self, KeyError> {
         check_size("the key file", text.len(), limits.key_file)?;
-        let (label, body) = super::import::decode_pem(text)?;
+        let (label, body) = super::pem::decode_pem(text)?;
         if label != SIGSTORE_LABEL && label != COSIGN_LABEL {
             return Err(KeyError::UnexpectedLabel {
                 expected: SIGSTORE_LABEL,

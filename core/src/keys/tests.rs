@@ -46,7 +46,7 @@ fn encrypt_decrypt_round_trip() {
 fn writes_cosign_json_shape() {
     let key = SigningKey::generate().unwrap();
     let pem = encrypted::encrypt(&key, b"pw", KdfParams::COSIGN).unwrap();
-    let (_, body) = import::decode_pem(pem.as_bytes()).unwrap();
+    let (_, body) = pem::decode_pem(pem.as_bytes()).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["kdf"]["name"], "scrypt");
     assert_eq!(
@@ -392,7 +392,7 @@ fn pem_is_read_laxly() {
     use base64::Engine as _;
     let key = SigningKey::generate().unwrap();
     let pem = encrypted::encrypt(&key, b"pw", FAST).unwrap();
-    let (label, body) = import::decode_pem(pem.as_bytes()).unwrap();
+    let (label, body) = pem::decode_pem(pem.as_bytes()).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD.encode(&body);
     let wrap = |width: usize, eol: &str| {
         let lines: Vec<&str> = b64
@@ -413,7 +413,7 @@ fn pem_is_read_laxly() {
         format!("comment before the block\n{}", wrap(64, "\n")),
         wrap(64, " \t\n"),
     ] {
-        let (l, b) = import::decode_pem(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let (l, b) = pem::decode_pem(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"));
         assert_eq!((l.as_str(), &b), (label.as_str(), &body));
         let parsed = EncryptedKey::parse(text.as_bytes(), &Limits::DEFAULT).unwrap();
         assert_eq!(
@@ -431,7 +431,7 @@ fn pem_is_read_laxly() {
         wrap(64, "\n").replacen("-----\n", "-----\nProc-Type: 4,ENCRYPTED\n\n", 1),
     ] {
         assert!(
-            matches!(import::decode_pem(bad.as_bytes()), Err(KeyError::Pem(_))),
+            matches!(pem::decode_pem(bad.as_bytes()), Err(KeyError::Pem(_))),
             "{bad}"
         );
     }
