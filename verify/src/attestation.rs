@@ -18,8 +18,8 @@ use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef, Subject};
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
+use crate::attached::LayerFailure;
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
-use crate::image::LayerFailure;
 use crate::sigstore_bundle::{Matcher, Signer, TimeSource, VerifiedSigstoreBundle};
 use vouch_core::sigstore::certificate::CertIdentity;
 use vouch_core::sigstore::trusted_root::TrustedRoot;
@@ -168,7 +168,7 @@ impl VerifiedAttestation {
 }
 
 /// The attestations of one image.
-pub type ImageAttestations = crate::image::Verdicts<VerifiedAttestation>;
+pub type ImageAttestations = crate::attached::Verdicts<VerifiedAttestation>;
 
 async fn check_layer(
     target: &Target,
@@ -348,7 +348,7 @@ pub async fn verify_attestations(
 ) -> Result<ImageAttestations, VerifyError> {
     // Both formats at once; a few layers at a time: attestation layers can be large SBOMs.
     let (tagged, referred) = futures_util::future::join(
-        crate::image::check_attached(
+        crate::attached::check_attached(
             target,
             image,
             Attachment::Attestations,

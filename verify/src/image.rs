@@ -8,19 +8,20 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
-use vouch_core::cosign::{Attachment, SIGNATURE_ANNOTATION, read_attached};
+use vouch_core::cosign::{Attachment, SIGNATURE_ANNOTATION};
 use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::ValidSignature;
 use vouch_core::limits::Limits;
 use vouch_core::oci::manifest::Descriptor;
 use vouch_core::oci::registry::Access;
-use vouch_core::oci::{OciError, OciLimits, Target};
+use vouch_core::oci::{OciLimits, Target};
 use vouch_core::payload::simple_signing::{SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning};
 use vouch_core::sigstore::certificate::CertIdentity;
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
+use crate::attached::check_attached;
+pub use crate::attached::{LayerFailure, Verdicts};
 pub use crate::attestation::Authority;
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 
@@ -85,93 +86,8 @@ impl VerifiedImageSignature {
     }
 }
 
-/// A layer that did not pass, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerFailure {
-    /// Its position in the manifest.
-    pub index: usize,
-    /// Its digest.
-    pub digest: Sha256Digest,
-    /// Why it failed.
-    pub reason: String,
-}
-
-/// The outcome for one image: what verified, what did not and why.
-#[derive(Debug)]
-pub struct Verdicts<T> {
-    /// The image digest.
-    pub digest: Sha256Digest,
-    /// Layers that verified.
-    pub verified: Vec<T>,
-    /// Layers that did not, or why there was nothing to check.
-    pub failures: Vec<LayerFailure>,
-    /// Whether the tag was found at all.
-    pub found: bool,
-}
-
-impl<T> Verdicts<T> {
-    /// At least one layer verified.
-    pub fn ok(&self) -> bool {
-        !self.verified.is_empty()
-    }
-}
-
 /// The signatures of one image.
 pub type ImageSignatures = Verdicts<VerifiedImageSignature>;
-
-/// Reads the `attachment` tag of `image` and checks each layer with `check`, `concurrency` at a
-/// time. A tag holding something unreadable is one failure; registry errors abort.
-pub(crate) async fn check_attached<T, F, Fut>(
-    target: &Target,
-    image: &Sha256Digest,
-    attachment: Attachment,
-    limits: &OciLimits,
-    concurrency: usize,
-    check: F,
-) -> Result<Verdicts<T>, VerifyError>
-where
-    F: Fn(Descriptor) -> Fut,
-    Fut: std::future::Future<Output = Result<Result<T, String>, VerifyError>>,
-{
-    let tag = attachment.tag(image);
-    let empty = |failures, found| Verdicts {
-        digest: *image,
-        verified: vec![],
-        failures,
-        found,
-    };
-    let manifest = match read_attached(target, &tag, Access::Pull, limits).await {
-        Ok(Some((_, m))) => m,
-        Ok(None) => return Ok(empty(vec![], false)),
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
-            let f = LayerFailure {
-                index: 0,
-                digest: *image,
-                reason: e.to_string(),
-            };
-            return Ok(empty(vec![f], true));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let checks: Vec<_> = stream::iter(manifest.layers.iter().cloned())
-        .map(&check)
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut verdicts = empty(vec![], true);
-    for (i, (c, desc)) in checks.into_iter().zip(&manifest.layers).enumerate() {
-        match c? {
-            Ok(v) => verdicts.verified.push(v),
-            Err(reason) => verdicts.failures.push(LayerFailure {
-                index: i,
-                digest: desc.digest,
-                reason,
-            }),
-        }
-    }
-    Ok(verdicts)
-}
 
 /// Checks one layer; `Err` only for errors that are not the layer's fault (registry down).
 async fn check_layer(

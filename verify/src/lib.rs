@@ -16,6 +16,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod attached;
 pub mod attestation;
 pub mod blob;
 pub mod cosign_keyless;
