@@ -133,6 +133,10 @@ impl VerifiedAttestation {
 impl VerifiedAttestation {
     /// For unit tests and fuzzing of the policy evaluators: a statement genuinely signed with a fresh key
     /// and verified, about its first subject's digest, with an optional verified time.
+    #[allow(
+        clippy::expect_used,
+        reason = "a test and fuzzing fixture: a statement that cannot be signed is a broken fixture"
+    )]
     pub(crate) fn signed_for_test(
         statement: &[u8],
         time: Option<(i64, TimeSource)>,
