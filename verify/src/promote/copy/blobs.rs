@@ -1,0 +1,185 @@
+//! Blobs: one blob copied (skipped, mounted or streamed and checked), and a blob shared by the
+//! copies of a batch.
+
+use super::*;
+
+/// The error of a blob shared by several copies of a batch: the first copy to ask gets it, the
+/// others a copy of it.
+#[derive(Debug)]
+pub(super) struct SharedError {
+    original: std::sync::Mutex<Option<CopyError>>,
+    copy: CopyError,
+}
+
+impl SharedError {
+    pub(super) fn new(e: CopyError) -> Arc<Self> {
+        Arc::new(Self {
+            copy: echo(&e),
+            original: std::sync::Mutex::new(Some(e)),
+        })
+    }
+
+    fn take(&self) -> CopyError {
+        let original = self.original.lock().ok().and_then(|mut o| o.take());
+        original.unwrap_or_else(|| echo(&self.copy))
+    }
+}
+
+/// The same error again (an underlying registry error by its message).
+pub(super) fn echo(e: &CopyError) -> CopyError {
+    let oci = |target: &str, source: &OciError| {
+        Box::new(OciError::Registry(
+            vouch_core::oci::registry::RegistryError::Invalid {
+                registry: target.to_owned(),
+                reason: source.to_string(),
+            },
+        ))
+    };
+    match e {
+        CopyError::NotFound { target, what } => CopyError::NotFound {
+            target: target.clone(),
+            what: what.clone(),
+        },
+        CopyError::Source {
+            target,
+            what,
+            source,
+        } => CopyError::Source {
+            target: target.clone(),
+            what: what.clone(),
+            source: oci(target, source),
+        },
+        CopyError::Destination {
+            target,
+            what,
+            source,
+        } => CopyError::Destination {
+            target: target.clone(),
+            what: what.clone(),
+            source: oci(target, source),
+        },
+        CopyError::BlobMismatch {
+            target,
+            digest,
+            expected_size,
+            found,
+        } => CopyError::BlobMismatch {
+            target: target.clone(),
+            digest: *digest,
+            expected_size: *expected_size,
+            found: found.clone(),
+        },
+        CopyError::Manifest {
+            target,
+            what,
+            reason,
+        } => CopyError::Manifest {
+            target: target.clone(),
+            what: what.clone(),
+            reason: reason.clone(),
+        },
+    }
+}
+
+/// A blob copy, shared by every copy of a batch that needs it.
+pub(super) type SharedBlob<'a> = Shared<BoxFuture<'a, Result<BlobRecord, Arc<SharedError>>>>;
+
+/// Awaits blobs; the first error, if any.
+pub(super) async fn blobs_done(blobs: Vec<SharedBlob<'_>>) -> Result<Vec<BlobRecord>, CopyError> {
+    let mut records = Vec::with_capacity(blobs.len());
+    let mut first_err = None;
+    for r in futures_util::future::join_all(blobs).await {
+        match r {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e.take()),
+        None => Ok(records),
+    }
+}
+
+/// One blob: skipped when present, else mounted, else streamed while hashed and counted, and
+/// committed only when every byte matches the descriptor.
+pub(super) async fn copy_blob(
+    src: &Target,
+    dst: &Target,
+    desc: &Descriptor,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<BlobOutcome, CopyError> {
+    let what = format!("blob {}", desc.digest);
+    if dst
+        .has_blob(&desc.digest, Access::Push)
+        .await
+        .map_err(dst_err(dst, what.clone()))?
+    {
+        return Ok(BlobOutcome::Skipped);
+    }
+    let mut writer = if opts.mount && dst.mount_source(src).is_some() {
+        match dst
+            .mount_blob(src, &desc.digest, opts.chunk_size)
+            .await
+            .map_err(dst_err(dst, format!("{what} (mount)")))?
+        {
+            MountOutcome::Mounted => return Ok(BlobOutcome::Mounted),
+            MountOutcome::NotMounted(w) => w,
+        }
+    } else {
+        dst.blob_writer(opts.chunk_size)
+            .map_err(dst_err(dst, what.clone()))?
+    };
+    let mut reader = match src.open_blob(desc, Access::Pull).await {
+        Ok(r) => r,
+        Err(e) => {
+            writer.abort().await;
+            return Err(src_err(src, what)(e));
+        }
+    };
+    let mut hasher = Sha256::new();
+    let mut total: u64 = 0;
+    loop {
+        let chunk = match reader.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                writer.abort().await;
+                return Err(src_err(src, what)(e));
+            }
+        };
+        total += chunk.len() as u64;
+        if total > desc.size {
+            writer.abort().await;
+            return Err(CopyError::BlobMismatch {
+                target: src.describe(),
+                digest: desc.digest,
+                expected_size: desc.size,
+                found: format!("more than {} bytes", desc.size),
+            });
+        }
+        hasher.update(&chunk);
+        if let Err(e) = writer.write(&chunk).await {
+            writer.abort().await;
+            return Err(dst_err(dst, what)(e));
+        }
+        progress.blob_bytes(&desc.digest, chunk.len() as u64);
+    }
+    let found = Sha256Digest::from_bytes(hasher.finalize().into());
+    if total != desc.size || found != desc.digest {
+        writer.abort().await;
+        return Err(CopyError::BlobMismatch {
+            target: src.describe(),
+            digest: desc.digest,
+            expected_size: desc.size,
+            found: format!("{total} bytes with digest {found}"),
+        });
+    }
+    writer
+        .commit(&desc.digest)
+        .await
+        .map_err(dst_err(dst, what))?;
+    Ok(BlobOutcome::Copied)
+}
