@@ -1,4 +1,5 @@
-//! Notary Project signatures (notation): the formats, read with limits, nothing verified here.
+//! Notary Project signatures (notation): the formats, read with limits; only timestamp
+//! countersignatures are verified here ([`timestamp`]).
 //!
 //! - [`envelope`]: the signer information both envelope formats carry, the signature
 //!   algorithms and signing schemes of the specification, the payload's target descriptor.
@@ -7,6 +8,7 @@
 //!   self-signed root, code-signing key usage and EKU, signature algorithm from the key).
 //! - [`policy`]: `trustpolicy.json` version 1.0 with notation's validation rules.
 //! - [`store`]: the trust-store folder layout `x509/{ca,signingAuthority,tsa}/NAME/*`.
+//! - [`timestamp`]: RFC 3161 countersignatures checked against a `tsa` trust store.
 //!
 //! Verification (signatures, trust stores, trust policy verdicts) is in `vouch-verify`'s
 //! `notary` module; only it builds verified types.
@@ -15,4 +17,5 @@ pub mod envelope;
 pub mod jws;
 pub mod policy;
 pub mod store;
+pub mod timestamp;
 pub mod x509;

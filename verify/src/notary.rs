@@ -14,6 +14,7 @@ use vouch_core::notary::policy::{
     Action, Check, Statement, StoreType, TrustPolicyDocument, TrustedIdentity, VerifyTimestamp,
 };
 use vouch_core::notary::store::{StoreError, TrustStore};
+use vouch_core::notary::timestamp::{CountersignatureError, verify_countersignature};
 use vouch_core::notary::x509::{Cert, CertError, code_signing_chain};
 
 /// Why one check failed.
@@ -75,11 +76,9 @@ pub enum CheckError {
     /// Timestamp verification is required and the envelope has no countersignature.
     #[error("no timestamp countersignature was found in the signature envelope")]
     TimestampMissing,
-    /// RFC 3161 countersignatures against a `tsa` trust store are not verified yet.
-    #[error(
-        "the timestamp countersignature is not verified by this version of vouch (RFC 3161 against a tsa trust store)"
-    )]
-    TimestampNotVerified,
+    /// The timestamp countersignature does not verify against the `tsa` trust store.
+    #[error("failed to verify the timestamp countersignature: {0}")]
+    Timestamp(#[from] CountersignatureError),
     /// Revocation is not checked offline.
     #[error("revocation (OCSP/CRL) was not checked: vouch verifies offline")]
     RevocationNotChecked,
@@ -262,7 +261,7 @@ pub fn verify_envelope(
         run.fail(Check::Expiry, CheckError::Expired { expiry })?;
     }
     if run.runs(Check::AuthenticTimestamp)
-        && let Err(e) = authentic_timestamp(&info, &chain, statement, now)
+        && let Err(e) = authentic_timestamp(&info, &chain, statement, store, now)
     {
         run.fail(Check::AuthenticTimestamp, e)?;
     }
@@ -402,6 +401,7 @@ fn authentic_timestamp(
     info: &SignerInfo,
     chain: &[Cert],
     statement: &Statement,
+    store: &TrustStore,
     now: i64,
 ) -> Result<(), CheckError> {
     if info.scheme() == SigningScheme::X509SigningAuthority {
@@ -416,8 +416,30 @@ fn authentic_timestamp(
     if !timestamp {
         return valid_at(chain, now, "verification time");
     }
-    if info.timestamp_signature().is_none() {
-        return Err(CheckError::TimestampMissing);
+    let token = info
+        .timestamp_signature()
+        .ok_or(CheckError::TimestampMissing)?;
+    let mut trusted = Vec::new();
+    for r in statement
+        .trust_stores
+        .iter()
+        .filter(|r| r.kind == StoreType::Tsa)
+    {
+        trusted.extend(store.certificates(r)?);
     }
-    Err(CheckError::TimestampNotVerified)
+    // The imprint is over the signature bytes (Notary Project signature specification).
+    let ts = verify_countersignature(token, info.signature(), &trusted)?;
+    // The signing chain valid over the whole interval the TSA vouches for.
+    for c in chain {
+        if !(c.valid_at(ts.earliest) && c.valid_at(ts.latest)) {
+            return Err(CheckError::NotValidAt {
+                subject: c.subject().to_owned(),
+                time: ts.gen_time,
+                which: "timestamp",
+                not_before: c.not_before(),
+                not_after: c.not_after(),
+            });
+        }
+    }
+    Ok(())
 }

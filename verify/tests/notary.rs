@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use vouch_core::notary::envelope::{EnvelopeError, NotaryLimits, TargetDescriptor};
 use vouch_core::notary::policy::{Action, Check, PolicyError, TrustPolicyDocument};
 use vouch_core::notary::store::TrustStore;
+use vouch_core::notary::timestamp::CountersignatureError;
 use vouch_core::notary::x509::CertError;
 use vouch_verify::notary::{CheckError, NotaryError, verify_envelope};
 
@@ -514,13 +515,129 @@ mod timestamp {
     }
 
     #[test]
-    fn countersignature_present_is_not_yet_accepted() {
-        // notation accepts this one after verifying the RFC 3161 token; vouch does not verify
-        // tokens against a tsa trust store yet and fails closed.
-        let r = run(
+    fn countersignature_verifies_against_the_tsa_store() {
+        // notation: verified (GlobalSign TSA, root in tsa/test-timestamp); the signing chain
+        // expired on 2024-06-18T07:30:31Z, the timestamp (2024-06-18T06:29:37Z ± 1 s) is
+        // inside it.
+        let v = run(
             "jwsWithTimestamp.sig",
             r#""ca:valid-trust-store","tsa:test-timestamp""#,
+        )
+        .unwrap();
+        assert_eq!(v.target(), &ts_target());
+    }
+
+    #[test]
+    fn countersignature_needs_the_tsa_root() {
+        // A tsa store without the TSA's root: no timestamp is authentic without it.
+        let dir = tempfile::tempdir().unwrap();
+        let tsa = dir.path().join("x509/tsa/other");
+        std::fs::create_dir_all(&tsa).unwrap();
+        std::fs::copy(
+            data().join("truststore/x509/ca/valid-trust-store/NotationTestRoot.pem"),
+            tsa.join("NotationTestRoot.pem"),
+        )
+        .unwrap();
+        let ca = dir.path().join("x509/ca/valid-trust-store");
+        std::fs::create_dir_all(&ca).unwrap();
+        for f in [
+            "NotationTestRoot.pem",
+            "TestTimestamp.crt",
+            "wabbit-networks.io.crt",
+        ] {
+            std::fs::copy(
+                data().join("truststore/x509/ca/valid-trust-store").join(f),
+                ca.join(f),
+            )
+            .unwrap();
+        }
+        let json = r#"{"version":"1.0","trustPolicies":[{"name":"t","registryScopes":["*"],
+            "signatureVerification":{"level":"strict","verifyTimestamp":"always"},
+            "trustStores":["ca:valid-trust-store","tsa:other"],"trustedIdentities":["*"]}]}"#;
+        let r = verify_envelope(
+            &envelope("jwsWithTimestamp.sig"),
+            JWS,
+            &policy(json),
+            &TrustStore::new(dir.path().to_path_buf(), NotaryLimits::DEFAULT),
+            IMAGE_TS,
+            &ts_target(),
+            NOW,
+            &NotaryLimits::DEFAULT,
         );
-        assert_eq!(failed(r).2, CheckError::TimestampNotVerified);
+        let (check, _, error) = failed(r);
+        assert_eq!(check, Check::AuthenticTimestamp);
+        assert!(
+            matches!(
+                error,
+                CheckError::Timestamp(CountersignatureError::Untrusted)
+                    | CheckError::Timestamp(CountersignatureError::IncompleteChain(_))
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn countersignature_over_another_signature_fails() {
+        // The token of one envelope moved onto another: the imprint no longer matches.
+        let with: serde_json::Value =
+            serde_json::from_slice(&envelope("jwsWithTimestamp.sig")).unwrap();
+        let mut without: serde_json::Value =
+            serde_json::from_slice(&envelope("withoutTimestamp.sig")).unwrap();
+        without["header"]["io.cncf.notary.timestampSignature"] =
+            with["header"]["io.cncf.notary.timestampSignature"].clone();
+        let json = r#"{"version":"1.0","trustPolicies":[{"name":"t","registryScopes":["*"],
+            "signatureVerification":{"level":"audit","verifyTimestamp":"always","override":{"authenticTimestamp":"enforce"}},
+            "trustStores":["ca:valid-trust-store","tsa:test-timestamp"],"trustedIdentities":["*"]}]}"#;
+        let r = verify_envelope(
+            &serde_json::to_vec(&without).unwrap(),
+            JWS,
+            &policy(json),
+            &store(),
+            IMAGE_TS,
+            &ts_target(),
+            NOW,
+            &NotaryLimits::DEFAULT,
+        );
+        let (check, _, error) = failed(r);
+        assert_eq!(check, Check::AuthenticTimestamp);
+        assert!(
+            matches!(
+                error,
+                CheckError::Timestamp(CountersignatureError::Token(_))
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn timestamp_before_not_before() {
+        // notation: "timestamp can be before certificate \"CN=testTSA,O=Notary,L=Seattle,ST=WA,C=US\"
+        // validity period, it will be valid from ...".
+        // As for the expired chain, its leaf is in none of the copied stores: authenticity is
+        // only logged so that the timestamp step runs.
+        let r = run_at(
+            "timestampBeforeNotBefore.sig",
+            r#""ca:valid-trust-store","tsa:test-timestamp""#,
+            r#"{"level":"audit","verifyTimestamp":"always","override":{"authenticTimestamp":"enforce"}}"#,
+        );
+        let (check, action, error) = failed(r);
+        assert_eq!(
+            (check, action),
+            (Check::AuthenticTimestamp, Action::Enforce)
+        );
+        match error {
+            CheckError::NotValidAt {
+                subject,
+                which,
+                time,
+                not_before,
+                ..
+            } => {
+                assert!(subject.contains("CN=testTSA"), "{subject}");
+                assert_eq!(which, "timestamp");
+                assert!(time <= not_before, "{time} {not_before}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
