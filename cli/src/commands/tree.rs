@@ -50,11 +50,20 @@ pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
         .target
         .referrers(&resolved.digest, None, Access::Pull, limits.manifest)
         .await?;
+    let (notary, referrers): (Vec<_>, Vec<_>) = referrers.into_iter().partition(|d| {
+        d.artifact_type.as_deref() == Some(vouch_core::notary::envelope::ARTIFACT_TYPE)
+    });
     sections.push((
         "referrers",
         "referrer",
         "cosign 3 bundles and other OCI 1.1 referrers".to_owned(),
         referrers,
+    ));
+    sections.push((
+        "notary signatures",
+        "notary",
+        "Notary Project signatures, OCI 1.1 referrers".to_owned(),
+        notary,
     ));
     let predicate = |d: &vouch_core::oci::manifest::Descriptor| {
         d.annotations
