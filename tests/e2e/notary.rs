@@ -76,6 +76,28 @@ async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
     assert!(r.iter().all(Result::is_ok), "{r:?}");
 }
 
+/// Attaches `envelope` as `notation sign --oci-layout` leaves it (oras-go's OCI store): the
+/// signature manifest an untagged entry of index.json, no fallback tag; here in the older
+/// form, without `artifactType`, the config's media type saying what it is.
+fn attach_untagged(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
+    let layout = Layout::open_or_create(layout_dir).unwrap();
+    let config = layout.write_blob(b"{}").unwrap();
+    let env = layout.write_blob(envelope).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": ARTIFACT_TYPE, "digest": config.to_string(), "size": 2},
+        "layers": [{"mediaType": MEDIA_TYPE_JWS, "digest": env.to_string(), "size": envelope.len()}],
+        "subject": {"mediaType": subject.media_type, "digest": subject.digest.to_string(), "size": subject.size},
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    layout.write_blob(&bytes).unwrap();
+    let lock = layout.lock().unwrap();
+    let mut index = layout.index().unwrap();
+    index.manifests.push(Descriptor::of(OCI_MANIFEST, &bytes));
+    layout.write_index(&index, &lock).unwrap();
+}
+
 fn image(dir: &Path) -> Descriptor {
     let layout = dir.join("layout");
     let digest: Sha256Digest = layout_image(&layout, "v1");
@@ -193,4 +215,48 @@ async fn tampered_notary_payload_fails_integrity() {
     .await;
     let r = verify(dir, &policy(dir, SIGNER), &store(dir, "store", &root), &[]).code(1);
     assert!(r.stderr.contains("integrity"), "{}", r.stderr);
+}
+
+#[test]
+fn notary_signature_as_an_untagged_layout_entry_in_the_older_form() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let subject = image(dir);
+    let (root, envelope) = produce(dir, &subject);
+    attach_untagged(&dir.join("layout"), &subject, &envelope);
+    let good_store = store(dir, "store", &root);
+    let r = verify(
+        dir,
+        &policy(dir, SIGNER),
+        &good_store,
+        &["--output", "json"],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc[0]["verified"], true, "{doc}");
+    assert_eq!(doc[0]["notarySignatures"].as_array().unwrap().len(), 1);
+    let image_ref = format!("oci:{}:v1", dir.join("layout").display());
+    let r = vouch_in(dir, None, ["tree", &image_ref]).ok();
+    assert!(r.stdout.contains("notary signatures: 1"), "{}", r.stdout);
+    // Another image of the same layout is not signed by it.
+    let other: Sha256Digest = layout_image(&dir.join("layout"), "v2");
+    let image = format!("oci:{}@{other}", dir.join("layout").display());
+    let r = vouch_in(
+        dir,
+        None,
+        [
+            "verify",
+            "--notation-trust-policy",
+            &policy(dir, SIGNER),
+            "--notation-trust-store",
+            &good_store,
+            &image,
+        ],
+    )
+    .code(1);
+    assert!(
+        r.stderr.contains("no Notary Project signatures found"),
+        "{}",
+        r.stderr
+    );
 }

@@ -17,6 +17,7 @@ use vouch_core::notary::policy::{
 use vouch_core::notary::store::{StoreError, TrustStore};
 use vouch_core::notary::timestamp::{CountersignatureError, verify_countersignature};
 use vouch_core::notary::x509::{Cert, CertError, code_signing_chain};
+use vouch_core::oci::layout::REF_NAME;
 use vouch_core::oci::manifest::{Descriptor, Manifest};
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::{ManifestRef, OciLimits, Target};
@@ -481,12 +482,28 @@ pub async fn notary_referrers(
     oci: &OciLimits,
     limits: &NotaryLimits,
 ) -> Result<Vec<NotaryReferrer>, VerifyError> {
-    let listed: Vec<Descriptor> = target
+    // (entry, whether it was found in a layout's index.json rather than listed for the image)
+    let mut listed: Vec<(Descriptor, bool)> = target
         .referrers(image, None, Access::Pull, oci.manifest)
         .await?
         .into_iter()
         .filter(maybe_notary)
+        .map(|d| (d, false))
         .collect();
+    // `notation sign --oci-layout` (oras-go's OCI store) keeps a signature as an untagged
+    // entry of index.json, no fallback tag: those entries are candidates too.
+    if let Target::Layout(layout) = target {
+        for d in layout.index()?.manifests {
+            let untagged = !d.annotations.contains_key(REF_NAME);
+            if untagged
+                && d.digest != *image
+                && maybe_notary(&d)
+                && !listed.iter().any(|(l, _)| l.digest == d.digest)
+            {
+                listed.push((d, true));
+            }
+        }
+    }
     if listed.len() > oci.layers {
         return Err(VerifyError::Malformed {
             what: "Notary Project signatures",
@@ -498,10 +515,11 @@ pub async fn notary_referrers(
         });
     }
     let mut out = Vec::new();
-    for d in listed {
-        let declared = d.artifact_type.is_some();
-        match notary_envelope(target, image, &d, oci, limits).await? {
-            // An un-typed entry that turns out not to be a Notary signature is not one.
+    for (d, from_index) in listed {
+        let declared = d.artifact_type.is_some() && !from_index;
+        match notary_envelope(target, image, &d, !from_index, oci, limits).await? {
+            // An un-typed entry that turns out not to be a Notary signature is not one, nor is
+            // an index.json entry that is not about this image.
             Err(NotNotary) if !declared => {}
             Err(NotNotary) => out.push(NotaryReferrer {
                 manifest: d,
@@ -522,6 +540,7 @@ async fn notary_envelope(
     target: &Target,
     image: &Sha256Digest,
     desc: &Descriptor,
+    listed_for_image: bool,
     oci: &OciLimits,
     limits: &NotaryLimits,
 ) -> Result<Result<Result<(Vec<u8>, String), String>, NotNotary>, VerifyError> {
@@ -551,6 +570,9 @@ async fn notary_envelope(
         return Ok(Err(NotNotary));
     }
     if manifest.subject.as_ref().map(|s| s.digest) != Some(*image) {
+        if !listed_for_image {
+            return Ok(Err(NotNotary));
+        }
         return Ok(Ok(Err("its subject is not this image".into())));
     }
     let [layer] = manifest.layers.as_slice() else {
