@@ -4,6 +4,7 @@
 //! - [`envelope`]: the signer information both envelope formats carry, the signature
 //!   algorithms and signing schemes of the specification, the payload's target descriptor.
 //! - [`jws`]: the JWS envelope (`application/jose+json`, flattened JSON serialisation).
+//! - [`cose`]: the COSE_Sign1 envelope (`application/cose`), with a small strict CBOR reader.
 //! - [`x509`]: certificates and chains checked the notation way (complete chain to a
 //!   self-signed root, code-signing key usage and EKU, signature algorithm from the key).
 //! - [`policy`]: `trustpolicy.json` version 1.0 with notation's validation rules.
@@ -13,6 +14,7 @@
 //! Verification (signatures, trust stores, trust policy verdicts) is in `vouch-verify`'s
 //! `notary` module; only it builds verified types.
 
+pub mod cose;
 pub mod envelope;
 pub mod jws;
 pub mod policy;

@@ -1,11 +1,11 @@
-//! Notary Project JWS envelopes: parsed with limits, the x5c chain checked the notation way,
+//! Notary Project JWS envelopes (and the same bytes as COSE_Sign1): parsed with limits, the x5c chain checked the notation way,
 //! the signature checked with the leaf's key, the payload read; and the RFC 3161 token reader
 //! on the same bytes (timestamp countersignatures). Never a panic; never a verified signature
 //! over random data.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use vouch_core::notary::envelope::{
-    MEDIA_TYPE_JWS, NotaryLimits, TargetDescriptor, parse_envelope,
+    MEDIA_TYPE_COSE, MEDIA_TYPE_JWS, NotaryLimits, TargetDescriptor, parse_envelope,
 };
 use vouch_core::notary::x509::code_signing_chain;
 
@@ -25,6 +25,10 @@ fuzz_target!(|data: &[u8]| {
                 &[],
             );
         }
+    }
+    if let Ok(info) = parse_envelope(data, MEDIA_TYPE_COSE, &limits) {
+        let _ = TargetDescriptor::from_payload(info.payload(), &limits);
+        let _ = code_signing_chain(info.chain());
     }
     if let Ok(token) = vouch_core::rfc3161::TimestampToken::parse(data) {
         let _ = token.check_imprint(b"signature");

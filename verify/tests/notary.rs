@@ -15,6 +15,7 @@ use vouch_core::notary::x509::CertError;
 use vouch_verify::notary::{CheckError, NotaryError, verify_envelope};
 
 const JWS: &str = "application/jose+json";
+const COSE: &str = "application/cose";
 const IMAGE: &str = "registry.acme-rockets.io/software/net-monitor@sha256:60043cf45eaebc4c0867fea485a039b598f52fd09fd5b07b0b2d2f88fad9d74e";
 /// 2026-11-30T00:00:00Z.
 const NOW: i64 = 1_796_083_200;
@@ -448,6 +449,7 @@ mod timestamp {
         stores: &str,
         verification: &str,
     ) -> Result<vouch_verify::notary::VerifiedNotarySignature, NotaryError> {
+        let media_type = if name.starts_with("cose") { COSE } else { JWS };
         let json = format!(
             r#"{{"version":"1.0","trustPolicies":[{{"name":"test-timestamp","registryScopes":["*"],
             "signatureVerification":{verification},
@@ -455,7 +457,7 @@ mod timestamp {
         );
         verify_envelope(
             &envelope(name),
-            JWS,
+            media_type,
             &policy(&json),
             &store(),
             IMAGE_TS,
@@ -639,5 +641,83 @@ mod timestamp {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn cose_countersignature_verifies_against_the_tsa_store() {
+        // notation: the COSE case of TestAuthenticTimestamp verifies.
+        let v = run(
+            "coseWithTimestamp.sig",
+            r#""ca:valid-trust-store","tsa:test-timestamp""#,
+        )
+        .unwrap();
+        assert_eq!(v.target(), &ts_target());
+        assert_eq!(v.scheme().name(), "notary.x509");
+    }
+
+    #[test]
+    fn cose_expired_chain_without_tsa_store() {
+        // notation: "verification time is after certificate \"CN=testTSA,O=Notary,L=Seattle,
+        // ST=WA,C=US\" validity period, it was expired at \"Tue, 18 Jun 2024 07:30:31 +0000\"".
+        let r = run_at(
+            "coseExpiredWithTimestamp.sig",
+            r#""ca:valid-trust-store""#,
+            r#"{"level":"audit","override":{"authenticTimestamp":"enforce"}}"#,
+        );
+        match failed(r) {
+            (
+                Check::AuthenticTimestamp,
+                Action::Enforce,
+                CheckError::NotValidAt {
+                    subject, not_after, ..
+                },
+            ) => {
+                assert!(subject.contains("CN=testTSA"), "{subject}");
+                assert_eq!(not_after, 1_718_695_831);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cose_tampered_payload_fails_integrity() {
+        let mut env = envelope("coseWithTimestamp.sig");
+        let at = env.windows(5).position(|w| w == b"\"size").unwrap();
+        env[at + 8] ^= 1; // a digit of "size":528
+        let r = verify_envelope(
+            &env,
+            COSE,
+            &policy(
+                r#"{"version":"1.0","trustPolicies":[{"name":"t","registryScopes":["*"],
+                "signatureVerification":{"level":"strict"},
+                "trustStores":["ca:valid-trust-store"],"trustedIdentities":["*"]}]}"#,
+            ),
+            &store(),
+            IMAGE_TS,
+            &ts_target(),
+            NOW,
+            &NotaryLimits::DEFAULT,
+        );
+        assert_eq!(failed(r).0, Check::Integrity);
+    }
+
+    #[test]
+    fn cose_structure_errors_are_errors() {
+        let env = envelope("coseWithTimestamp.sig");
+        for cut in [0, 1, 10, env.len() / 2, env.len() - 1] {
+            let r = vouch_core::notary::envelope::parse_envelope(
+                &env[..cut],
+                COSE,
+                &NotaryLimits::DEFAULT,
+            );
+            assert!(r.is_err(), "{cut}");
+        }
+        // Indefinite-length arrays are refused.
+        let r = vouch_core::notary::envelope::parse_envelope(
+            &[0xd2, 0x9f, 0xff],
+            COSE,
+            &NotaryLimits::DEFAULT,
+        );
+        assert!(r.is_err());
     }
 }
