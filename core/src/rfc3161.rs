@@ -20,6 +20,8 @@ const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const ID_CT_TSTINFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
 const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
@@ -187,6 +189,25 @@ fn hash(alg: &ObjectIdentifier, data: &[u8]) -> Result<Vec<u8>, TimestampError> 
     })
 }
 
+/// RFC 5035 `ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT sha256,
+/// certHash OCTET STRING, issuerSerial IssuerSerial OPTIONAL }`.
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    #[asn1(optional = "true")]
+    hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    issuer_serial: Option<Any>,
+}
+
+/// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies ... OPTIONAL }`.
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+    #[asn1(optional = "true")]
+    policies: Option<Any>,
+}
+
 /// A parsed RFC 3161 `TimeStampToken` whose TSTInfo is bound to its signer's signed attributes
 /// (content type and message digest checked). Neither the imprint nor the signature is checked
 /// by parsing: see [`TimestampToken::check_imprint`] and [`TimestampToken::verify_signature`].
@@ -204,6 +225,8 @@ pub struct TimestampToken {
     signature_alg: ObjectIdentifier,
     signature: Vec<u8>,
     signed_attrs: Vec<u8>,
+    /// The signing-certificate-v2 attribute's first certificate hash (algorithm, hash).
+    signing_cert: Option<(ObjectIdentifier, Vec<u8>)>,
 }
 
 fn small_int(i: &der::asn1::Int) -> Result<u64, TimestampError> {
@@ -273,6 +296,28 @@ impl TimestampToken {
                 "the message-digest attribute does not match the TSTInfo",
             ));
         }
+        let signing_cert = match attrs.iter().find(|a| a.oid == ID_SIGNING_CERTIFICATE_V2) {
+            None => None,
+            Some(a) => {
+                let v = a
+                    .values
+                    .iter()
+                    .next()
+                    .ok_or_else(|| err("empty signing-certificate-v2 attribute"))?;
+                let sc: SigningCertificateV2 = v
+                    .decode_as()
+                    .map_err(|e| err(format!("malformed signing-certificate-v2: {e}")))?;
+                let first = sc
+                    .certs
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| err("signing-certificate-v2 names no certificate"))?;
+                Some((
+                    first.hash_algorithm.map_or(SHA256, |h| h.oid),
+                    first.cert_hash.as_bytes().to_vec(),
+                ))
+            }
+        };
         let signed_attrs = attrs.to_der().map_err(|e| err(e.to_string()))?;
         let mut certificates = Vec::new();
         for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
@@ -308,6 +353,7 @@ impl TimestampToken {
             signature_alg: si.signature_algorithm.oid,
             signature: si.signature.as_bytes().to_vec(),
             signed_attrs,
+            signing_cert,
         })
     }
 
@@ -361,6 +407,18 @@ impl TimestampToken {
                 .ok()
                 .flatten()
                 .is_some_and(|(_, k)| k.0.as_bytes() == ski.0.as_bytes()),
+        }
+    }
+
+    /// When the signed attributes carry RFC 5035's signing-certificate-v2, checks that it names
+    /// `cert_der` (the certificate whose key verifies the signature); without it, nothing.
+    pub fn check_signing_certificate(&self, cert_der: &[u8]) -> Result<(), TimestampError> {
+        match &self.signing_cert {
+            None => Ok(()),
+            Some((alg, h)) if hash(alg, cert_der)? == *h => Ok(()),
+            Some(_) => Err(err(
+                "the signing-certificate-v2 attribute names another certificate than the signer's",
+            )),
         }
     }
 

@@ -721,3 +721,38 @@ mod timestamp {
         assert!(r.is_err());
     }
 }
+
+/// The shared RFC 3161 reader on notation's GlobalSign token: its signing-certificate-v2
+/// attribute names the TSA certificate that signed it, and no other.
+#[test]
+fn rfc3161_signing_certificate_v2_names_the_signer() {
+    use base64::Engine as _;
+    use der::Encode as _;
+    use vouch_core::rfc3161::TimestampToken;
+    let env: serde_json::Value = serde_json::from_slice(&envelope("jwsWithTimestamp.sig")).unwrap();
+    let token = base64::engine::general_purpose::STANDARD
+        .decode(
+            env["header"]["io.cncf.notary.timestampSignature"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let t = TimestampToken::parse(&token).unwrap();
+    let certs: Vec<Vec<u8>> = t
+        .certificates()
+        .iter()
+        .map(|c| c.to_der().unwrap())
+        .collect();
+    let signer = t
+        .certificates()
+        .iter()
+        .position(|c| t.names_signer(c))
+        .unwrap();
+    t.check_signing_certificate(&certs[signer]).unwrap();
+    for (i, c) in certs.iter().enumerate().filter(|(i, _)| *i != signer) {
+        assert!(t.check_signing_certificate(c).is_err(), "{i}");
+    }
+    // 2024-06-18T06:29:37Z, accuracy 1 s.
+    assert_eq!(t.gen_time(), 1_718_692_177);
+    assert_eq!(t.time_range(), (1_718_692_176, 1_718_692_178));
+}

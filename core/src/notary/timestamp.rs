@@ -79,6 +79,7 @@ pub fn verify_countersignature(
         .find(|c| token.names_signer(c.certificate()))
         .ok_or(CountersignatureError::NoSignerCertificate)?;
     token.verify_signature(&signer.spki_der()?)?;
+    token.check_signing_certificate(signer.der())?;
     // The chain: the signer, then issuers from the token or the store, to a self-signed root.
     let mut chain = vec![signer.clone()];
     while let Some(last) = chain.last()

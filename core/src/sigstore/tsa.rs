@@ -44,7 +44,7 @@ pub fn verify_timestamp(
         let Ok(spki) = cert.spki_der() else {
             continue;
         };
-        if token.verify_signature(&spki).is_ok() {
+        if token.verify_signature(&spki).is_ok() && token.check_signing_certificate(leaf).is_ok() {
             return Ok(time);
         }
     }
