@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use bytes::Bytes;
 use vouch_core::cosign::SettleOptions;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::notary::envelope::{ARTIFACT_TYPE, MEDIA_TYPE_JWS};
@@ -15,7 +16,8 @@ use vouch_core::oci::manifest::{Descriptor, OCI_MANIFEST};
 use vouch_core::oci::{OciLimits, Target};
 use vouch_core::referrers::{StoredReferrer, index_referrers};
 
-use crate::support::image::layout_image;
+use crate::support::image::{client, image_parts, layout_image, push_image, registry_ref};
+use crate::support::registry::Registry;
 use crate::support::{python, vouch_in, workspace};
 
 const SIGNER: &str = "CN=vouch notary signer,O=vouch-test,L=Seattle,ST=WA,C=US";
@@ -41,9 +43,16 @@ fn produce(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>) {
 /// Attaches `envelope` to `subject` in the layout as notation does in a registry: an image
 /// manifest with the Notary artifact type, the empty config, the envelope as its one layer.
 async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
-    let layout = Layout::open_or_create(layout_dir).unwrap();
-    let empty = layout.write_blob(b"{}").unwrap();
-    let env = layout.write_blob(envelope).unwrap();
+    let target = Target::Layout(Layout::open_or_create(layout_dir).unwrap());
+    attach_to(&target, subject, envelope).await;
+}
+
+async fn attach_to(target: &Target, subject: &Descriptor, envelope: &[u8]) {
+    let empty = target.push_blob(Bytes::from_static(b"{}")).await.unwrap();
+    let env = target
+        .push_blob(Bytes::from(envelope.to_vec()))
+        .await
+        .unwrap();
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -54,13 +63,15 @@ async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
         "annotations": {"io.cncf.notary.x509chain.thumbprint#S256": "[]"},
     });
     let bytes = serde_json::to_vec(&manifest).unwrap();
-    layout.write_blob(&bytes).unwrap();
+    target
+        .push_manifest_by_digest(Bytes::from(bytes.clone()), OCI_MANIFEST)
+        .await
+        .unwrap();
     let mut entry = Descriptor::of(OCI_MANIFEST, &bytes);
     entry.artifact_type = Some(ARTIFACT_TYPE.into());
-    let target = Target::Layout(layout);
     let r = index_referrers(
         &[StoredReferrer {
-            target: &target,
+            target,
             subject: subject.digest,
             entry,
         }],
@@ -259,4 +270,54 @@ fn notary_signature_as_an_untagged_layout_entry_in_the_older_form() {
         "{}",
         r.stderr
     );
+}
+
+/// In a registry without a referrers API (distribution 2.8): the fallback tag index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notary_signature_in_a_registry_through_the_fallback_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let reg = Registry::start();
+    let host = reg.host();
+    let c = client();
+    let digest = push_image(&c, &host, "notary/app", "v1").await;
+    let (_, _, manifest) = image_parts(&format!("{host}/notary/app:v1"));
+    let subject = Descriptor::of(OCI_MANIFEST, &manifest);
+    assert_eq!(subject.digest, digest);
+    let (root, envelope) = produce(dir, &subject);
+    let target = Target::registry(c.clone(), &registry_ref(&host, "notary/app"));
+    attach_to(&target, &subject, &envelope).await;
+    let store = store(dir, "store", &root);
+    let image = format!("{host}/notary/app:v1");
+    let r = vouch_in(
+        dir,
+        None,
+        [
+            "verify",
+            "--notation-trust-policy",
+            &policy(dir, SIGNER),
+            "--notation-trust-store",
+            &store,
+            "--output",
+            "json",
+            &image,
+        ],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc[0]["verified"], true, "{doc}");
+    let other = policy(dir, "CN=someone else,O=vouch-test,L=Seattle,ST=WA,C=US");
+    vouch_in(
+        dir,
+        None,
+        [
+            "verify",
+            "--notation-trust-policy",
+            &other,
+            "--notation-trust-store",
+            &store,
+            &image,
+        ],
+    )
+    .code(1);
 }
