@@ -33,6 +33,7 @@ pub mod oci;
 pub mod payload;
 pub mod predicate;
 pub mod referrers;
+pub mod rfc3161;
 pub mod scan;
 pub mod sign;
 pub mod sigstore;

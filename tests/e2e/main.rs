@@ -25,6 +25,7 @@ mod keyless;
 mod keyless_sign;
 mod keyless_stack;
 mod keys;
+mod notary;
 mod policy;
 mod promote;
 mod referrers;

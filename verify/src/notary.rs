@@ -6,15 +6,24 @@
 //! A [`VerifiedNotarySignature`] is only built here, from the verified payload; the caller
 //! compares nothing by hand: the expected descriptor is checked before it is returned.
 
+use vouch_core::digest::Sha256Digest;
 use vouch_core::notary::envelope::{
-    EnvelopeError, NotaryLimits, PAYLOAD_CONTENT_TYPE, SignerInfo, SigningScheme, TargetDescriptor,
-    parse_envelope,
+    ARTIFACT_TYPE, EnvelopeError, MEDIA_TYPE_COSE, MEDIA_TYPE_JWS, NotaryLimits,
+    PAYLOAD_CONTENT_TYPE, SignerInfo, SigningScheme, TargetDescriptor, parse_envelope,
 };
 use vouch_core::notary::policy::{
     Action, Check, Statement, StoreType, TrustPolicyDocument, TrustedIdentity, VerifyTimestamp,
 };
 use vouch_core::notary::store::{StoreError, TrustStore};
+use vouch_core::notary::timestamp::{CountersignatureError, verify_countersignature};
 use vouch_core::notary::x509::{Cert, CertError, code_signing_chain};
+use vouch_core::oci::layout::REF_NAME;
+use vouch_core::oci::manifest::{Descriptor, Manifest};
+use vouch_core::oci::registry::Access;
+use vouch_core::oci::{ManifestRef, OciLimits, Target};
+use vouch_core::{Classify, ErrorClass};
+
+use crate::VerifyError;
 
 /// Why one check failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,11 +84,9 @@ pub enum CheckError {
     /// Timestamp verification is required and the envelope has no countersignature.
     #[error("no timestamp countersignature was found in the signature envelope")]
     TimestampMissing,
-    /// RFC 3161 countersignatures against a `tsa` trust store are not verified yet.
-    #[error(
-        "the timestamp countersignature is not verified by this version of vouch (RFC 3161 against a tsa trust store)"
-    )]
-    TimestampNotVerified,
+    /// The timestamp countersignature does not verify against the `tsa` trust store.
+    #[error("failed to verify the timestamp countersignature: {0}")]
+    Timestamp(#[from] CountersignatureError),
     /// Revocation is not checked offline.
     #[error("revocation (OCSP/CRL) was not checked: vouch verifies offline")]
     RevocationNotChecked,
@@ -262,7 +269,7 @@ pub fn verify_envelope(
         run.fail(Check::Expiry, CheckError::Expired { expiry })?;
     }
     if run.runs(Check::AuthenticTimestamp)
-        && let Err(e) = authentic_timestamp(&info, &chain, statement, now)
+        && let Err(e) = authentic_timestamp(&info, &chain, statement, store, now)
     {
         run.fail(Check::AuthenticTimestamp, e)?;
     }
@@ -402,6 +409,7 @@ fn authentic_timestamp(
     info: &SignerInfo,
     chain: &[Cert],
     statement: &Statement,
+    store: &TrustStore,
     now: i64,
 ) -> Result<(), CheckError> {
     if info.scheme() == SigningScheme::X509SigningAuthority {
@@ -416,8 +424,237 @@ fn authentic_timestamp(
     if !timestamp {
         return valid_at(chain, now, "verification time");
     }
-    if info.timestamp_signature().is_none() {
-        return Err(CheckError::TimestampMissing);
+    let token = info
+        .timestamp_signature()
+        .ok_or(CheckError::TimestampMissing)?;
+    let mut trusted = Vec::new();
+    for r in statement
+        .trust_stores
+        .iter()
+        .filter(|r| r.kind == StoreType::Tsa)
+    {
+        trusted.extend(store.certificates(r)?);
     }
-    Err(CheckError::TimestampNotVerified)
+    // The imprint is over the signature bytes (Notary Project signature specification).
+    let ts = verify_countersignature(token, info.signature(), &trusted)?;
+    // The signing chain valid over the whole interval the TSA vouches for.
+    for c in chain {
+        if !(c.valid_at(ts.earliest) && c.valid_at(ts.latest)) {
+            return Err(CheckError::NotValidAt {
+                subject: c.subject().to_owned(),
+                time: ts.gen_time,
+                which: "timestamp",
+                not_before: c.not_before(),
+                not_after: c.not_after(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A Notary Project signature referrer of an image as read from the registry or layout:
+/// its listing entry and, unless it failed a structural check, its envelope and the
+/// envelope's media type (the layer's). Untrusted until verified.
+#[derive(Debug, Clone)]
+pub struct NotaryReferrer {
+    /// The referrer manifest's descriptor.
+    pub manifest: Descriptor,
+    /// (envelope bytes, `application/jose+json` or `application/cose`), or why not read.
+    pub envelope: Result<(Vec<u8>, String), String>,
+}
+
+/// Whether a listing entry may be a Notary signature: `artifactType` says so, or is absent
+/// (listings of older registries; the manifest's config media type then decides).
+fn maybe_notary(d: &Descriptor) -> bool {
+    d.artifact_type
+        .as_deref()
+        .is_none_or(|t| t == ARTIFACT_TYPE)
+}
+
+/// The Notary Project signature referrers of `image` in `target`: through the referrers API,
+/// else the fallback tag index (and so in OCI layouts). A referrer is one whose manifest has
+/// artifact type `application/vnd.cncf.notary.signature` (OCI 1.1) or, the older form, that
+/// config media type; its one layer is the envelope. Registry errors abort; a referrer that is
+/// unreadable or malformed is returned with the reason.
+pub async fn notary_referrers(
+    target: &Target,
+    image: &Sha256Digest,
+    oci: &OciLimits,
+    limits: &NotaryLimits,
+) -> Result<Vec<NotaryReferrer>, VerifyError> {
+    // (entry, whether it was found in a layout's index.json rather than listed for the image)
+    let mut listed: Vec<(Descriptor, bool)> = target
+        .referrers(image, None, Access::Pull, oci.manifest)
+        .await?
+        .into_iter()
+        .filter(maybe_notary)
+        .map(|d| (d, false))
+        .collect();
+    // `notation sign --oci-layout` (oras-go's OCI store) keeps a signature as an untagged
+    // entry of index.json, no fallback tag: those entries are candidates too.
+    if let Target::Layout(layout) = target {
+        for d in layout.index()?.manifests {
+            let untagged = !d.annotations.contains_key(REF_NAME);
+            if untagged
+                && d.digest != *image
+                && maybe_notary(&d)
+                && !listed.iter().any(|(l, _)| l.digest == d.digest)
+            {
+                listed.push((d, true));
+            }
+        }
+    }
+    if listed.len() > oci.layers {
+        return Err(VerifyError::Malformed {
+            what: "Notary Project signatures",
+            reason: format!(
+                "{} candidate referrers listed, more than the limit of {}",
+                listed.len(),
+                oci.layers
+            ),
+        });
+    }
+    let mut out = Vec::new();
+    for (d, from_index) in listed {
+        let declared = d.artifact_type.is_some() && !from_index;
+        match notary_envelope(target, image, &d, !from_index, oci, limits).await? {
+            // An un-typed entry that turns out not to be a Notary signature is not one, nor is
+            // an index.json entry that is not about this image.
+            Err(NotNotary) if !declared => {}
+            Err(NotNotary) => out.push(NotaryReferrer {
+                manifest: d,
+                envelope: Err("the manifest is not a Notary Project signature".into()),
+            }),
+            Ok(envelope) => out.push(NotaryReferrer {
+                manifest: d,
+                envelope,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+struct NotNotary;
+
+async fn notary_envelope(
+    target: &Target,
+    image: &Sha256Digest,
+    desc: &Descriptor,
+    listed_for_image: bool,
+    oci: &OciLimits,
+    limits: &NotaryLimits,
+) -> Result<Result<Result<(Vec<u8>, String), String>, NotNotary>, VerifyError> {
+    let fetched = match target
+        .manifest(
+            ManifestRef::Digest(&desc.digest),
+            Access::Pull,
+            oci.manifest,
+        )
+        .await
+    {
+        Ok(Some(m)) => m,
+        Ok(None) => return Ok(Ok(Err("listed but not found".into()))),
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => return Ok(Ok(Err(e.to_string()))),
+    };
+    let manifest = match Manifest::parse(&fetched.bytes, Some(&fetched.media_type)) {
+        Ok(Manifest::Image(m)) => m,
+        Ok(Manifest::Index(_)) => return Ok(Err(NotNotary)),
+        Err(e) => return Ok(Ok(Err(e.to_string()))),
+    };
+    let is_notary = match manifest.artifact_type.as_deref() {
+        Some(t) => t == ARTIFACT_TYPE,
+        None => manifest.config.media_type == ARTIFACT_TYPE,
+    };
+    if !is_notary {
+        return Ok(Err(NotNotary));
+    }
+    if manifest.subject.as_ref().map(|s| s.digest) != Some(*image) {
+        if !listed_for_image {
+            return Ok(Err(NotNotary));
+        }
+        return Ok(Ok(Err("its subject is not this image".into())));
+    }
+    let [layer] = manifest.layers.as_slice() else {
+        return Ok(Ok(
+            Err("expected one layer (the signature envelope)".into()),
+        ));
+    };
+    if layer.media_type != MEDIA_TYPE_JWS && layer.media_type != MEDIA_TYPE_COSE {
+        return Ok(Ok(Err(format!(
+            "layer media type `{}` is not a Notary Project envelope",
+            layer.media_type
+        ))));
+    }
+    let cap = u64::try_from(limits.envelope).unwrap_or(u64::MAX);
+    match target.blob(layer, Access::Pull, cap).await {
+        Ok(b) => Ok(Ok(Ok((b, layer.media_type.clone())))),
+        Err(e) if e.class() == ErrorClass::Registry => Err(e.into()),
+        Err(e) => Ok(Ok(Err(e.to_string()))),
+    }
+}
+
+/// One image's Notary Project signatures, each verified.
+#[derive(Debug, Clone, Default)]
+pub struct ImageNotarySignatures {
+    /// Referrers read (Notary signatures found).
+    pub found: usize,
+    /// Those that verified, by referrer manifest digest.
+    pub verified: Vec<(Sha256Digest, VerifiedNotarySignature)>,
+    /// Those that did not, by referrer manifest digest, with why.
+    pub failures: Vec<(Sha256Digest, String)>,
+}
+
+impl ImageNotarySignatures {
+    /// notation's verdict: the image verifies when one of its signatures does.
+    pub fn ok(&self) -> bool {
+        !self.verified.is_empty()
+    }
+}
+
+/// Reads the Notary Project signatures of the image `manifest` (its descriptor: media type,
+/// digest, size — the target every signature must name) from `target` and verifies each for
+/// `image_name` (`registry/repository@digest`, what trust policy scopes match) at `now`.
+#[allow(clippy::too_many_arguments)]
+pub async fn verify_image(
+    target: &Target,
+    image_name: &str,
+    manifest: &Descriptor,
+    policy: &TrustPolicyDocument,
+    store: &TrustStore,
+    now: i64,
+    oci: &OciLimits,
+    limits: &NotaryLimits,
+) -> Result<ImageNotarySignatures, VerifyError> {
+    let expected = TargetDescriptor {
+        media_type: manifest.media_type.clone(),
+        digest: manifest.digest.to_string(),
+        size: manifest.size,
+        annotations: Default::default(),
+    };
+    let referrers = notary_referrers(target, &manifest.digest, oci, limits).await?;
+    let mut out = ImageNotarySignatures {
+        found: referrers.len(),
+        ..Default::default()
+    };
+    for r in referrers {
+        let digest = r.manifest.digest;
+        match r.envelope {
+            Err(reason) => out.failures.push((digest, reason)),
+            Ok((bytes, media_type)) => match verify_envelope(
+                &bytes,
+                &media_type,
+                policy,
+                store,
+                image_name,
+                &expected,
+                now,
+                limits,
+            ) {
+                Ok(v) => out.verified.push((digest, v)),
+                Err(e) => out.failures.push((digest, e.to_string())),
+            },
+        }
+    }
+    Ok(out)
 }

@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use vouch_core::notary::envelope::{EnvelopeError, NotaryLimits, TargetDescriptor};
 use vouch_core::notary::policy::{Action, Check, PolicyError, TrustPolicyDocument};
 use vouch_core::notary::store::TrustStore;
+use vouch_core::notary::timestamp::CountersignatureError;
 use vouch_core::notary::x509::CertError;
 use vouch_verify::notary::{CheckError, NotaryError, verify_envelope};
 
 const JWS: &str = "application/jose+json";
+const COSE: &str = "application/cose";
 const IMAGE: &str = "registry.acme-rockets.io/software/net-monitor@sha256:60043cf45eaebc4c0867fea485a039b598f52fd09fd5b07b0b2d2f88fad9d74e";
 /// 2026-11-30T00:00:00Z.
 const NOW: i64 = 1_796_083_200;
@@ -447,6 +449,7 @@ mod timestamp {
         stores: &str,
         verification: &str,
     ) -> Result<vouch_verify::notary::VerifiedNotarySignature, NotaryError> {
+        let media_type = if name.starts_with("cose") { COSE } else { JWS };
         let json = format!(
             r#"{{"version":"1.0","trustPolicies":[{{"name":"test-timestamp","registryScopes":["*"],
             "signatureVerification":{verification},
@@ -454,7 +457,7 @@ mod timestamp {
         );
         verify_envelope(
             &envelope(name),
-            JWS,
+            media_type,
             &policy(&json),
             &store(),
             IMAGE_TS,
@@ -514,13 +517,242 @@ mod timestamp {
     }
 
     #[test]
-    fn countersignature_present_is_not_yet_accepted() {
-        // notation accepts this one after verifying the RFC 3161 token; vouch does not verify
-        // tokens against a tsa trust store yet and fails closed.
-        let r = run(
+    fn countersignature_verifies_against_the_tsa_store() {
+        // notation: verified (GlobalSign TSA, root in tsa/test-timestamp); the signing chain
+        // expired on 2024-06-18T07:30:31Z, the timestamp (2024-06-18T06:29:37Z ± 1 s) is
+        // inside it.
+        let v = run(
             "jwsWithTimestamp.sig",
             r#""ca:valid-trust-store","tsa:test-timestamp""#,
-        );
-        assert_eq!(failed(r).2, CheckError::TimestampNotVerified);
+        )
+        .unwrap();
+        assert_eq!(v.target(), &ts_target());
     }
+
+    #[test]
+    fn countersignature_needs_the_tsa_root() {
+        // A tsa store without the TSA's root: no timestamp is authentic without it.
+        let dir = tempfile::tempdir().unwrap();
+        let tsa = dir.path().join("x509/tsa/other");
+        std::fs::create_dir_all(&tsa).unwrap();
+        std::fs::copy(
+            data().join("truststore/x509/ca/valid-trust-store/NotationTestRoot.pem"),
+            tsa.join("NotationTestRoot.pem"),
+        )
+        .unwrap();
+        let ca = dir.path().join("x509/ca/valid-trust-store");
+        std::fs::create_dir_all(&ca).unwrap();
+        for f in [
+            "NotationTestRoot.pem",
+            "TestTimestamp.crt",
+            "wabbit-networks.io.crt",
+        ] {
+            std::fs::copy(
+                data().join("truststore/x509/ca/valid-trust-store").join(f),
+                ca.join(f),
+            )
+            .unwrap();
+        }
+        let json = r#"{"version":"1.0","trustPolicies":[{"name":"t","registryScopes":["*"],
+            "signatureVerification":{"level":"strict","verifyTimestamp":"always"},
+            "trustStores":["ca:valid-trust-store","tsa:other"],"trustedIdentities":["*"]}]}"#;
+        let r = verify_envelope(
+            &envelope("jwsWithTimestamp.sig"),
+            JWS,
+            &policy(json),
+            &TrustStore::new(dir.path().to_path_buf(), NotaryLimits::DEFAULT),
+            IMAGE_TS,
+            &ts_target(),
+            NOW,
+            &NotaryLimits::DEFAULT,
+        );
+        let (check, _, error) = failed(r);
+        assert_eq!(check, Check::AuthenticTimestamp);
+        assert!(
+            matches!(
+                error,
+                CheckError::Timestamp(CountersignatureError::Untrusted)
+                    | CheckError::Timestamp(CountersignatureError::IncompleteChain(_))
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn countersignature_over_another_signature_fails() {
+        // The token of one envelope moved onto another: the imprint no longer matches.
+        let with: serde_json::Value =
+            serde_json::from_slice(&envelope("jwsWithTimestamp.sig")).unwrap();
+        let mut without: serde_json::Value =
+            serde_json::from_slice(&envelope("withoutTimestamp.sig")).unwrap();
+        without["header"]["io.cncf.notary.timestampSignature"] =
+            with["header"]["io.cncf.notary.timestampSignature"].clone();
+        let json = r#"{"version":"1.0","trustPolicies":[{"name":"t","registryScopes":["*"],
+            "signatureVerification":{"level":"audit","verifyTimestamp":"always","override":{"authenticTimestamp":"enforce"}},
+            "trustStores":["ca:valid-trust-store","tsa:test-timestamp"],"trustedIdentities":["*"]}]}"#;
+        let r = verify_envelope(
+            &serde_json::to_vec(&without).unwrap(),
+            JWS,
+            &policy(json),
+            &store(),
+            IMAGE_TS,
+            &ts_target(),
+            NOW,
+            &NotaryLimits::DEFAULT,
+        );
+        let (check, _, error) = failed(r);
+        assert_eq!(check, Check::AuthenticTimestamp);
+        assert!(
+            matches!(
+                error,
+                CheckError::Timestamp(CountersignatureError::Token(_))
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn timestamp_before_not_before() {
+        // notation: "timestamp can be before certificate \"CN=testTSA,O=Notary,L=Seattle,ST=WA,C=US\"
+        // validity period, it will be valid from ...".
+        // As for the expired chain, its leaf is in none of the copied stores: authenticity is
+        // only logged so that the timestamp step runs.
+        let r = run_at(
+            "timestampBeforeNotBefore.sig",
+            r#""ca:valid-trust-store","tsa:test-timestamp""#,
+            r#"{"level":"audit","verifyTimestamp":"always","override":{"authenticTimestamp":"enforce"}}"#,
+        );
+        let (check, action, error) = failed(r);
+        assert_eq!(
+            (check, action),
+            (Check::AuthenticTimestamp, Action::Enforce)
+        );
+        match error {
+            CheckError::NotValidAt {
+                subject,
+                which,
+                time,
+                not_before,
+                ..
+            } => {
+                assert!(subject.contains("CN=testTSA"), "{subject}");
+                assert_eq!(which, "timestamp");
+                assert!(time <= not_before, "{time} {not_before}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cose_countersignature_verifies_against_the_tsa_store() {
+        // notation: the COSE case of TestAuthenticTimestamp verifies.
+        let v = run(
+            "coseWithTimestamp.sig",
+            r#""ca:valid-trust-store","tsa:test-timestamp""#,
+        )
+        .unwrap();
+        assert_eq!(v.target(), &ts_target());
+        assert_eq!(v.scheme().name(), "notary.x509");
+    }
+
+    #[test]
+    fn cose_expired_chain_without_tsa_store() {
+        // notation: "verification time is after certificate \"CN=testTSA,O=Notary,L=Seattle,
+        // ST=WA,C=US\" validity period, it was expired at \"Tue, 18 Jun 2024 07:30:31 +0000\"".
+        let r = run_at(
+            "coseExpiredWithTimestamp.sig",
+            r#""ca:valid-trust-store""#,
+            r#"{"level":"audit","override":{"authenticTimestamp":"enforce"}}"#,
+        );
+        match failed(r) {
+            (
+                Check::AuthenticTimestamp,
+                Action::Enforce,
+                CheckError::NotValidAt {
+                    subject, not_after, ..
+                },
+            ) => {
+                assert!(subject.contains("CN=testTSA"), "{subject}");
+                assert_eq!(not_after, 1_718_695_831);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cose_tampered_payload_fails_integrity() {
+        let mut env = envelope("coseWithTimestamp.sig");
+        let at = env.windows(5).position(|w| w == b"\"size").unwrap();
+        env[at + 8] ^= 1; // a digit of "size":528
+        let r = verify_envelope(
+            &env,
+            COSE,
+            &policy(
+                r#"{"version":"1.0","trustPolicies":[{"name":"t","registryScopes":["*"],
+                "signatureVerification":{"level":"strict"},
+                "trustStores":["ca:valid-trust-store"],"trustedIdentities":["*"]}]}"#,
+            ),
+            &store(),
+            IMAGE_TS,
+            &ts_target(),
+            NOW,
+            &NotaryLimits::DEFAULT,
+        );
+        assert_eq!(failed(r).0, Check::Integrity);
+    }
+
+    #[test]
+    fn cose_structure_errors_are_errors() {
+        let env = envelope("coseWithTimestamp.sig");
+        for cut in [0, 1, 10, env.len() / 2, env.len() - 1] {
+            let r = vouch_core::notary::envelope::parse_envelope(
+                &env[..cut],
+                COSE,
+                &NotaryLimits::DEFAULT,
+            );
+            assert!(r.is_err(), "{cut}");
+        }
+        // Indefinite-length arrays are refused.
+        let r = vouch_core::notary::envelope::parse_envelope(
+            &[0xd2, 0x9f, 0xff],
+            COSE,
+            &NotaryLimits::DEFAULT,
+        );
+        assert!(r.is_err());
+    }
+}
+
+/// The shared RFC 3161 reader on notation's GlobalSign token: its signing-certificate-v2
+/// attribute names the TSA certificate that signed it, and no other.
+#[test]
+fn rfc3161_signing_certificate_v2_names_the_signer() {
+    use base64::Engine as _;
+    use der::Encode as _;
+    use vouch_core::rfc3161::TimestampToken;
+    let env: serde_json::Value = serde_json::from_slice(&envelope("jwsWithTimestamp.sig")).unwrap();
+    let token = base64::engine::general_purpose::STANDARD
+        .decode(
+            env["header"]["io.cncf.notary.timestampSignature"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let t = TimestampToken::parse(&token).unwrap();
+    let certs: Vec<Vec<u8>> = t
+        .certificates()
+        .iter()
+        .map(|c| c.to_der().unwrap())
+        .collect();
+    let signer = t
+        .certificates()
+        .iter()
+        .position(|c| t.names_signer(c))
+        .unwrap();
+    t.check_signing_certificate(&certs[signer]).unwrap();
+    for (i, c) in certs.iter().enumerate().filter(|(i, _)| *i != signer) {
+        assert!(t.check_signing_certificate(c).is_err(), "{i}");
+    }
+    // 2024-06-18T06:29:37Z, accuracy 1 s.
+    assert_eq!(t.gen_time(), 1_718_692_177);
+    assert_eq!(t.time_range(), (1_718_692_176, 1_718_692_178));
 }

@@ -126,7 +126,7 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_small(path: &Path, what: &'static str, limit: usize) -> Result<Vec<u8>> {
+pub(crate) fn read_small(path: &Path, what: &'static str, limit: usize) -> Result<Vec<u8>> {
     files::read_bounded(path, what, limit).map_err(|e| match e {
         ReadError::Io(e) => {
             anyhow::Error::new(e).context(format!("cannot read {what} {}", path.display()))

@@ -50,11 +50,38 @@ pub(crate) async fn tree(args: TreeArgs) -> Result<()> {
         .target
         .referrers(&resolved.digest, None, Access::Pull, limits.manifest)
         .await?;
+    // Notary Project signatures as verification reads them (also a layout's untagged
+    // index.json entries, and the older form typed by its config).
+    let notary: Vec<_> = vouch_verify::notary::notary_referrers(
+        &resolved.target,
+        &resolved.digest,
+        &limits,
+        &vouch_core::notary::envelope::NotaryLimits::DEFAULT,
+    )
+    .await?
+    .into_iter()
+    .map(|r| {
+        let mut d = r.manifest;
+        d.artifact_type
+            .get_or_insert_with(|| vouch_core::notary::envelope::ARTIFACT_TYPE.to_owned());
+        d
+    })
+    .collect();
+    let referrers: Vec<_> = referrers
+        .into_iter()
+        .filter(|d| !notary.iter().any(|n| n.digest == d.digest))
+        .collect();
     sections.push((
         "referrers",
         "referrer",
         "cosign 3 bundles and other OCI 1.1 referrers".to_owned(),
         referrers,
+    ));
+    sections.push((
+        "notary signatures",
+        "notary",
+        "Notary Project signatures, OCI 1.1 referrers".to_owned(),
+        notary,
     ));
     let predicate = |d: &vouch_core::oci::manifest::Descriptor| {
         d.annotations

@@ -30,6 +30,14 @@ pub(crate) struct VerifyArgs {
     /// Exit 1 when any image is denied.
     #[arg(long, value_name = "POLICY.yaml", conflicts_with_all = ["key", "certificate_identity", "certificate_identity_regexp", "annotations", "recursive"])]
     pub(crate) policy: Option<PathBuf>,
+    /// Verify the images' Notary Project signatures (notation, OCI referrers) against this trust
+    /// policy (trustpolicy.json version 1.0) instead of cosign signatures. Exit 1 when an image
+    /// has no signature that passes its statement.
+    #[arg(long, value_name = "FILE", requires = "notation_trust_store", conflicts_with_all = ["policy", "key", "certificate_identity", "certificate_identity_regexp", "annotations", "recursive"])]
+    pub(crate) notation_trust_policy: Option<PathBuf>,
+    /// The notation trust store the trust policy names: `x509/{ca,signingAuthority,tsa}/NAME/`.
+    #[arg(long, value_name = "DIR", requires = "notation_trust_policy")]
+    pub(crate) notation_trust_store: Option<PathBuf>,
     /// Require this annotation in the signed payload.
     #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -82,6 +90,9 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
     if let Some(policy) = &args.policy {
         return crate::commands::policy::verify(policy, &args.images, &args.registry, args.output)
             .await;
+    }
+    if let (Some(policy), Some(store)) = (&args.notation_trust_policy, &args.notation_trust_store) {
+        return verify_notation(&args, policy, store).await;
     }
     let limits = args.registry.limits();
     let images = parse_images(&args.images)?;
@@ -144,6 +155,105 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
         return Err(VerificationFailed(format!(
             "{failed} image(s) without a valid signature for {}",
             loaded.describe()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `--notation-trust-policy`: each image's Notary Project signatures, verified by the library.
+async fn verify_notation(
+    args: &VerifyArgs,
+    policy_path: &std::path::Path,
+    store_dir: &std::path::Path,
+) -> Result<()> {
+    use vouch_core::notary::envelope::NotaryLimits;
+    use vouch_core::notary::policy::TrustPolicyDocument;
+    use vouch_core::notary::store::TrustStore;
+    use vouch_core::oci::manifest::Descriptor;
+
+    let notary = NotaryLimits::DEFAULT;
+    let bytes = crate::commands::blob::read_small(policy_path, "the trust policy", notary.policy)?;
+    let policy = TrustPolicyDocument::from_json(&bytes, &notary)
+        .with_context(|| format!("{}", policy_path.display()))?;
+    let store = TrustStore::new(store_dir, notary);
+    let limits = args.registry.limits();
+    let images = parse_images(&args.images)?;
+    let client = client(&args.registry)?;
+    let now = crate::commands::policy::now()?;
+    let mut report = Vec::new();
+    let mut failed = 0usize;
+    for image in &images {
+        let resolved = resolve(image, &client, Access::Pull, &limits)
+            .await
+            .with_context(|| format!("{image}"))?;
+        let desc = Descriptor::of(&resolved.manifest.media_type, &resolved.manifest.bytes);
+        let name = format!("{}@{}", resolved.identity, resolved.digest);
+        let sigs = vouch_verify::notary::verify_image(
+            &resolved.target,
+            &name,
+            &desc,
+            &policy,
+            &store,
+            now,
+            &limits,
+            &notary,
+        )
+        .await
+        .with_context(|| format!("{image}"))?;
+        if sigs.ok() {
+            if args.output == Output::Text {
+                eprintln!(
+                    "Verified {name}: {} of {} Notary Project signature(s) valid for trust policy statement {:?}",
+                    sigs.verified.len(),
+                    sigs.found,
+                    sigs.verified
+                        .first()
+                        .map(|(_, v)| v.statement())
+                        .unwrap_or_default()
+                );
+            }
+        } else {
+            failed += 1;
+            if sigs.found == 0 {
+                eprintln!(
+                    "vouch: {name}: no Notary Project signatures found (no referrers of artifact type application/vnd.cncf.notary.signature)"
+                );
+            } else {
+                eprintln!("vouch: {name}: no valid Notary Project signature:");
+            }
+        }
+        for (d, reason) in &sigs.failures {
+            if !sigs.ok() || args.output == Output::Text {
+                eprintln!("  signature {d}: {reason}");
+            }
+        }
+        report.push(serde_json::json!({
+            "image": image.to_string(),
+            "digest": resolved.digest.to_string(),
+            "verified": sigs.ok(),
+            "notarySignatures": sigs.verified.iter().map(|(d, v)| serde_json::json!({
+                "referrer": d.to_string(),
+                "statement": v.statement(),
+                "signer": v.signer(),
+                "signingScheme": v.scheme().name(),
+                "signingTime": v.signing_time(),
+                "logged": v.logged().iter().map(|f| serde_json::json!({
+                    "check": f.check.name(), "error": f.error.to_string(),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "failures": sigs.failures.iter().map(|(d, reason)| serde_json::json!({
+                "referrer": d.to_string(), "reason": reason,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if args.output == Output::Json {
+        writeln!(io::stdout(), "{}", serde_json::Value::from(report))?;
+    }
+    if failed > 0 {
+        return Err(VerificationFailed(format!(
+            "{failed} image(s) without a valid Notary Project signature for {}",
+            policy_path.display()
         ))
         .into());
     }

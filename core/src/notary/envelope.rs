@@ -225,6 +225,7 @@ pub fn parse_envelope(
 ) -> Result<SignerInfo, EnvelopeError> {
     match media_type {
         MEDIA_TYPE_JWS => super::jws::parse(bytes, limits),
+        MEDIA_TYPE_COSE => super::cose::parse(bytes, limits),
         other => Err(EnvelopeError::UnsupportedMediaType(other.to_owned())),
     }
 }

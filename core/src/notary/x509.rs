@@ -156,6 +156,15 @@ impl Cert {
         })
     }
 
+    /// The parsed certificate.
+    pub(crate) fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+    /// The DER SubjectPublicKeyInfo.
+    pub(crate) fn spki_der(&self) -> Result<Vec<u8>, CertError> {
+        der::Encode::to_der(self.cert.tbs_certificate().subject_public_key_info())
+            .map_err(malformed)
+    }
     /// The DER.
     pub fn der(&self) -> &[u8] {
         &self.der
