@@ -4,7 +4,7 @@
 //! stack's, a Rekor that logs something else or answers with a broken proof — each a named
 //! error, and no bundle written.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::support::proxy::read_request;
 use crate::support::sigstore_stack::{SigstoreStack, forge_token, github_claims};
 use crate::support::{Run, python, run, vouch};
 
@@ -245,27 +246,11 @@ fn relay(
     request: &(dyn Fn(&[u8]) -> Vec<u8> + Send + Sync),
     response: &(dyn Fn(&[u8]) -> Vec<u8> + Send + Sync),
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut len = 0usize;
-    let mut ctype = String::from("application/json");
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        if h.trim().is_empty() {
-            break;
-        }
-        let lower = h.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-        if let Some(v) = lower.strip_prefix("content-type:") {
-            ctype = v.trim().to_owned();
-        }
-    }
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body)?;
+    let req = read_request(&client)?;
+    let ctype = req
+        .header("content-type")
+        .unwrap_or_else(|| "application/json".to_owned());
+    let (line, body) = (req.line, req.body);
     let body = request(&body);
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));

@@ -15,6 +15,13 @@ pub const MEDIA_TYPE_COSE: &str = "application/cose";
 /// The artifact type of a Notary Project signature manifest.
 pub const ARTIFACT_TYPE: &str = "application/vnd.cncf.notary.signature";
 
+/// The Notary Project's header names (the same in JWS and COSE).
+pub(crate) const SIGNING_SCHEME: &str = "io.cncf.notary.signingScheme";
+pub(crate) const SIGNING_TIME: &str = "io.cncf.notary.signingTime";
+pub(crate) const AUTHENTIC_SIGNING_TIME: &str = "io.cncf.notary.authenticSigningTime";
+pub(crate) const EXPIRY: &str = "io.cncf.notary.expiry";
+pub(crate) const TIMESTAMP_SIGNATURE: &str = "io.cncf.notary.timestampSignature";
+
 /// Caps on a Notary Project envelope and the files around it. Defaults fit every real one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotaryLimits {

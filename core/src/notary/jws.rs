@@ -11,16 +11,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::envelope::{
-    EnvelopeError, EnvelopeFormat, NotaryLimits, PAYLOAD_CONTENT_TYPE, SignatureAlgorithm,
-    SignerInfo, SigningScheme, check_times,
+    AUTHENTIC_SIGNING_TIME, EXPIRY, EnvelopeError, EnvelopeFormat, NotaryLimits,
+    PAYLOAD_CONTENT_TYPE, SIGNING_SCHEME, SIGNING_TIME, SignatureAlgorithm, SignerInfo,
+    SigningScheme, TIMESTAMP_SIGNATURE, check_times,
 };
 use crate::limits::check_size;
-
-const SIGNING_SCHEME: &str = "io.cncf.notary.signingScheme";
-const SIGNING_TIME: &str = "io.cncf.notary.signingTime";
-const AUTHENTIC_SIGNING_TIME: &str = "io.cncf.notary.authenticSigningTime";
-const EXPIRY: &str = "io.cncf.notary.expiry";
-const TIMESTAMP_SIGNATURE: &str = "io.cncf.notary.timestampSignature";
 
 #[derive(Deserialize)]
 struct Flattened {

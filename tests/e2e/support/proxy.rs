@@ -36,28 +36,15 @@ fn handle(
     upstream: &str,
     fail: &(dyn Fn(&str, &str) -> bool + Send + Sync),
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut head = Vec::new();
-    let mut len = 0usize;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        if h.trim().is_empty() {
-            break;
-        }
-        let lower = h.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-        if lower.starts_with("connection:") {
-            continue;
-        }
-        head.push(h);
-    }
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body)?;
+    let Request {
+        line: request_line,
+        headers,
+        body,
+    } = read_request(&client)?;
+    let head: Vec<String> = headers
+        .into_iter()
+        .filter(|h| !h.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if fail(method, path) {
@@ -81,4 +68,51 @@ fn handle(
     up.read_to_end(&mut response)?;
     client.write_all(&response)?;
     Ok(())
+}
+
+/// An HTTP/1.x request read off a client connection: its request line, its header lines (with
+/// their line endings) and its body (`Content-Length` bytes).
+pub struct Request {
+    pub line: String,
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The value of header `name` (case-insensitive), trimmed.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        self.headers.iter().find_map(|h| {
+            h.to_ascii_lowercase()
+                .starts_with(&prefix)
+                .then(|| h[prefix.len()..].trim().to_owned())
+        })
+    }
+}
+
+/// Reads one request from `client`.
+pub fn read_request(client: &TcpStream) -> std::io::Result<Request> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut headers = Vec::new();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        headers.push(h);
+    }
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body)?;
+    Ok(Request {
+        line,
+        headers,
+        body,
+    })
 }
