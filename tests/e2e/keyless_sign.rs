@@ -423,17 +423,52 @@ fn an_sct_from_an_untrusted_ct_log_is_refused() {
     assert!(!bundle.exists());
 }
 
-/// Flips the first byte after the first `04 20` (the message imprint) or `02 08`/`02 09`
-/// (the nonce) of a DER TimeStampReq.
-fn flip_after(pattern: &'static [&'static [u8]]) -> Rewrite {
+/// One DER TLV at `at`: (content start, content end).
+fn der_tlv(b: &[u8], at: usize) -> (usize, usize) {
+    let first = b[at + 1] as usize;
+    let (len, head) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        let len = b[at + 2..at + 2 + n]
+            .iter()
+            .fold(0usize, |a, &x| (a << 8) | x as usize);
+        (len, 2 + n)
+    };
+    (at + head, at + head + len)
+}
+
+/// Where a DER TimeStampReq keeps the message imprint's hash and the nonce, found by walking
+/// its structure (a byte search could match inside the hash): `SEQUENCE { version INTEGER,
+/// messageImprint SEQUENCE { algorithm, hashedMessage OCTET STRING }, reqPolicy OID OPTIONAL,
+/// nonce INTEGER OPTIONAL, certReq BOOLEAN }`.
+#[derive(Clone, Copy)]
+enum ReqField {
+    Imprint,
+    Nonce,
+}
+
+/// Flips the last content byte of `field` in a DER TimeStampReq.
+fn flip_in_request(field: ReqField) -> Rewrite {
     Arc::new(move |b: &[u8]| {
         let mut v = b.to_vec();
-        for p in pattern {
-            if let Some(i) = v.windows(p.len()).position(|w| w == *p) {
-                v[i + p.len() + 1] ^= 0x01;
-                break;
+        let (body, _) = der_tlv(&v, 0);
+        let (_, version_end) = der_tlv(&v, body);
+        let (imprint, imprint_end) = der_tlv(&v, version_end);
+        let target = match field {
+            ReqField::Imprint => {
+                let (_, alg_end) = der_tlv(&v, imprint);
+                der_tlv(&v, alg_end).1 - 1
             }
-        }
+            ReqField::Nonce => {
+                let mut at = imprint_end;
+                while v[at] != 0x02 {
+                    at = der_tlv(&v, at).1;
+                }
+                der_tlv(&v, at).1 - 1
+            }
+        };
+        v[target] ^= 0x01;
         v
     })
 }
@@ -449,8 +484,8 @@ fn a_tsa_timestamping_other_data_or_another_nonce_is_refused() {
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let keep: Rewrite = Arc::new(|b: &[u8]| b.to_vec());
     for (lie, why) in [
-        (flip_after(&[&[0x04, 0x20]]), "other data"),
-        (flip_after(&[&[0x02, 0x08], &[0x02, 0x09]]), "nonce"),
+        (flip_in_request(ReqField::Imprint), "other data"),
+        (flip_in_request(ReqField::Nonce), "nonce"),
     ] {
         let proxy = lying_proxy(&format!("http://{host}"), lie, keep.clone());
         let sc = signing_config_with(&stack, "tsaUrls", &format!("{proxy}{path}"), dir.path());
