@@ -8,6 +8,7 @@ pub mod http;
 pub mod merkle;
 pub mod oidc;
 pub mod rekor_client;
+pub mod rekor_v2_client;
 pub mod set;
 pub mod signing_config;
 pub mod tlog;

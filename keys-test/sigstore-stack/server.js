@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // A local sigstore stack for vouch's tests: Fulcio, Rekor v1 and a TSA built from sigstore-js's
-// @sigstore/mock handlers, and an OIDC issuer (oauth2-mock-server), each on its own free port of
-// 127.0.0.1. See README.md in this folder.
+// @sigstore/mock handlers, a Rekor v2 log (rekor_v2.js), and an OIDC issuer (oauth2-mock-server),
+// each on its own free port of 127.0.0.1. See README.md in this folder.
 //
 //   node server.js --out DIR
 //
-// Writes DIR/trust-config.json (a sigstore ClientTrustConfig: trusted root + SigningConfig v0.2)
-// and DIR/trusted-root.json, then prints one JSON line with the URLs and paths on stdout. Exits
+// Writes DIR/trust-config.json (a sigstore ClientTrustConfig: trusted root + SigningConfig v0.2
+// naming Rekor v1), DIR/trust-config-v2.json (the same, Rekor v2 first) and DIR/trusted-root.json
+// (both logs), then prints one JSON line with the URLs and paths on stdout. Exits
 // when stdin closes, or on SIGTERM / SIGINT.
 'use strict';
 
@@ -22,6 +23,7 @@ const mock = jsRequire('@sigstore/mock');
 const { OAuth2Server } = jsRequire('oauth2-mock-server');
 const jose = jsRequire('jose');
 const asn1js = jsRequire('asn1js');
+const { rekorV2 } = require('./rekor_v2');
 const pkijs = jsRequire('pkijs');
 
 const HOST = '127.0.0.1';
@@ -275,6 +277,14 @@ async function main() {
   const tlog = await mock.initializeTLog(rekor.url, rekorKey);
   rekorHandler = mock.rekorHandler(tlog, { strict: true });
 
+  // --- Rekor v2 (rekor_v2.js: a double written from rekor-tiles' protos) ----------------------
+  let rekor2Log = null;
+  const rekor2 = await listen({}, async (req, body, url) => {
+    const route = rekor2Log.routes[`${req.method} ${url.pathname}`];
+    return route ? route(req, body, url) : null;
+  });
+  rekor2Log = rekorV2(rekor2.url, validFrom);
+
   // --- TSA -------------------------------------------------------------------------------------
   const tsaKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const tsaImpl = await mock.initializeTSA(tsaKey);
@@ -346,6 +356,7 @@ async function main() {
         },
         logId: { keyId: b64(sha256(rekorSpki)) },
       },
+      rekor2Log.tlog,
     ],
     certificateAuthorities: [
       {
@@ -381,9 +392,9 @@ async function main() {
       },
     ],
   };
-  const service = (url) => ({
+  const service = (url, majorApiVersion = 1) => ({
     url,
-    majorApiVersion: 1,
+    majorApiVersion,
     validFor: { start: validFrom },
     operator: OPERATOR,
   });
@@ -401,17 +412,28 @@ async function main() {
     trustedRoot,
     signingConfig,
   };
+  // The same with the Rekor v2 log listed first (clients pick the highest API version they
+  // speak; the v1 log stays for those that speak only v1).
+  const signingConfigV2 = {
+    ...signingConfig,
+    rekorTlogUrls: [service(rekor2.url, 2), service(rekor.url)],
+  };
+  const trustConfigV2 = { ...trustConfig, signingConfig: signingConfigV2 };
   const out = path.resolve(args.out);
   const files = {
     trustConfig: path.join(out, 'trust-config.json'),
     trustedRoot: path.join(out, 'trusted-root.json'),
     signingConfig: path.join(out, 'signing-config.json'),
+    trustConfigV2: path.join(out, 'trust-config-v2.json'),
+    signingConfigV2: path.join(out, 'signing-config-v2.json'),
   };
   fs.writeFileSync(files.trustConfig, JSON.stringify(trustConfig, null, 2) + '\n');
   fs.writeFileSync(files.trustedRoot, JSON.stringify(trustedRoot, null, 2) + '\n');
   fs.writeFileSync(files.signingConfig, JSON.stringify(signingConfig, null, 2) + '\n');
+  fs.writeFileSync(files.trustConfigV2, JSON.stringify(trustConfigV2, null, 2) + '\n');
+  fs.writeFileSync(files.signingConfigV2, JSON.stringify(signingConfigV2, null, 2) + '\n');
 
-  const servers = [fulcio, rekor, tsa, control].map((s) => s.server);
+  const servers = [fulcio, rekor, rekor2, tsa, control].map((s) => s.server);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -434,6 +456,7 @@ async function main() {
       ready: true,
       fulcio: fulcio.url,
       rekor: rekor.url,
+      rekorV2: rekor2.url,
       tsa: tsaUrl,
       oidcIssuer: issuerUrl,
       token: `${control.url}/token`,

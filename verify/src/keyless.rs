@@ -1,12 +1,13 @@
 //! Keyless signing, end to end: an OIDC identity token → a Fulcio certificate for an ephemeral
 //! P-256 key (verified against the trusted root before the key signs anything) → the signature
-//! → RFC 3161 timestamps from the signing config's TSAs (each verified) → a Rekor v1 entry
-//! (verified: proof, checkpoint, SET, our entry) → a sigstore bundle v0.3, which must then pass
+//! → RFC 3161 timestamps from the signing config's TSAs (each verified) → a Rekor v2 entry, or
+//! a Rekor v1 entry when the signing config has no v2 log (verified: proof, checkpoint, the
+//! SET for v1, our entry) → a sigstore bundle v0.3, which must then pass
 //! vouch's own keyless bundle verifier for the token's identity before it is returned. A
 //! failing or lying service is a [`KeylessError`] naming it; no bundle exists then.
 //!
 //! The ephemeral key lives in memory only, for one signing, and is zeroized when dropped.
-//! Not built yet: Rekor v2 entries, logging to more than one log (a bundle carries one entry),
+//! Not built yet: logging to more than one log (a bundle carries one entry),
 //! the interactive browser flow for tokens.
 
 use base64::Engine as _;
@@ -193,7 +194,7 @@ async fn sign(
         .first()
         .ok_or(SigningConfigError::NoService {
             kind: "Rekor",
-            supported: "Rekor v1",
+            supported: "Rekor v1 or v2",
         })?;
     let proposed = match (&content, &envelope) {
         (Content::Blob(d), _) => Proposed::MessageSignature {

@@ -1,4 +1,4 @@
-//! Rekor v1's `POST /api/v1/log/entries`: a `hashedrekord` 0.0.1 entry for a message signature
+//! Rekor v1's `POST /api/v1/log/entries` (Rekor v2: [`super::rekor_v2_client`]): a `hashedrekord` 0.0.1 entry for a message signature
 //! (blobs, image signatures) or a `dsse` 0.0.1 entry for a DSSE envelope (attestations, cosign 3
 //! image signatures), signed by a Fulcio certificate. The answer (body, integrated time, SET,
 //! inclusion proof with checkpoint) becomes a bundle `tlogEntries[]` element, accepted only
@@ -54,6 +54,14 @@ pub enum RekorError {
         /// The instance.
         url: String,
         /// The failed check.
+        reason: String,
+    },
+    /// vouch cannot write this entry to this log.
+    #[error("Rekor at {url}: vouch cannot log this entry: {reason}")]
+    Unsupported {
+        /// The instance.
+        url: String,
+        /// Why.
         reason: String,
     },
     /// The entry is about something else than what was submitted.
@@ -195,8 +203,9 @@ struct V1Proof {
     tree_size: i64,
 }
 
-/// Logs `proposed`, signed with the certificate `cert_der`, in `rekor`, and returns the
-/// verified entry as a bundle `tlogEntries[]` element.
+/// Logs `proposed`, signed with the certificate `cert_der`, in `rekor` (a Rekor v1 log, or a
+/// Rekor v2 log by [`super::rekor_v2_client`] when the signing config says `majorApiVersion` 2),
+/// and returns the verified entry as a bundle `tlogEntries[]` element.
 pub async fn log_entry(
     rekor: &Service,
     proposed: Proposed<'_>,
@@ -204,6 +213,19 @@ pub async fn log_entry(
     root: &TrustedRoot,
     limits: &HttpLimits,
 ) -> Result<Value, RekorError> {
+    match rekor.major_api_version {
+        1 => {}
+        2 => {
+            return super::rekor_v2_client::log_entry(rekor, proposed, cert_der, root, limits)
+                .await;
+        }
+        v => {
+            return Err(RekorError::Unsupported {
+                url: rekor.url.clone(),
+                reason: format!("Rekor API v{v}; vouch speaks v1 and v2"),
+            });
+        }
+    }
     let url = rekor.url.clone();
     let unavailable = |reason: String| RekorError::Unavailable {
         url: url.clone(),

@@ -114,7 +114,7 @@ pub struct ClientTrustConfig {
 pub struct SigningServices {
     /// The Fulcio to ask.
     pub fulcio: Service,
-    /// The Rekor v1 logs to write to.
+    /// The Rekor logs to write to (`major_api_version` 1 or 2).
     pub rekor: Vec<Service>,
     /// The TSAs to ask.
     pub tsas: Vec<Service>,
@@ -255,30 +255,33 @@ impl SigningConfig {
     }
 
     /// The services to sign with at `now` (Unix seconds): the newest valid Fulcio (API v1),
-    /// the Rekor v1 logs and the TSAs (API v1) the selectors ask for. At least one Fulcio and
-    /// one Rekor are required; TSAs are optional (none listed: none asked).
+    /// the Rekor logs and the TSAs (API v1) the selectors ask for. Rekor logs of API v2 and v1
+    /// are usable; each operator contributes its log of the highest version (the newest of
+    /// those), and operators with a v2 log come first — as sigstore-python 4 and the signing
+    /// config's documentation (rekor-tiles `CLIENTS.md`) choose. At least one Fulcio and one
+    /// Rekor are required; TSAs are optional (none listed: none asked).
     pub fn select(&self, now: i64) -> Result<SigningServices, SigningConfigError> {
-        let fulcio = usable(&self.ca_urls, now, 1).into_iter().next().ok_or(
+        let fulcio = usable(&self.ca_urls, now, &[1]).into_iter().next().ok_or(
             SigningConfigError::NoService {
                 kind: "Fulcio",
                 supported: "API v1",
             },
         )?;
         let rekor = pick(
-            usable(&self.rekor_tlog_urls, now, 1),
+            usable(&self.rekor_tlog_urls, now, &REKOR_VERSIONS),
             self.rekor_selector,
             "Rekor",
         )?;
         if rekor.is_empty() {
             return Err(SigningConfigError::NoService {
                 kind: "Rekor",
-                supported: "Rekor v1; Rekor v2 is not supported yet",
+                supported: "Rekor v1 or v2",
             });
         }
         let tsas = if self.tsa_urls.is_empty() {
             Vec::new()
         } else {
-            let t = pick(usable(&self.tsa_urls, now, 1), self.tsa_selector, "TSA")?;
+            let t = pick(usable(&self.tsa_urls, now, &[1]), self.tsa_selector, "TSA")?;
             if t.is_empty() {
                 return Err(SigningConfigError::NoService {
                     kind: "TSA",
@@ -295,14 +298,22 @@ impl SigningConfig {
     }
 }
 
-/// Valid at `now` with `version`, newest start first.
-fn usable(list: &[Service], now: i64, version: u32) -> Vec<Service> {
+/// The Rekor API versions vouch writes to.
+const REKOR_VERSIONS: [u32; 2] = [2, 1];
+
+/// Valid at `now` with one of `versions`: the highest version first, then the newest start.
+fn usable(list: &[Service], now: i64, versions: &[u32]) -> Vec<Service> {
     let mut v: Vec<Service> = list
         .iter()
-        .filter(|s| s.major_api_version == version && s.validity.contains(now))
+        .filter(|s| versions.contains(&s.major_api_version) && s.validity.contains(now))
         .cloned()
         .collect();
-    v.sort_by_key(|s| std::cmp::Reverse(s.validity.start));
+    v.sort_by_key(|s| {
+        (
+            std::cmp::Reverse(s.major_api_version),
+            std::cmp::Reverse(s.validity.start),
+        )
+    });
     v
 }
 
@@ -311,6 +322,7 @@ fn pick(
     sel: Selector,
     kind: &'static str,
 ) -> Result<Vec<Service>, SigningConfigError> {
+    // The first of each operator: its highest version, newest.
     let mut per_operator: Vec<Service> = Vec::new();
     for s in usable {
         if !per_operator.iter().any(|p| p.operator == s.operator) {
@@ -401,25 +413,47 @@ mod tests {
         let c = SigningConfig::parse(&config(logs.clone(), "ANY")).unwrap();
         let s = c.select(NOW).unwrap();
         assert_eq!(s.fulcio.url, "https://fulcio");
-        assert_eq!(
-            s.rekor.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
-            ["https://rekor-b"]
-        );
+        // Rekor v2 first (the highest version vouch speaks); one log per operator.
+        let urls = |s: &SigningServices| {
+            s.rekor
+                .iter()
+                .map(|r| (r.url.clone(), r.major_api_version))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(urls(&s), [("https://rekor2".to_owned(), 2)]);
         assert_eq!(s.tsas.len(), 1);
         let s = SigningConfig::parse(&config(logs.clone(), "ALL"))
             .unwrap()
             .select(NOW)
             .unwrap();
-        assert_eq!(s.rekor.len(), 2);
+        assert_eq!(
+            urls(&s),
+            [
+                ("https://rekor2".to_owned(), 2),
+                ("https://rekor-b".to_owned(), 1)
+            ]
+        );
         let s = SigningConfig::parse(&config(logs, "EXACT"))
             .unwrap()
             .select(NOW)
             .unwrap();
         assert_eq!(s.rekor.len(), 2);
-        let only_v2 = serde_json::json!([
-            {"url": "https://rekor2", "majorApiVersion": 2, "validFor": {"start": "2025-01-01T00:00:00Z"}, "operator": "a"}
+        // Only v1 logs: the newest valid one.
+        let only_v1 = serde_json::json!([
+            {"url": "https://rekor-a", "majorApiVersion": 1, "validFor": {"start": "2022-01-01T00:00:00Z"}, "operator": "a"},
+            {"url": "https://rekor-b", "majorApiVersion": 1, "validFor": {"start": "2023-01-01T00:00:00Z"}, "operator": "b"}
         ]);
-        let err = SigningConfig::parse(&config(only_v2, "ANY"))
+        let s = SigningConfig::parse(&config(only_v1, "ANY"))
+            .unwrap()
+            .select(NOW)
+            .unwrap();
+        assert_eq!(urls(&s), [("https://rekor-b".to_owned(), 1)]);
+        // A v2 log not yet valid, or of a version vouch does not speak: not used.
+        let unusable = serde_json::json!([
+            {"url": "https://rekor2", "majorApiVersion": 2, "validFor": {"start": "2030-01-01T00:00:00Z"}, "operator": "a"},
+            {"url": "https://rekor3", "majorApiVersion": 3, "validFor": {"start": "2025-01-01T00:00:00Z"}, "operator": "a"}
+        ]);
+        let err = SigningConfig::parse(&config(unusable, "ANY"))
             .unwrap()
             .select(NOW)
             .unwrap_err();
@@ -442,6 +476,33 @@ mod tests {
                 found: 1
             }
         );
+    }
+
+    #[test]
+    fn sigstores_rekor_v2_signing_configs_choose_the_v2_log_valid_now() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/vectors/more/02-trusted-roots");
+        let read = |p: &str| SigningConfig::parse(&std::fs::read(dir.join(p)).unwrap()).unwrap();
+        let t = |x: &str| parse_rfc3339(x).unwrap();
+        let prod = read("production/targets/signing_config_rekor_v2.v0.2.json");
+        // log2025-1 is valid from 2026-01-01; before, Rekor v1.
+        let s = prod.select(t("2026-02-01T00:00:00Z")).unwrap();
+        assert_eq!(
+            (s.rekor[0].url.as_str(), s.rekor[0].major_api_version, s.rekor.len()),
+            ("https://log2025-1.rekor.sigstore.dev", 2, 1)
+        );
+        let s = prod.select(t("2025-12-01T00:00:00Z")).unwrap();
+        assert_eq!(s.rekor[0].url, "https://rekor.sigstore.dev");
+        // Staging: three v2 shards with validity windows; the one valid at the time.
+        let staging = read("staging/targets/signing_config_rekor_v2.v0.2.json");
+        for (at, url) in [
+            ("2025-06-01T00:00:00Z", "https://log2025-alpha1.rekor.sigstage.dev"),
+            ("2025-09-01T00:00:00Z", "https://log2025-alpha2.rekor.sigstage.dev"),
+            ("2025-10-01T00:00:00Z", "https://log2025-alpha3.rekor.sigstage.dev"),
+        ] {
+            let s = staging.select(t(at)).unwrap();
+            assert_eq!((s.rekor[0].url.as_str(), s.rekor.len()), (url, 1), "{at}");
+        }
     }
 
     #[test]

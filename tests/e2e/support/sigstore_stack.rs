@@ -1,5 +1,6 @@
 //! A local sigstore stack for keyless tests: Fulcio, Rekor v1 and an RFC 3161 TSA (sigstore-js's
-//! `@sigstore/mock` handlers) and an OIDC issuer (`oauth2-mock-server`), served by node from
+//! `@sigstore/mock` handlers), a Rekor v2 log (`rekor_v2.js`, written from rekor-tiles' protos)
+//! and an OIDC issuer (`oauth2-mock-server`), served by node from
 //! `keys-test/sigstore-stack/server.js` on free ports of 127.0.0.1; stopped when dropped.
 //! Instances are independent (each has its own keys, trust root and ports).
 
@@ -118,6 +119,12 @@ impl SigstoreStack {
         self.field("rekor")
     }
 
+    /// The Rekor v2 log's base URL (`POST /api/v2/log/entries`, `GET /api/v2/checkpoint`).
+    #[allow(dead_code)]
+    pub fn rekor_v2_url(&self) -> &str {
+        self.field("rekorV2")
+    }
+
     /// The TSA's full URL (`POST` DER `application/timestamp-query`).
     #[allow(dead_code)]
     pub fn tsa_url(&self) -> &str {
@@ -135,7 +142,20 @@ impl SigstoreStack {
         PathBuf::from(self.field("trustConfig"))
     }
 
-    /// The trusted root alone (`vouch verify-bundle --trusted-root`).
+    /// The ClientTrustConfig whose signing config lists the Rekor v2 log first (then Rekor v1):
+    /// clients that speak v2 log there.
+    #[allow(dead_code)]
+    pub fn trust_config_v2(&self) -> PathBuf {
+        PathBuf::from(self.field("trustConfigV2"))
+    }
+
+    /// The SigningConfig v0.2 of [`Self::trust_config_v2`] alone.
+    #[allow(dead_code)]
+    pub fn signing_config_v2(&self) -> PathBuf {
+        PathBuf::from(self.field("signingConfigV2"))
+    }
+
+    /// The trusted root alone (both Rekor logs; `vouch verify-bundle --trusted-root`).
     pub fn trusted_root(&self) -> PathBuf {
         PathBuf::from(self.field("trustedRoot"))
     }
