@@ -13,9 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::keyless_sign::{
-    Rewrite, artifact, lying_proxy, no_proxy, python_verify, vouch_verify,
-};
+use crate::keyless_sign::{Rewrite, artifact, lying_proxy, no_proxy, python_verify, vouch_verify};
 use crate::support::sigstore_stack::SigstoreStack;
 use crate::support::{Run, python, run, vouch, workspace};
 
@@ -84,7 +82,9 @@ fn v2_entry(stack: &SigstoreStack, bundle: &Value) -> Value {
     assert_eq!(e["logId"]["keyId"], v2_log_id(stack).as_str());
     assert!(e.get("inclusionPromise").is_none_or(Value::is_null));
     let origin = stack.rekor_v2_url().strip_prefix("http://").unwrap();
-    let cp = e["inclusionProof"]["checkpoint"]["envelope"].as_str().unwrap();
+    let cp = e["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap();
     assert!(cp.starts_with(&format!("{origin}\n")), "{cp}");
     assert!(cp.contains(&format!("\n\u{2014} {origin} ")), "{cp}");
     e
@@ -101,7 +101,10 @@ fn three_verify(stack: &SigstoreStack, bundle: &Path, identity: &str, file: &Pat
     let r = python_verify(stack, bundle, identity, file);
     assert_eq!(r.code, 0, "sigstore-python refused: {r:#?}");
     let r = python_verify(stack, bundle, "mallory@example.test", file);
-    assert_ne!(r.code, 0, "sigstore-python accepted another identity: {r:#?}");
+    assert_ne!(
+        r.code, 0,
+        "sigstore-python accepted another identity: {r:#?}"
+    );
     let r = js_verify(stack, bundle, identity, file);
     assert_eq!(r.code, 0, "sigstore-js refused: {r:#?}");
 }
@@ -349,9 +352,17 @@ fn a_rekor_v2_log_that_lies_refuses_or_is_down_writes_nothing() {
     }
     let other_root = dir.path().join("other-root.json");
     std::fs::write(&other_root, ours.to_string()).unwrap();
-    let r = vouch_sign(&stack, &stack.signing_config_v2(), &other_root, &bundle, &file_b).code(1);
+    let r = vouch_sign(
+        &stack,
+        &stack.signing_config_v2(),
+        &other_root,
+        &bundle,
+        &file_b,
+    )
+    .code(1);
     assert!(
-        r.stderr.contains(&format!("Rekor at {}", stack.rekor_v2_url()))
+        r.stderr
+            .contains(&format!("Rekor at {}", stack.rekor_v2_url()))
             && r.stderr.contains("checkpoint"),
         "{r:#?}"
     );

@@ -49,7 +49,12 @@ fn os(v: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {
     v.iter().map(|s| s.as_os_str()).collect()
 }
 
-pub(crate) fn vouch_verify(stack: &SigstoreStack, bundle: &Path, identity: &str, file: &Path) -> Run {
+pub(crate) fn vouch_verify(
+    stack: &SigstoreStack,
+    bundle: &Path,
+    identity: &str,
+    file: &Path,
+) -> Run {
     let mut cmd = vouch();
     no_proxy(&mut cmd)
         .args(["verify-bundle", "--output", "json", "--bundle"])
@@ -64,7 +69,12 @@ pub(crate) fn vouch_verify(stack: &SigstoreStack, bundle: &Path, identity: &str,
     run(&mut cmd)
 }
 
-pub(crate) fn python_verify(stack: &SigstoreStack, bundle: &Path, identity: &str, file: &Path) -> Run {
+pub(crate) fn python_verify(
+    stack: &SigstoreStack,
+    bundle: &Path,
+    identity: &str,
+    file: &Path,
+) -> Run {
     let mut cmd = Command::new(python());
     no_proxy(&mut cmd)
         .args(["-m", "sigstore", "--trust-config"])

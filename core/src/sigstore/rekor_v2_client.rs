@@ -124,12 +124,11 @@ pub async fn log_entry(
         url: url.clone(),
         reason,
     };
-    let ours = HashedRekord::new(&proposed, cert_der).map_err(|reason| {
-        RekorError::Unsupported {
+    let ours =
+        HashedRekord::new(&proposed, cert_der).map_err(|reason| RekorError::Unsupported {
             url: url.clone(),
             reason,
-        }
-    })?;
+        })?;
     let http = client(limits).map_err(&unavailable)?;
     let resp = http
         .post(format!("{url}/api/v2/log/entries"))
@@ -284,10 +283,7 @@ mod tests {
         let r = h.request(&cert);
         // rekor-tiles CLIENTS.md, "Request with a Fulcio certificate".
         let v = &r["hashedRekordRequestV002"];
-        assert_eq!(
-            B64.decode(v["digest"].as_str().unwrap()).unwrap(),
-            h.digest
-        );
+        assert_eq!(B64.decode(v["digest"].as_str().unwrap()).unwrap(), h.digest);
         assert_eq!(
             v["signature"]["verifier"]["keyDetails"],
             "PKIX_ECDSA_P256_SHA_256"

@@ -488,7 +488,11 @@ mod tests {
         // log2025-1 is valid from 2026-01-01; before, Rekor v1.
         let s = prod.select(t("2026-02-01T00:00:00Z")).unwrap();
         assert_eq!(
-            (s.rekor[0].url.as_str(), s.rekor[0].major_api_version, s.rekor.len()),
+            (
+                s.rekor[0].url.as_str(),
+                s.rekor[0].major_api_version,
+                s.rekor.len()
+            ),
             ("https://log2025-1.rekor.sigstore.dev", 2, 1)
         );
         let s = prod.select(t("2025-12-01T00:00:00Z")).unwrap();
@@ -496,9 +500,18 @@ mod tests {
         // Staging: three v2 shards with validity windows; the one valid at the time.
         let staging = read("staging/targets/signing_config_rekor_v2.v0.2.json");
         for (at, url) in [
-            ("2025-06-01T00:00:00Z", "https://log2025-alpha1.rekor.sigstage.dev"),
-            ("2025-09-01T00:00:00Z", "https://log2025-alpha2.rekor.sigstage.dev"),
-            ("2025-10-01T00:00:00Z", "https://log2025-alpha3.rekor.sigstage.dev"),
+            (
+                "2025-06-01T00:00:00Z",
+                "https://log2025-alpha1.rekor.sigstage.dev",
+            ),
+            (
+                "2025-09-01T00:00:00Z",
+                "https://log2025-alpha2.rekor.sigstage.dev",
+            ),
+            (
+                "2025-10-01T00:00:00Z",
+                "https://log2025-alpha3.rekor.sigstage.dev",
+            ),
         ] {
             let s = staging.select(t(at)).unwrap();
             assert_eq!((s.rekor[0].url.as_str(), s.rekor.len()), (url, 1), "{at}");
