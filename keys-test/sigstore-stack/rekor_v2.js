@@ -27,8 +27,18 @@ const path = require('path');
 const { createRequire } = require('module');
 
 const jsRequire = createRequire(path.join(__dirname, '..', 'js', 'package.json'));
-const canonicalize = jsRequire('canonicalize');
 const EC = jsRequire('elliptic').ec;
+
+// RFC 8785 (JCS) for what the entry holds (objects and strings): keys sorted by UTF-16 code
+// units, strings as ECMAScript's JSON.stringify writes them, no whitespace.
+function canonicalize(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(v[k])}`).join(',')}}`;
+  }
+  throw new Error(`canonicalize: unexpected ${typeof v}`);
+}
 
 const sha256 = (b) => crypto.createHash('sha256').update(b).digest();
 const b64 = (b) => Buffer.from(b).toString('base64');
