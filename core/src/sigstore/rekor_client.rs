@@ -1,6 +1,7 @@
-//! Rekor v1's `POST /api/v1/log/entries` (Rekor v2: [`super::rekor_v2_client`]): a `hashedrekord` 0.0.1 entry for a message signature
-//! (blobs, image signatures) or a `dsse` 0.0.1 entry for a DSSE envelope (attestations, cosign 3
-//! image signatures), signed by a Fulcio certificate. The answer (body, integrated time, SET,
+//! Rekor v1's `POST /api/v1/log/entries` (Rekor v2 logs: [`super::rekor_v2_client`], which
+//! [`log_entry`] hands them to): a `hashedrekord` 0.0.1 entry for a message signature (blobs,
+//! image signatures) or a `dsse` 0.0.1 entry for a DSSE envelope (attestations, cosign 3 image
+//! signatures), signed by a Fulcio certificate. The answer (body, integrated time, SET,
 //! inclusion proof with checkpoint) becomes a bundle `tlogEntries[]` element, accepted only
 //! when it checks out against the trusted root (known log, proof to a checkpoint the log signed,
 //! the log's SET) and its body is the entry proposed — never another artifact, signature or
