@@ -19,7 +19,8 @@
 //   signed with the log's Ed25519 key, origin = the log's scheme-less URL, key hint
 //   SHA-256(origin ‖ "\n" ‖ 0x01 ‖ key)[:4]; the log ID is that whole hash (note.KeyHash);
 // - the answer is emitted as grpc-gateway does (EmitUnpopulated): integratedTime "0",
-//   inclusionPromise null, int64s as strings, bytes as base64.
+//   inclusionPromise null, int64s as strings, bytes as base64;
+// - an entry already logged is refused (409, ALREADY_EXISTS), as tessera's antispam does.
 'use strict';
 
 const crypto = require('crypto');
@@ -176,6 +177,7 @@ function rekorV2(url, validFrom) {
   // note.KeyHash for Ed25519: SHA-256(name ‖ "\n" ‖ 0x01 ‖ key); the hint is its first 4 bytes.
   const logId = sha256(Buffer.concat([Buffer.from(`${origin}\n`), Buffer.from([1]), raw]));
   const leaves = [];
+  const indexOf = new Map(); // leaf hash (hex) → index: tessera's antispam, as deployed
   let checkpoint = null;
 
   function sign(size, root) {
@@ -203,8 +205,22 @@ function rekorV2(url, validFrom) {
       };
     }
     const canonical = Buffer.from(canonicalize(entry));
+    const leaf = sha256(Buffer.concat([Buffer.from([0]), canonical]));
+    if (indexOf.has(leaf.toString('hex'))) {
+      const at = indexOf.get(leaf.toString('hex'));
+      return {
+        status: 409,
+        type: 'application/json',
+        body: JSON.stringify({
+          code: 6,
+          message: `an equivalent entry already exists in the transparency log with index ${at}`,
+          details: [],
+        }),
+      };
+    }
     const index = leaves.length;
-    leaves.push(sha256(Buffer.concat([Buffer.from([0]), canonical])));
+    leaves.push(leaf);
+    indexOf.set(leaf.toString('hex'), index);
     const size = leaves.length;
     const root = mth(leaves);
     checkpoint = sign(size, root);

@@ -306,6 +306,10 @@ fn a_rekor_v2_log_that_lies_refuses_or_is_down_writes_nothing() {
         "{r:#?}"
     );
     assert!(!bundle.exists());
+    // The same entry again: the log refuses a duplicate (409, as rekor-tiles' antispam does).
+    let r = vouch_sign(&stack, &sc, &root, &bundle, &file_b).code(1);
+    assert!(r.stderr.contains("refused the entry (HTTP 409)"), "{r:#?}");
+    assert!(!bundle.exists());
 
     // A broken inclusion proof: a sibling hash or the root hash changed.
     for field in ["hashes", "rootHash"] {
