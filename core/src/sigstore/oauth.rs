@@ -333,11 +333,8 @@ async fn discover(
     })
 }
 
-/// What one callback request said.
-enum Callback {
-    Code(Zeroizing<String>),
-    Failed(OAuthError),
-}
+/// What one callback request said: the code, or why there is none.
+pub type Callback = Result<Zeroizing<String>, OAuthError>;
 
 /// Serves the loopback listener until a request to [`REDIRECT_PATH`] comes; anything else gets
 /// 404. Each connection is served on its own task, so an idle one (a browser's preconnect)
@@ -363,11 +360,7 @@ async fn callback(listener: TcpListener, state: &str) -> Result<Zeroizing<String
     });
     let got = rx.recv().await;
     accept.abort();
-    match got {
-        Some(Callback::Code(c)) => Ok(c),
-        Some(Callback::Failed(e)) => Err(e),
-        None => Err(OAuthError::NoCode),
-    }
+    got.unwrap_or(Err(OAuthError::NoCode))
 }
 
 const PAGE_OK: &str = "<!doctype html><html><head><title>vouch</title></head><body>\
@@ -389,28 +382,34 @@ async fn serve(mut conn: TcpStream, state: &str, tx: &mpsc::Sender<Callback>) {
             return;
         }
     }
-    let line = head.split(|b| *b == b'\r').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        let _ = respond(&mut conn, "400 Bad Request", "").await;
-        return;
-    };
-    let Ok(url) = Url::parse(&format!("http://localhost{target}")) else {
-        let _ = respond(&mut conn, "400 Bad Request", "").await;
-        return;
-    };
-    if method != "GET" || url.path() != REDIRECT_PATH {
+    let Some(outcome) = callback_request(&head, state) else {
         let _ = respond(&mut conn, "404 Not Found", "").await;
         return;
-    }
-    let outcome = read_callback(&url, state);
+    };
     let page = match outcome {
-        Callback::Code(_) => ("200 OK", PAGE_OK),
-        Callback::Failed(_) => ("400 Bad Request", PAGE_FAILED),
+        Ok(_) => ("200 OK", PAGE_OK),
+        Err(_) => ("400 Bad Request", PAGE_FAILED),
     };
     let _ = respond(&mut conn, page.0, page.1).await;
     let _ = tx.send(outcome).await;
+}
+
+/// Reads an HTTP request head that came to the loopback listener: `None` unless it is
+/// `GET /auth/callback?…`; else the authorization code, or why there is none (an `error`
+/// from the issuer, a `state` that is not `state`, no `code`). Public for the fuzz target.
+pub fn callback_request(head: &[u8], state: &str) -> Option<Callback> {
+    let line = head.split(|b| *b == b'\r' || *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut parts = line.split(' ');
+    let (method, target) = (parts.next()?, parts.next()?);
+    if method != "GET" || !target.starts_with('/') {
+        return None;
+    }
+    let url = Url::parse(&format!("http://localhost{target}")).ok()?;
+    if url.path() != REDIRECT_PATH {
+        return None;
+    }
+    Some(read_callback(&url, state))
 }
 
 /// The callback's verdict: an `error` (the issuer refused), then our `state`, then a `code`.
@@ -426,17 +425,17 @@ fn read_callback(url: &Url, state: &str) -> Callback {
         }
     }
     if let Some(error) = error {
-        return Callback::Failed(OAuthError::Denied {
+        return Err(OAuthError::Denied {
             error,
             description: description.map(|d| format!(": {d}")).unwrap_or_default(),
         });
     }
     if got_state.as_deref().map(String::as_str) != Some(state) {
-        return Callback::Failed(OAuthError::StateMismatch);
+        return Err(OAuthError::StateMismatch);
     }
     match code {
-        Some(c) if !c.is_empty() => Callback::Code(c),
-        _ => Callback::Failed(OAuthError::NoCode),
+        Some(c) if !c.is_empty() => Ok(c),
+        _ => Err(OAuthError::NoCode),
     }
 }
 
@@ -568,25 +567,25 @@ mod tests {
         let u = |q: &str| Url::parse(&format!("http://localhost/auth/callback?{q}")).unwrap();
         assert!(matches!(
             read_callback(&u("code=c1&state=s1"), "s1"),
-            Callback::Code(c) if c.as_str() == "c1"
+            Ok(c) if c.as_str() == "c1"
         ));
         assert!(matches!(
             read_callback(&u("code=c1&state=s2"), "s1"),
-            Callback::Failed(OAuthError::StateMismatch)
+            Err(OAuthError::StateMismatch)
         ));
         assert!(matches!(
             read_callback(&u("code=c1"), "s1"),
-            Callback::Failed(OAuthError::StateMismatch)
+            Err(OAuthError::StateMismatch)
         ));
         assert!(matches!(
             read_callback(&u("state=s1"), "s1"),
-            Callback::Failed(OAuthError::NoCode)
+            Err(OAuthError::NoCode)
         ));
         match read_callback(
             &u("error=access_denied&error_description=no%0Athanks&state=s1"),
             "s1",
         ) {
-            Callback::Failed(e @ OAuthError::Denied { .. }) => {
+            Err(e @ OAuthError::Denied { .. }) => {
                 assert_eq!(
                     e.to_string(),
                     "the sign-in was refused by the issuer: access_denied: nothanks; sign in again"
@@ -595,6 +594,29 @@ mod tests {
             }
             _ => panic!("an error callback is a denial"),
         }
+    }
+
+    #[test]
+    fn callback_requests() {
+        let code = |head: &[u8]| callback_request(head, "s1");
+        assert!(matches!(
+            code(b"GET /auth/callback?code=c1&state=s1 HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Some(Ok(c)) if c.as_str() == "c1"
+        ));
+        for other in [
+            &b"GET /favicon.ico HTTP/1.1\r\n\r\n"[..],
+            b"POST /auth/callback?code=c1&state=s1 HTTP/1.1\r\n\r\n",
+            b"GET http://evil/auth/callback?code=c1&state=s1 HTTP/1.1\r\n\r\n",
+            b"GET",
+            b"\xff\xfe",
+            b"",
+        ] {
+            assert!(code(other).is_none(), "{other:?}");
+        }
+        assert!(matches!(
+            code(b"GET /auth/callback?code=c1&state=s2 HTTP/1.1\r\n\r\n"),
+            Some(Err(OAuthError::StateMismatch))
+        ));
     }
 
     #[test]
