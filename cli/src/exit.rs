@@ -51,6 +51,8 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::sigstore_bundle::BundleError>() {
             Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_core::sigstore::oauth::OAuthError>() {
+            Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::keyless::KeylessError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::CopyError>() {
