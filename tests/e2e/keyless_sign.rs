@@ -16,7 +16,7 @@ use crate::support::proxy::read_request;
 use crate::support::sigstore_stack::{SigstoreStack, forge_token, github_claims};
 use crate::support::{Run, python, run, vouch};
 
-fn no_proxy(cmd: &mut Command) -> &mut Command {
+pub(crate) fn no_proxy(cmd: &mut Command) -> &mut Command {
     cmd.env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .env_remove("SIGSTORE_ID_TOKEN")
@@ -64,7 +64,12 @@ fn vouch_verify(stack: &SigstoreStack, bundle: &Path, identity: &str, file: &Pat
     run(&mut cmd)
 }
 
-fn python_verify(stack: &SigstoreStack, bundle: &Path, identity: &str, file: &Path) -> Run {
+pub(crate) fn python_verify(
+    stack: &SigstoreStack,
+    bundle: &Path,
+    identity: &str,
+    file: &Path,
+) -> Run {
     let mut cmd = Command::new(python());
     no_proxy(&mut cmd)
         .args(["-m", "sigstore", "--trust-config"])
@@ -222,9 +227,9 @@ fn a_trusted_root_that_is_not_the_stacks_refuses_fulcios_certificate() {
 }
 
 /// An HTTP/1.0 proxy to `upstream` that may rewrite each request body and response body.
-type Rewrite = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+pub(crate) type Rewrite = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
 
-fn lying_proxy(upstream: &str, request: Rewrite, response: Rewrite) -> String {
+pub(crate) fn lying_proxy(upstream: &str, request: Rewrite, response: Rewrite) -> String {
     let upstream = upstream.strip_prefix("http://").unwrap().to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
@@ -353,7 +358,12 @@ fn rekor_logging_something_else_or_a_broken_proof_writes_nothing() {
 }
 
 /// The stack's signing config with the service `kind` (`caUrls`, `tsaUrls`) at `url`.
-fn signing_config_with(stack: &SigstoreStack, kind: &str, url: &str, dir: &Path) -> PathBuf {
+pub(crate) fn signing_config_with(
+    stack: &SigstoreStack,
+    kind: &str,
+    url: &str,
+    dir: &Path,
+) -> PathBuf {
     let mut sc: Value =
         serde_json::from_slice(&std::fs::read(stack.signing_config()).unwrap()).unwrap();
     sc[kind][0]["url"] = url.into();

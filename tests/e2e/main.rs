@@ -22,6 +22,7 @@ mod image_sign;
 mod interop_js;
 mod interop_python;
 mod keyless;
+mod keyless_image;
 mod keyless_sign;
 mod keyless_stack;
 mod keys;
