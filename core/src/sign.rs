@@ -513,3 +513,79 @@ pub async fn sign_images(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! cosign's keyless annotations, from a signer's material.
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn entry() -> Value {
+        json!({
+            "logIndex": "7",
+            "logId": { "keyId": B64.encode([0xab; 32]) },
+            "kindVersion": { "kind": "hashedrekord", "version": "0.0.1" },
+            "integratedTime": "1700000000",
+            "inclusionPromise": { "signedEntryTimestamp": "U0VU" },
+            "canonicalizedBody": "Ym9keQ==",
+        })
+    }
+
+    fn keyless(entry: Option<Value>) -> Signed {
+        Signed {
+            signature: vec![1, 2, 3],
+            material: VerificationMaterial::CertificateChain(vec![
+                b"leaf".to_vec(),
+                b"intermediate".to_vec(),
+                b"root".to_vec(),
+            ]),
+            log_entry: entry,
+            timestamps: vec![b"tsr".to_vec()],
+        }
+    }
+
+    #[test]
+    fn keyless_material_becomes_cosigns_annotations() {
+        let a = keyless_annotations(&keyless(Some(entry())));
+        let pem = |s: &str| crate::keys::decode_pem(s.as_bytes()).unwrap();
+        assert_eq!(
+            pem(&a[CERTIFICATE_ANNOTATION]),
+            ("CERTIFICATE".to_owned(), b"leaf".to_vec())
+        );
+        let chain = &a[CHAIN_ANNOTATION];
+        assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+        assert!(chain.find("BEGIN").unwrap() < chain.rfind("BEGIN").unwrap());
+        let bundle: Value = serde_json::from_str(&a[BUNDLE_ANNOTATION]).unwrap();
+        assert_eq!(
+            bundle,
+            json!({
+                "SignedEntryTimestamp": "U0VU",
+                "Payload": {
+                    "body": "Ym9keQ==",
+                    "integratedTime": 1_700_000_000,
+                    "logIndex": 7,
+                    "logID": "ab".repeat(32),
+                },
+            })
+        );
+        let ts: Value = serde_json::from_str(&a[RFC3161_TIMESTAMP_ANNOTATION]).unwrap();
+        assert_eq!(ts, json!({ "SignedRFC3161Timestamp": B64.encode(b"tsr") }));
+    }
+
+    #[test]
+    fn no_set_no_bundle_annotation_and_keys_have_none() {
+        let mut e = entry();
+        e.as_object_mut().unwrap().remove("inclusionPromise");
+        let a = keyless_annotations(&keyless(Some(e)));
+        assert!(!a.contains_key(BUNDLE_ANNOTATION));
+        assert!(a.contains_key(CERTIFICATE_ANNOTATION));
+        let key = Signed {
+            signature: vec![1],
+            material: VerificationMaterial::PublicKey { hint: "h".into() },
+            log_entry: None,
+            timestamps: Vec::new(),
+        };
+        assert!(keyless_annotations(&key).is_empty());
+    }
+}
