@@ -107,8 +107,8 @@ fn layer_annotations(root: &Path, out: &mut Vec<Value>) {
 
 /// A legacy layer under `root` with the signature annotation carries cosign's keyless
 /// annotations: the leaf and chain PEM, the Rekor bundle (SET + entry of `kind`) and a
-/// timestamp; `predicate_type` is set for `.att` layers.
-fn assert_cosign_annotations(root: &Path, kind: &str, predicate_type: Option<&str>) {
+/// timestamp; `predicate_type` is set for `.att` layers. Returns the annotations.
+fn assert_cosign_annotations(root: &Path, kind: &str, predicate_type: Option<&str>) -> Value {
     let mut all = Vec::new();
     layer_annotations(root, &mut all);
     let found = all.iter().find(|a| {
@@ -145,6 +145,7 @@ fn assert_cosign_annotations(root: &Path, kind: &str, predicate_type: Option<&st
     if predicate_type.is_none() {
         assert!(!s("dev.cosignproject.cosign/signature").is_empty(), "{a:#}");
     }
+    a.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,8 +181,16 @@ async fn keyless_sign_in_both_formats_in_a_registry_and_a_layout() {
             verify_image(&stack, d, image);
         }
         if format == "legacy" {
-            assert_cosign_annotations(&reg.storage(), "hashedrekord", None);
-            assert_cosign_annotations(&layout, "hashedrekord", None);
+            // One certificate for the run; each signature its own Rekor entry.
+            let a = assert_cosign_annotations(&reg.storage(), "hashedrekord", None);
+            let b = assert_cosign_annotations(&layout, "hashedrekord", None);
+            let cert = "dev.sigstore.cosign/certificate";
+            assert_eq!(a[cert], b[cert]);
+            let index = |v: &Value| {
+                let rekor = v["dev.sigstore.cosign/bundle"].as_str().unwrap();
+                serde_json::from_str::<Value>(rekor).unwrap()["Payload"]["logIndex"].clone()
+            };
+            assert_ne!(index(&a), index(&b));
         }
     }
 }
