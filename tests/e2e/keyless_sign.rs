@@ -363,7 +363,12 @@ fn rekor_logging_something_else_or_a_broken_proof_writes_nothing() {
 }
 
 /// The stack's signing config with the service `kind` (`caUrls`, `tsaUrls`) at `url`.
-fn signing_config_with(stack: &SigstoreStack, kind: &str, url: &str, dir: &Path) -> PathBuf {
+pub(crate) fn signing_config_with(
+    stack: &SigstoreStack,
+    kind: &str,
+    url: &str,
+    dir: &Path,
+) -> PathBuf {
     let mut sc: Value =
         serde_json::from_slice(&std::fs::read(stack.signing_config()).unwrap()).unwrap();
     sc[kind][0]["url"] = url.into();
