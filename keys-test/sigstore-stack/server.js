@@ -308,6 +308,15 @@ async function main() {
         : undefined;
     return info;
   };
+  // genTime in whole seconds: asn1js writes a GeneralizedTime's fraction in DER's shortest form
+  // (`.12Z` for 120 ms), which sigstore-js's parser (@sigstore/core: exactly three digits or
+  // none) refuses as "invalid time" — one timestamp in ten would fail the sigstore-js
+  // cross-checks for a reason that is the mock's and the peer's, not vouch's.
+  tsaImpl.getCurrentTime = () => {
+    const d = new Date();
+    d.setMilliseconds(0);
+    return d;
+  };
   const tsaMock = mock.tsaHandler(tsaImpl, { strict: true });
   const tsa = await listen({
     [`POST ${tsaMock.path}`]: async (req, body) => {

@@ -240,13 +240,9 @@ impl<'a> KeylessSigner<'a> {
                 )
             }
         };
-        // 2. Timestamps over the signature.
-        let mut stamps = Vec::with_capacity(services.tsas.len());
-        for tsa in &services.tsas {
-            let t = timestamp(tsa, &signature, root, &self.ctx.http).await?;
-            stamps.push(t.response().to_vec());
-        }
-        // 3. The transparency log (the first log selected: a bundle carries one entry).
+        // 2. and 3. Timestamps over the signature (from every selected TSA) and the
+        // transparency-log entry (the first log selected: a bundle carries one entry), asked for
+        // at once: neither depends on the other, and each answer is verified on arrival.
         let rekor = services
             .rekor
             .first()
@@ -264,7 +260,16 @@ impl<'a> KeylessSigner<'a> {
                 return Err(KeylessError::Key("no envelope was signed".into()));
             }
         };
-        let entry = log_entry(rekor, proposed, &cert_der, root, &self.ctx.http).await?;
+        let stamps = futures_util::future::try_join_all(services.tsas.iter().map(|tsa| async {
+            let t = timestamp(tsa, &signature, root, &self.ctx.http).await?;
+            Ok::<_, KeylessError>(t.response().to_vec())
+        }));
+        let entry = async {
+            Ok::<_, KeylessError>(
+                log_entry(rekor, proposed, &cert_der, root, &self.ctx.http).await?,
+            )
+        };
+        let (stamps, entry) = futures_util::future::try_join(stamps, entry).await?;
         // 4. The bundle.
         let mut vm = json!({
             "certificate": { "rawBytes": B64.encode(&cert_der) },
