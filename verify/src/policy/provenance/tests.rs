@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::policy::report::Status;
 use serde_json::json;

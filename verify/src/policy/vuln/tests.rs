@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::policy::report::Status;
 use crate::policy::rules::{Pattern, VexDocument as PolicyVex};
