@@ -17,16 +17,13 @@ use vouch_core::referrers::COSIGN_SIGN_PREDICATE;
 use vouch_core::{Classify, ErrorClass};
 
 use super::file::{AttestationRule, Block, Policy, PolicyAuthority, SignatureRule};
-use super::report::{Check, Status, codes};
+use super::report::{Check, MAX_REJECTIONS_LISTED, Status, cap_details, codes};
 use super::rules::{ImageContext, Mode};
 use crate::VerifyError;
 use crate::attestation::{
     FetchedReferrer, ReferrerFilter, VerifiedAttestation, fetch_referrers, is_type, root_for_keys,
 };
 use crate::image::VerifiedImageSignature;
-
-/// At most this many per-layer reasons are listed under a failing check.
-const MAX_DETAILS: usize = 20;
 
 /// The image to judge: its name for matching, its digest, and where its attachments live.
 #[derive(Debug)]
@@ -229,13 +226,9 @@ async fn fetch_material(
     })
 }
 
-fn capped(mut v: Vec<String>) -> Vec<String> {
-    if v.len() > MAX_DETAILS {
-        let more = v.len() - MAX_DETAILS;
-        v.truncate(MAX_DETAILS);
-        v.push(format!("… and {more} more"));
-    }
-    v
+/// Caps a list of rejection reasons (see [`MAX_REJECTIONS_LISTED`]).
+fn capped(v: Vec<String>) -> Vec<String> {
+    cap_details(v, MAX_REJECTIONS_LISTED)
 }
 
 /// A signature verified by one of the policy's authorities.

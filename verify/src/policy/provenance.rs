@@ -24,7 +24,7 @@ use serde_json::Value;
 use vouch_core::digest::Sha256Digest;
 
 use crate::attestation::VerifiedAttestation;
-use crate::policy::report::{Check, codes};
+use crate::policy::report::{Check, cap_findings, codes};
 use crate::policy::rules::{BaseImage, Pattern, ProvenanceRule, describe};
 
 /// SLSA provenance v0.2.
@@ -34,18 +34,6 @@ pub(crate) const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
 
 /// At most this many base-image checks; the rest are summarised in one.
 const MAX_IMAGE_CHECKS: usize = 50;
-/// At most this many lines in a details list.
-pub(crate) const MAX_DETAILS: usize = 50;
-
-/// Caps a details list at [`MAX_DETAILS`] lines plus "… and N more".
-pub(crate) fn cap_details(mut lines: Vec<String>) -> Vec<String> {
-    if lines.len() > MAX_DETAILS {
-        let more = lines.len() - MAX_DETAILS;
-        lines.truncate(MAX_DETAILS);
-        lines.push(format!("… and {more} more"));
-    }
-    lines
-}
 
 /// Evaluates one verified provenance attestation against `rule`: one check per condition the
 /// rule sets (builder, source repository, source ref, one per base image), or a single
@@ -733,7 +721,7 @@ fn base_image_checks(f: &Facts, allowed: &[BaseImage]) -> Vec<Check> {
                 expected,
                 format!("no image among {} entries", f.materials.len()),
             )
-            .with_details(cap_details(others)),
+            .with_details(cap_findings(others)),
         ];
     }
     let mut checks = Vec::new();
@@ -819,14 +807,14 @@ fn base_image_checks(f: &Facts, allowed: &[BaseImage]) -> Vec<Check> {
                     failed_beyond.len()
                 ),
             )
-            .with_details(cap_details(lines)),
+            .with_details(cap_findings(lines)),
         );
     }
     // The entries skipped as non-images, once, so a reader can see nothing was overlooked.
     if !others.is_empty()
         && let Some(first) = checks.first_mut()
     {
-        first.details.extend(cap_details(others));
+        first.details.extend(cap_findings(others));
     }
     checks
 }

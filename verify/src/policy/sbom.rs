@@ -45,8 +45,7 @@ use spdx::expression::{ExprNode, Expression};
 use spdx::{LicenseId, LicenseItem, LicenseReq, ParseMode};
 
 use crate::attestation::VerifiedAttestation;
-use crate::policy::provenance::cap_details;
-use crate::policy::report::{Check, codes};
+use crate::policy::report::{Check, cap_findings, codes};
 use crate::policy::rules::{Pattern, SbomRule, any_matches, describe};
 
 #[derive(Deserialize)]
@@ -715,7 +714,7 @@ pub(crate) fn evaluate(att: &VerifiedAttestation, rule: &SbomRule) -> Vec<Check>
                     format!("{} denied licenses", hits.len())
                 },
             )
-            .with_details(cap_details(hits)),
+            .with_details(cap_findings(hits)),
         );
     }
     if let Some(allow) = &rule.allow_licenses {
@@ -737,7 +736,7 @@ pub(crate) fn evaluate(att: &VerifiedAttestation, rule: &SbomRule) -> Vec<Check>
             }
         }
         let failed = hits.len();
-        let mut details = cap_details(hits);
+        let mut details = cap_findings(hits);
         if unlicensed > 0 {
             details.push(format!(
                 "{unlicensed} of {n} packages have no license information (not judged)"
@@ -783,7 +782,7 @@ pub(crate) fn evaluate(att: &VerifiedAttestation, rule: &SbomRule) -> Vec<Check>
             }
         }
         let failed = hits.len();
-        let mut details = cap_details(hits);
+        let mut details = cap_findings(hits);
         if no_purl > 0 {
             details.push(format!(
                 "{no_purl} of {n} packages have no purl (not judged)"

@@ -31,8 +31,7 @@ use vouch_core::scan::{Finding, Severity};
 
 use crate::attestation::VerifiedAttestation;
 use crate::policy::depgraph::DepGraph;
-use crate::policy::provenance::cap_details;
-use crate::policy::report::{Check, codes};
+use crate::policy::report::{Check, cap_findings, codes};
 use crate::policy::rules::{IgnoreEntry, ImageContext, ScannerRule, VulnRule};
 use crate::policy::vex::{self, Statement, VexDocument};
 
@@ -352,7 +351,7 @@ fn future_check(
             future.len()
         ),
     )
-    .with_details(cap_details(lines))
+    .with_details(cap_findings(lines))
 }
 
 /// Parses the policy's VEX documents and the openvex attestations; each malformed one is a
@@ -681,7 +680,7 @@ fn limit_checks(
         details.extend(context.iter().cloned());
         return vec![
             Check::pass(codes::VULN_LIMIT, path, "no severity limits", found)
-                .with_details(cap_details(details)),
+                .with_details(cap_findings(details)),
         ];
     }
 
@@ -723,7 +722,7 @@ fn limit_checks(
                 format!("at most {max} {name}"),
                 format!("{n} {name}"),
             )
-            .with_details(cap_details(details)),
+            .with_details(cap_findings(details)),
         );
     }
     checks
