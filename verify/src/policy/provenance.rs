@@ -472,49 +472,21 @@ pub(crate) fn normalize_image_name(repo: &str) -> Option<String> {
     Some(format!("{registry}/{repository}"))
 }
 
-fn valid_repo_path(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with('/')
-        && !s.contains("//")
-        && s.bytes().all(|b| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || matches!(b, b'.' | b'_' | b'-' | b'/' | b':')
-        })
-}
-
-/// Parses `[HOST[:PORT]/]REPO[:TAG][@ALG:HEX]`, or `None` when it is not an image reference.
+/// Parses `[HOST[:PORT]/]REPO[:TAG][@ALG:ENCODED]` with vouch-core's reference grammar, or
+/// `None` when it is not an image reference. Unlike an image reference given to vouch, the
+/// digest may be of any algorithm and is kept as written: a material pinned by something other
+/// than a valid sha256 digest is an image whose pin fails ([`pinned`] says why), not a string
+/// skipped as no image.
 pub(crate) fn parse_image_ref(s: &str) -> Option<ImageRef> {
-    let s = s.trim();
-    let (rest, digest) = match s.rsplit_once('@') {
-        Some((r, d)) if d.contains(':') => (r, Some(d.to_owned())),
-        Some(_) => return None,
-        None => (s, None),
-    };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => (
-            &rest[..last_slash + i],
-            Some(rest[last_slash + i + 1..].to_owned()),
-        ),
-        None => (rest, None),
-    };
-    // The host part may have upper case; the path may not.
-    let (host_ok, path) = match repo.split_once('/') {
-        Some((h, p)) if vouch_core::oci::reference::is_registry_host(h) => (
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':')),
-            p,
-        ),
-        _ => (true, repo),
-    };
-    if !host_ok || !valid_repo_path(path) || tag.as_deref().is_some_and(str::is_empty) {
+    use vouch_core::oci::reference::{is_digest, split_reference};
+    let (name, tag, digest) = split_reference(s.trim()).ok()?;
+    if digest.is_some_and(|d| !is_digest(d)) {
         return None;
     }
     Some(ImageRef {
-        name: normalize_image_name(repo)?,
-        tag,
-        digest,
+        name: normalize_image_name(name)?,
+        tag: tag.map(str::to_owned),
+        digest: digest.map(str::to_owned),
     })
 }
 
