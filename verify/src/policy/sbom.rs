@@ -40,87 +40,13 @@
 
 use std::str::FromStr;
 
-use serde::Deserialize;
 use spdx::expression::{ExprNode, Expression};
 use spdx::{LicenseId, LicenseItem, LicenseReq, ParseMode};
 
 use crate::attestation::VerifiedAttestation;
 use crate::policy::report::{Check, cap_findings, codes};
 use crate::policy::rules::{Pattern, SbomRule, any_matches, describe};
-
-#[derive(Deserialize)]
-struct Doc {
-    #[serde(default, rename = "bomFormat")]
-    bom_format: Option<String>,
-    #[serde(default, rename = "specVersion")]
-    spec_version: Option<String>,
-    #[serde(default, rename = "spdxVersion")]
-    spdx_version: Option<String>,
-    #[serde(default)]
-    metadata: Option<CdxMetadata>,
-    #[serde(default)]
-    components: Option<Vec<CdxComponent>>,
-    #[serde(default)]
-    packages: Option<Vec<SpdxPackage>>,
-}
-
-#[derive(Deserialize)]
-struct CdxMetadata {
-    #[serde(default)]
-    component: Option<CdxComponent>,
-}
-
-#[derive(Deserialize)]
-struct CdxComponent {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    purl: Option<String>,
-    #[serde(default)]
-    licenses: Option<Vec<CdxLicenseChoice>>,
-    #[serde(default)]
-    components: Option<Vec<CdxComponent>>,
-}
-
-#[derive(Deserialize)]
-struct CdxLicenseChoice {
-    #[serde(default)]
-    license: Option<CdxLicense>,
-    #[serde(default)]
-    expression: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CdxLicense {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SpdxPackage {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default, rename = "versionInfo")]
-    version_info: Option<String>,
-    #[serde(default, rename = "licenseConcluded")]
-    license_concluded: Option<String>,
-    #[serde(default, rename = "licenseDeclared")]
-    license_declared: Option<String>,
-    #[serde(default, rename = "externalRefs")]
-    external_refs: Option<Vec<SpdxRef>>,
-}
-
-#[derive(Deserialize)]
-struct SpdxRef {
-    #[serde(default, rename = "referenceType")]
-    reference_type: Option<String>,
-    #[serde(default, rename = "referenceLocator")]
-    reference_locator: Option<String>,
-}
+use doc::{CdxComponent, SbomDoc};
 
 /// How a license was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +138,7 @@ fn meaningful(l: Option<String>) -> Option<String> {
 }
 
 fn read(bytes: &[u8]) -> Result<Sbom, String> {
-    let doc: Doc = serde_json::from_slice(bytes).map_err(|e| format!("cannot be read: {e}"))?;
+    let doc: SbomDoc = serde_json::from_slice(bytes).map_err(|e| format!("cannot be read: {e}"))?;
     if doc.bom_format.as_deref() == Some("CycloneDX") {
         let mut packages = Vec::new();
         if let Some(c) = doc.metadata.and_then(|m| m.component) {
@@ -819,5 +745,6 @@ pub(crate) fn evaluate(att: &VerifiedAttestation, rule: &SbomRule) -> Vec<Check>
     checks
 }
 
+pub(crate) mod doc;
 #[cfg(test)]
 mod tests;
