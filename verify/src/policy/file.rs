@@ -20,6 +20,7 @@ use super::rules::{
     BaseImage, IgnoreEntry, Mode, Pattern, ProvenanceRule, SbomRule, ScannerRule, VexDocument,
     VulnRule,
 };
+use crate::attached::LayerError;
 use crate::attestation::Authority;
 use crate::sigstore_bundle::Matcher;
 
@@ -189,7 +190,7 @@ impl PolicyAuthority {
     pub(crate) fn check_claims(
         &self,
         identity: Option<&vouch_core::sigstore::certificate::CertIdentity>,
-    ) -> Result<(), String> {
+    ) -> Result<(), LayerError> {
         let AuthorityKind::Keyless(k) = &self.kind else {
             return Ok(());
         };
@@ -205,13 +206,11 @@ impl PolicyAuthority {
             if let Some(p) = want
                 && !found.as_deref().is_some_and(|f| p.matches(f))
             {
-                return Err(format!(
-                    "the certificate's GitHub {what} is {}, expected `{}`",
-                    found
-                        .as_deref()
-                        .map_or("absent".to_owned(), |f| format!("`{f}`")),
-                    p.as_str()
-                ));
+                return Err(LayerError::Claims {
+                    claim: what,
+                    found: found.clone(),
+                    expected: p.as_str().to_owned(),
+                });
             }
         }
         Ok(())
