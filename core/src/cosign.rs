@@ -240,7 +240,7 @@ fn image_manifest(
         }),
         Ok(Manifest::Index(_)) => Err(OciError::Manifest {
             what: format!("{tag} in {}", target.describe()),
-            source: crate::payload::PayloadError::Field {
+            error: crate::payload::PayloadError::Field {
                 what: "manifest",
                 field: "mediaType",
                 reason: "expected a cosign image manifest, found an image index".into(),
@@ -248,7 +248,7 @@ fn image_manifest(
         }),
         Err(source) => Err(OciError::Manifest {
             what: format!("{tag} in {}", target.describe()),
-            source,
+            error: source,
         }),
     }
 }

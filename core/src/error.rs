@@ -1,4 +1,11 @@
 //! What kind of fault an error is, so that every front end maps it the same way.
+//!
+//! The errors of vouch-core and vouch-verify follow one convention for causes: a variant that
+//! wraps another error prints it in its message (`"cannot read {path}: {error}"`) and does not
+//! make it its `source()`, or is `#[error(transparent)]`. So `to_string()` is the whole story
+//! (as per-layer reasons and JSON reports need), and a chain printed with anyhow's `{:#}`, as
+//! the CLI prints errors, names every cause once. The variants keep the cause as a typed field
+//! (`error`) for callers that match on it.
 
 /// The cause of an error, grouped as the CLI's exit codes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

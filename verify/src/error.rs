@@ -17,8 +17,8 @@ pub enum VerifyError {
         reason: String,
     },
     /// The artifact could not be read.
-    #[error("cannot read the artifact")]
-    Artifact(#[source] std::io::Error),
+    #[error("cannot read the artifact: {0}")]
+    Artifact(std::io::Error),
     /// A bundle or envelope failed to parse.
     #[error(transparent)]
     Payload(#[from] PayloadError),

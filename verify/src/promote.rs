@@ -29,22 +29,20 @@ pub use copy::{CopyError, CopyJob, CopyOptions, CopyPlan, CopyProgress, CopyRepo
 #[non_exhaustive]
 pub enum PromoteError {
     /// The source could not be resolved.
-    #[error("source {reference}")]
+    #[error("source {reference}: {error}")]
     Source {
         /// The source as given.
         reference: String,
         /// Why.
-        #[source]
-        source: Box<OciError>,
+        error: Box<OciError>,
     },
     /// The destination could not be opened or named.
-    #[error("destination {reference}")]
+    #[error("destination {reference}: {error}")]
     Destination {
         /// The destination as given.
         reference: String,
         /// Why.
-        #[source]
-        source: Box<OciError>,
+        error: Box<OciError>,
     },
     /// The destination names a digest other than the source's.
     #[error(
@@ -57,22 +55,21 @@ pub enum PromoteError {
         source_digest: Sha256Digest,
     },
     /// The policy could not be evaluated.
-    #[error("source {reference}")]
+    #[error("source {reference}: {error}")]
     Judge {
         /// The source as given.
         reference: String,
         /// Why.
-        #[source]
-        source: Box<VerifyError>,
+        error: Box<VerifyError>,
     },
 }
 
 impl Classify for PromoteError {
     fn class(&self) -> ErrorClass {
         match self {
-            Self::Source { source, .. } | Self::Destination { source, .. } => source.class(),
+            Self::Source { error, .. } | Self::Destination { error, .. } => error.class(),
             Self::DigestMismatch { .. } => ErrorClass::Input,
-            Self::Judge { source, .. } => source.class(),
+            Self::Judge { error, .. } => error.class(),
         }
     }
 }
@@ -96,7 +93,7 @@ pub fn canonical_destination(dst: &ImageRef) -> Result<ImageRef, PromoteError> {
         ImageRef::Layout(l) => ImageRef::Layout(LayoutRef {
             dir: canonical_dir(&l.dir).map_err(|source| PromoteError::Destination {
                 reference: dst.to_string(),
-                source: Box::new(source),
+                error: Box::new(source),
             })?,
             ..l.clone()
         }),
@@ -190,7 +187,7 @@ pub async fn judge(
         .await
         .map_err(|source| PromoteError::Source {
             reference: src.to_string(),
-            source: Box::new(source),
+            error: Box::new(source),
         })?;
     let digest = resolved.digest;
     let named = match &destination {
@@ -216,7 +213,7 @@ pub async fn judge(
         .await
         .map_err(|source| PromoteError::Judge {
             reference: src.to_string(),
-            source: Box::new(source),
+            error: Box::new(source),
         })?;
     Ok(Judged {
         source: resolved,
@@ -236,7 +233,7 @@ pub fn destination(
             Target::Layout(Layout::open_or_create(&l.dir).map_err(|source| {
                 PromoteError::Destination {
                     reference: dst.to_string(),
-                    source: Box::new(source),
+                    error: Box::new(source),
                 }
             })?),
             l.tag.clone(),

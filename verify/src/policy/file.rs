@@ -34,12 +34,12 @@ pub const MAX_REFERENCED_BYTES: usize = 16 << 20;
 #[non_exhaustive]
 pub enum PolicyError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The YAML is malformed or does not have the policy's shape.
     #[error("{path}:{line}: {reason}")]
@@ -473,7 +473,7 @@ impl Policy {
             files::read_bounded(path, "the policy", MAX_POLICY_BYTES).map_err(|e| match e {
                 ReadError::Io(source) => PolicyError::Read {
                     path: name.clone(),
-                    source,
+                    error: source,
                 },
                 ReadError::TooLarge(t) => PolicyError::Syntax {
                     path: name.clone(),

@@ -96,18 +96,18 @@ pub enum CopyError {
         what: String,
     },
     /// Reading the source failed.
-    #[error("reading {what} from {target}: {source}")]
+    #[error("reading {what} from {target}: {error}")]
     Source {
         /// The source.
         target: String,
         /// What was being read.
         what: String,
         /// Why.
-        source: Box<OciError>,
+        error: Box<OciError>,
     },
     /// Writing the destination failed.
     #[error(
-        "writing {what} to {target}: {source}; the destination tag was not written, run the copy \
+        "writing {what} to {target}: {error}; the destination tag was not written, run the copy \
          again to complete it"
     )]
     Destination {
@@ -116,7 +116,7 @@ pub enum CopyError {
         /// What was being written.
         what: String,
         /// Why.
-        source: Box<OciError>,
+        error: Box<OciError>,
     },
     /// A blob whose bytes are not what its descriptor names.
     #[error(
@@ -150,7 +150,7 @@ impl Classify for CopyError {
     fn class(&self) -> ErrorClass {
         match self {
             Self::NotFound { .. } => ErrorClass::Input,
-            Self::Source { source, .. } | Self::Destination { source, .. } => source.class(),
+            Self::Source { error, .. } | Self::Destination { error, .. } => error.class(),
             Self::BlobMismatch { .. } | Self::Manifest { .. } => ErrorClass::Verification,
         }
     }
@@ -483,7 +483,7 @@ fn src_err(target: &Target, what: impl Into<String>) -> impl FnOnce(OciError) ->
     move |source| CopyError::Source {
         target,
         what,
-        source: Box::new(source),
+        error: Box::new(source),
     }
 }
 
@@ -493,7 +493,7 @@ fn dst_err(target: &Target, what: impl Into<String>) -> impl FnOnce(OciError) ->
     move |source| CopyError::Destination {
         target,
         what,
-        source: Box::new(source),
+        error: Box::new(source),
     }
 }
 
