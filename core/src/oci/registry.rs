@@ -36,7 +36,7 @@ use crate::digest::Sha256Digest;
 use crate::{Classify, ErrorClass};
 
 /// What went wrong talking to a registry.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
     /// The connection failed (after retries).
