@@ -3,9 +3,11 @@
 //! then, optionally, attach a signed promotion record.
 //!
 //! The same calls serve `vouch promote` and any program embedding vouch (an admission webhook):
-//! [`judge`] → [`Judged::admission`] → [`copy::copy_images`] / [`plan`] → [`record::attach`].
+//! [`judge`] → [`Judged::admission`] → [`copy::copy_images`] / [`plan`] → [`record::attach`],
+//! or for many pairs at once [`promote_all`] ([`judge_all`] then [`complete`]).
 //! The copy engine takes only an [`Admission`], which only an allowed evaluation builds.
 
+mod batch;
 pub mod copy;
 pub mod record;
 
@@ -22,6 +24,10 @@ use vouch_core::{Classify, ErrorClass};
 use crate::VerifyError;
 use crate::policy::{Admission, Decision, ImageSource, Policy, admit};
 
+pub use batch::{
+    BatchOptions, PROMOTIONS_AT_ONCE, Promoted, Promotion, StepError, complete, judge_all,
+    promote_all,
+};
 pub use copy::{CopyError, CopyJob, CopyOptions, CopyPlan, CopyProgress, CopyReport, NoProgress};
 
 /// Why a promotion step failed (a denial is no error: see [`Decision::Denied`]).
