@@ -24,3 +24,30 @@ pub trait Classify {
     /// The class of this error.
     fn class(&self) -> ErrorClass;
 }
+
+/// An I/O error kept comparable and cloneable (std's `io::Error` is neither): its kind and its
+/// message, so that the errors holding one can derive `PartialEq` and tests can match them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct IoError {
+    /// What kind of failure (`NotFound`, `PermissionDenied`…).
+    pub kind: std::io::ErrorKind,
+    /// The operating system's message.
+    pub message: String,
+}
+
+impl IoError {
+    /// What kind of failure.
+    pub fn kind(&self) -> std::io::ErrorKind {
+        self.kind
+    }
+}
+
+impl From<std::io::Error> for IoError {
+    fn from(e: std::io::Error) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}

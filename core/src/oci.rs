@@ -24,7 +24,7 @@ use crate::payload::PayloadError;
 use crate::{Classify, ErrorClass};
 
 /// Errors reading or writing images.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OciError {
     /// A registry failed.
@@ -44,7 +44,7 @@ pub enum OciError {
         /// The file.
         path: PathBuf,
         /// The error.
-        error: std::io::Error,
+        error: crate::IoError,
     },
     /// The image (or blob) does not exist.
     #[error("{what} not found")]
@@ -578,7 +578,7 @@ impl BlobReader {
                         Err(source) => {
                             return Err(OciError::LayoutIo {
                                 path: path.clone(),
-                                error: source,
+                                error: source.into(),
                             });
                         }
                     }

@@ -31,7 +31,7 @@ pub use batch::{
 pub use copy::{CopyError, CopyJob, CopyOptions, CopyPlan, CopyProgress, CopyReport, NoProgress};
 
 /// Why a promotion step failed (a denial is no error: see [`Decision::Denied`]).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PromoteError {
     /// The source could not be resolved.

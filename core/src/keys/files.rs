@@ -11,7 +11,7 @@ use crate::error::{Classify, ErrorClass};
 use crate::limits::{Limits, TooLarge};
 
 /// A key file problem, naming the file.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyFileError {
     /// The file's content is wrong (including a wrong password).
@@ -28,7 +28,7 @@ pub enum KeyFileError {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        error: io::Error,
+        error: crate::IoError,
     },
     /// The file exists and overwriting was not asked for.
     #[error("{path} already exists; pass --force to overwrite it")]
@@ -42,7 +42,7 @@ pub enum KeyFileError {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        error: io::Error,
+        error: crate::IoError,
     },
 }
 
@@ -94,7 +94,7 @@ fn read_key_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, KeyFileError> 
     read_bounded(path, "the key file", limits.key_file).map_err(|e| match e {
         ReadError::Io(error) => KeyFileError::Read {
             path: path.to_owned(),
-            error,
+            error: error.into(),
         },
         ReadError::TooLarge(t) => KeyFileError::Key {
             path: path.to_owned(),
@@ -209,7 +209,7 @@ pub fn write_atomic(
 ) -> Result<(), KeyFileError> {
     let werr = |error: io::Error| KeyFileError::Write {
         path: path.to_owned(),
-        error,
+        error: error.into(),
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

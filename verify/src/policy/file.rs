@@ -30,7 +30,7 @@ pub const MAX_POLICY_BYTES: usize = 1 << 20;
 pub const MAX_REFERENCED_BYTES: usize = 16 << 20;
 
 /// Why a policy cannot be used. Always an input error (exit 2).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
     /// The file could not be read.
@@ -39,7 +39,7 @@ pub enum PolicyError {
         /// The file.
         path: String,
         /// Why.
-        error: std::io::Error,
+        error: vouch_core::IoError,
     },
     /// The YAML is malformed or does not have the policy's shape.
     #[error("{path}:{line}: {reason}")]
@@ -473,7 +473,7 @@ impl Policy {
             files::read_bounded(path, "the policy", MAX_POLICY_BYTES).map_err(|e| match e {
                 ReadError::Io(source) => PolicyError::Read {
                     path: name.clone(),
-                    error: source,
+                    error: source.into(),
                 },
                 ReadError::TooLarge(t) => PolicyError::Syntax {
                     path: name.clone(),

@@ -50,7 +50,7 @@ impl Promoted {
 }
 
 /// The step of a promotion that failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StepError {
     /// Resolving or judging the source.

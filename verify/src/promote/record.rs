@@ -21,7 +21,7 @@ use crate::policy::{Admission, Policy};
 pub const PROMOTION_PREDICATE: &str = "https://vouch.dev/attestation/promotion/v1";
 
 /// Why a promotion record was not attached.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
     /// The promoted image could not be read back from the destination, or the record written.

@@ -81,7 +81,7 @@ const MAX_INDEX_DEPTH: usize = 4;
 
 /// Errors of a copy. Nothing after the failing step was written; the destination tag is never
 /// written after an error. Running the copy again completes it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CopyError {
     /// The image is not in the source.
