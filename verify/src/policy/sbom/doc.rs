@@ -1,6 +1,6 @@
 //! The one serde view of an SBOM (CycloneDX JSON or SPDX 2.x JSON), read by the license check
 //! ([`super`]) and the dependency graph ([`crate::policy::depgraph`]); narrow structures, never
-//! a whole JSON tree.
+//! a whole JSON tree (only the lists of links are kept as JSON values, to be read leniently).
 //!
 //! Lenient where either reader was: the fields that only name or link things (`specVersion`,
 //! `bom-ref`, `dependencies[].ref` / `dependsOn`, `SPDXID`, `documentDescribes`, the
