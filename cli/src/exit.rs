@@ -59,6 +59,8 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::PromoteError>() {
             Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::StepError>() {
+            Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::record::RecordError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::policy::PolicyError>() {

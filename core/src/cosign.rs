@@ -242,7 +242,7 @@ fn image_manifest(
         }),
         Ok(Manifest::Index(_)) => Err(OciError::Manifest {
             what: format!("{tag} in {}", target.describe()),
-            source: crate::payload::PayloadError::Field {
+            error: crate::payload::PayloadError::Field {
                 what: "manifest",
                 field: "mediaType",
                 reason: "expected a cosign image manifest, found an image index".into(),
@@ -250,7 +250,7 @@ fn image_manifest(
         }),
         Err(source) => Err(OciError::Manifest {
             what: format!("{tag} in {}", target.describe()),
-            source,
+            error: source,
         }),
     }
 }
