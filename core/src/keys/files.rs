@@ -64,11 +64,11 @@ impl Classify for KeyFileError {
 
 /// Reads at most `limit` bytes of a small file; a larger file is an error, not a truncation.
 pub fn read_bounded(path: &Path, what: &'static str, limit: usize) -> Result<Vec<u8>, ReadError> {
-    let file = File::open(path).map_err(ReadError::Io)?;
+    let file = File::open(path).map_err(|e| ReadError::Io(e.into()))?;
     let mut buf = Vec::new();
     file.take(limit as u64 + 1)
         .read_to_end(&mut buf)
-        .map_err(ReadError::Io)?;
+        .map_err(|e| ReadError::Io(e.into()))?;
     if buf.len() > limit {
         return Err(ReadError::TooLarge(TooLarge {
             what,
@@ -80,11 +80,11 @@ pub fn read_bounded(path: &Path, what: &'static str, limit: usize) -> Result<Vec
 }
 
 /// Why [`read_bounded`] failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// I/O.
     #[error(transparent)]
-    Io(io::Error),
+    Io(crate::error::IoError),
     /// Over the limit (the size found is a lower bound).
     #[error(transparent)]
     TooLarge(TooLarge),
@@ -94,7 +94,7 @@ fn read_key_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, KeyFileError> 
     read_bounded(path, "the key file", limits.key_file).map_err(|e| match e {
         ReadError::Io(error) => KeyFileError::Read {
             path: path.to_owned(),
-            error: error.into(),
+            error,
         },
         ReadError::TooLarge(t) => KeyFileError::Key {
             path: path.to_owned(),

@@ -473,7 +473,7 @@ impl Policy {
             files::read_bounded(path, "the policy", MAX_POLICY_BYTES).map_err(|e| match e {
                 ReadError::Io(source) => PolicyError::Read {
                     path: name.clone(),
-                    error: source.into(),
+                    error: source,
                 },
                 ReadError::TooLarge(t) => PolicyError::Syntax {
                     path: name.clone(),
