@@ -15,6 +15,7 @@ use vouch_core::oci::manifest::Manifest;
 use vouch_core::oci::reference::{ImageRef, RegistryRef};
 use vouch_core::oci::registry::{RegistryClient, RegistryOptions};
 use vouch_core::oci::{OciLimits, ResolvedImage, Target};
+use vouch_core::sigstore::http::HttpLimits;
 use vouch_core::sigstore::signing_config::{ClientTrustConfig, MAX_CONFIG_LEN, SigningConfig};
 use vouch_core::sigstore::trusted_root::TrustedRoot;
 
@@ -201,6 +202,10 @@ pub(crate) struct KeylessArgs {
     /// How long the browser sign-in waits for the browser, in seconds. Default: 120.
     #[arg(long, value_name = "SECONDS")]
     pub(crate) oidc_timeout: Option<u64>,
+    /// How long one request to Fulcio, Rekor, a TSA or the OIDC issuer may take, in seconds,
+    /// before the run fails (exit 3, the service named, nothing written). Default: 60.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) service_timeout: Option<u64>,
 }
 
 impl KeylessArgs {
@@ -213,6 +218,17 @@ impl KeylessArgs {
             || self.oidc_issuer.is_some()
             || self.oidc_client_id.is_some()
             || self.oidc_timeout.is_some()
+            || self.service_timeout.is_some()
+    }
+
+    /// The limits of every request to the sigstore services (`--service-timeout`).
+    pub(crate) fn http(&self) -> HttpLimits {
+        let mut http = HttpLimits::DEFAULT;
+        if let Some(s) = self.service_timeout {
+            http.request_timeout = Duration::from_secs(s);
+            http.connect_timeout = http.connect_timeout.min(http.request_timeout);
+        }
+        http
     }
 
     /// The trusted root and signing config: `--trust-config`, `--signing-config` with

@@ -64,7 +64,7 @@ pub(crate) async fn image_signer<'a>(
     match (key, trust) {
         (Some(k), _) => Ok(Box::new(KeySigner::for_images(load_signing_key(k)?)?)),
         (None, Some(t)) => {
-            let http = HttpLimits::DEFAULT;
+            let http = args.http();
             let token = identity_token(args, &t.config, &http).await?;
             let ctx = KeylessContext {
                 trusted_root: &t.root,
@@ -136,7 +136,7 @@ pub(crate) fn sign_blob_keyless(args: &KeylessArgs, file: &Path, bundle: &Path) 
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let (digest, _) = Sha256Digest::of_reader(input)
         .with_context(|| format!("cannot read {}", file.display()))?;
-    let http = HttpLimits::DEFAULT;
+    let http = args.http();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
