@@ -25,6 +25,8 @@ use crate::attestation::{
     FetchedReferrer, ReferrerFilter, VerifiedAttestation, fetch_referrers, is_type, root_for_keys,
 };
 use crate::image::VerifiedImageSignature;
+use crate::notary::{NotaryReferrer, VerifiedNotarySignature};
+use vouch_core::notary::envelope::{NotaryLimits, TargetDescriptor};
 
 /// The image to judge: its name for matching, its digest, and where its attachments live.
 #[derive(Debug)]
@@ -87,6 +89,57 @@ struct Material {
     referrers: Vec<FetchedReferrer>,
     /// Problems with the tags or the listing themselves.
     notes: Vec<String>,
+    /// Notary Project signatures: the image's manifest as every signature must name it, and
+    /// the signature referrers (read only when a `notation` authority asks for them).
+    notary: Option<NotaryMaterial>,
+}
+
+struct NotaryMaterial {
+    /// The image manifest's descriptor (media type, digest, size), or why it cannot be read.
+    subject: Result<TargetDescriptor, String>,
+    referrers: Vec<NotaryReferrer>,
+}
+
+/// Reads the image manifest (its media type and size are signed) and its Notary Project
+/// signature referrers.
+async fn fetch_notary(
+    src: &ImageSource<'_>,
+    limits: &OciLimits,
+) -> Result<NotaryMaterial, VerifyError> {
+    use vouch_core::oci::ManifestRef;
+    let subject = match src
+        .referrers
+        .manifest(
+            ManifestRef::Digest(&src.digest),
+            Access::Pull,
+            limits.manifest,
+        )
+        .await
+    {
+        Ok(Some(m)) => {
+            let d = Descriptor::of(&m.media_type, &m.bytes);
+            if d.digest == src.digest {
+                Ok(TargetDescriptor {
+                    media_type: d.media_type,
+                    digest: d.digest.to_string(),
+                    size: d.size,
+                    annotations: Default::default(),
+                })
+            } else {
+                Err(format!(
+                    "the image manifest read has digest {}, not {}",
+                    d.digest, src.digest
+                ))
+            }
+        }
+        Ok(None) => Err(format!("the image manifest {} is not found", src.digest)),
+        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
+        Err(e) => Err(format!("the image manifest {}: {e}", src.digest)),
+    };
+    let referrers =
+        crate::notary::notary_referrers(src.referrers, &src.digest, limits, &NotaryLimits::DEFAULT)
+            .await?;
+    Ok(NotaryMaterial { subject, referrers })
 }
 
 impl Material {
@@ -208,7 +261,19 @@ async fn fetch_material(
         )
         .await
     };
-    let (sigs, atts, refs) = future::join3(sigs, atts, refs).await;
+    let want_notary = block
+        .signatures
+        .as_ref()
+        .is_some_and(|s| s.authorities.iter().any(|a| a.notation().is_some()));
+    let notary = async {
+        if want_notary {
+            fetch_notary(src, limits).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let ((sigs, atts, refs), notary) = future::join(future::join3(sigs, atts, refs), notary).await;
+    let notary = notary?;
     let (sig_layers, sig_note) = sigs?;
     let (att_layers, att_note) = atts?;
     let mut notes: Vec<String> = sig_note.into_iter().chain(att_note).collect();
@@ -224,6 +289,7 @@ async fn fetch_material(
         att_layers,
         referrers,
         notes,
+        notary,
     })
 }
 
@@ -252,7 +318,9 @@ fn verify_signatures<'p>(
     reasons: &mut Vec<String>,
 ) -> Result<Vec<SignedBy<'p>>, VerifyError> {
     let none = BTreeMap::new();
-    let a = authority.authority();
+    let Some(a) = authority.authority() else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for (desc, payload) in &m.sig_layers {
         let r = match payload {
@@ -341,7 +409,12 @@ fn verify_attestations<'p>(
 ) -> Result<Vec<AttestedBy<'p>>, VerifyError> {
     let roots = authorities
         .iter()
-        .map(|a| root_for_keys(a.authority()))
+        .map(|a| {
+            a.authority()
+                .map(root_for_keys)
+                .transpose()
+                .map(Option::flatten)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
     for (desc, blob) in &m.att_layers {
@@ -359,7 +432,14 @@ fn verify_attestations<'p>(
             }
         };
         let claimed = first_authority(authorities, wanted, |_, authority| {
-            crate::attestation::verify_layer(image, desc, blob, authority.authority(), None, limits)
+            crate::attestation::verify_layer(
+                image,
+                desc,
+                blob,
+                cosign_authority(authority)?,
+                None,
+                limits,
+            )
         });
         match claimed {
             Ok(Some(a)) => out.push(a),
@@ -385,7 +465,7 @@ fn verify_attestations<'p>(
                 &r.desc,
                 manifest,
                 bundle,
-                authority.authority(),
+                cosign_authority(authority)?,
                 roots.get(i).copied().flatten(),
                 None,
                 limits,
@@ -398,6 +478,89 @@ fn verify_attestations<'p>(
         }
     }
     Ok(out)
+}
+
+/// The cosign verifiers' authority; a `notation` one (which the policy never lets verify an
+/// attestation) verifies nothing.
+fn cosign_authority(a: &PolicyAuthority) -> Result<crate::attestation::Authority<'_>, LayerError> {
+    a.authority().ok_or_else(|| {
+        LayerError::Unreadable(format!(
+            "{}: a notation authority verifies Notary Project signatures only",
+            a.label
+        ))
+    })
+}
+
+/// A Notary Project signature of the image verified by a `notation` authority of the policy.
+pub(crate) struct NotarySignedBy<'p> {
+    pub(crate) authority: &'p PolicyAuthority,
+    /// The signature's referrer manifest.
+    pub(crate) referrer: Sha256Digest,
+    pub(crate) signature: VerifiedNotarySignature,
+}
+
+/// The image's Notary Project signatures that `authority` (a `notation` one) verifies, with
+/// the reason code and reasons when none does.
+fn verify_notary<'p>(
+    m: &Material,
+    name: &str,
+    image: &Sha256Digest,
+    authority: &'p PolicyAuthority,
+    now: i64,
+    reasons: &mut Vec<String>,
+) -> (Vec<NotarySignedBy<'p>>, &'static str) {
+    let Some(n) = authority.notation() else {
+        return (Vec::new(), codes::NOTATION_MISSING);
+    };
+    let Some(notary) = &m.notary else {
+        return (Vec::new(), codes::NOTATION_MISSING);
+    };
+    if notary.referrers.is_empty() {
+        reasons.push(format!(
+            "{}: no Notary Project signature (no referrer of artifact type {})",
+            authority.label,
+            vouch_core::notary::envelope::ARTIFACT_TYPE
+        ));
+        return (Vec::new(), codes::NOTATION_MISSING);
+    }
+    let expected = match &notary.subject {
+        Ok(s) => s,
+        Err(e) => {
+            reasons.push(format!("{}: {e}", authority.label));
+            return (Vec::new(), codes::NOTATION_UNTRUSTED);
+        }
+    };
+    let image_name = format!("{name}@{image}");
+    let limits = NotaryLimits::DEFAULT;
+    let mut out = Vec::new();
+    for r in &notary.referrers {
+        let v = match &r.envelope {
+            Ok((bytes, media_type)) => crate::notary::verify_envelope(
+                bytes,
+                media_type,
+                &n.policy,
+                &n.store,
+                &image_name,
+                expected,
+                now,
+                &limits,
+            )
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        match v {
+            Ok(signature) => out.push(NotarySignedBy {
+                authority,
+                referrer: r.manifest.digest,
+                signature,
+            }),
+            Err(e) => reasons.push(format!(
+                "{}: Notary Project signature {}: {e}",
+                authority.label, r.manifest.digest
+            )),
+        }
+    }
+    (out, codes::NOTATION_UNTRUSTED)
 }
 
 /// Who made a signature: its certificate identity, or its key.
@@ -445,17 +608,38 @@ fn match_signers(signers: &[Vec<String>]) -> Vec<Option<String>> {
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn signature_checks<'p>(
     rule: &'p SignatureRule,
     m: &Material,
+    name: &str,
     image: &Sha256Digest,
+    now: i64,
     limits: &OciLimits,
     verified: &mut Vec<SignedBy<'p>>,
+    notary_verified: &mut Vec<NotarySignedBy<'p>>,
 ) -> Result<Vec<Check>, VerifyError> {
     let mut reasons = m.notes.clone();
     // Which signers (a key, or a certificate identity) each authority verified.
     let mut signers: Vec<Vec<String>> = Vec::new();
-    for authority in &rule.authorities {
+    // Per notation authority: (its index, the code when unsatisfied, its own reasons).
+    let mut notation: Vec<(usize, &'static str, Vec<String>)> = Vec::new();
+    for (i, authority) in rule.authorities.iter().enumerate() {
+        if authority.notation().is_some() {
+            let mut own = Vec::new();
+            let (sigs, code) = verify_notary(m, name, image, authority, now, &mut own);
+            let mut ids: Vec<String> = sigs
+                .iter()
+                .map(|s| format!("notary {}", s.signature.signer()))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            signers.push(ids);
+            reasons.extend(own.iter().cloned());
+            notation.push((i, code, own));
+            notary_verified.extend(sigs);
+            continue;
+        }
         let sigs = verify_signatures(m, image, authority, limits, &mut reasons)?;
         let mut ids: Vec<String> = sigs.iter().map(|s| signer_id(&s.signature)).collect();
         ids.sort();
@@ -502,9 +686,37 @@ fn signature_checks<'p>(
             .join(", ")
     );
     let found_any = !m.sig_layers.is_empty()
+        || m.notary.as_ref().is_some_and(|n| !n.referrers.is_empty())
         || m.referrers
             .iter()
             .any(|r| Material::referrer_type(r).is_none_or(|t| t == COSIGN_SIGN_PREDICATE));
+    let threshold_met = signed_by.len() >= rule.threshold;
+    // Each notation authority explained on its own, with its reason code: satisfied, or (when
+    // the rule fails) why not.
+    let mut notation_checks = Vec::new();
+    for (i, code, own) in notation {
+        let a = &rule.authorities[i];
+        let path = format!("signatures.authorities[{i}] (notation)");
+        let expected = format!("a Notary Project signature trusted by {}", a.label);
+        match &matched[i] {
+            Some(signer) => notation_checks.push(Check::pass(
+                code,
+                path,
+                expected,
+                format!("signed by {signer}"),
+            )),
+            None if !threshold_met => {
+                let found = if code == codes::NOTATION_MISSING {
+                    "no Notary Project signature".to_owned()
+                } else {
+                    "no Notary Project signature it trusts".to_owned()
+                };
+                notation_checks
+                    .push(Check::fail(code, path, expected, found).with_details(capped(own)));
+            }
+            None => {}
+        }
+    }
     let check = if signed_by.is_empty() {
         let found = if found_any {
             "no valid signature by any authority".to_owned()
@@ -540,7 +752,9 @@ fn signature_checks<'p>(
             ),
         )
     };
-    Ok(vec![check])
+    let mut checks = vec![check];
+    checks.extend(notation_checks);
+    Ok(checks)
 }
 
 fn attestation_checks<'p>(
@@ -660,6 +874,7 @@ fn rego_input(
     name: &str,
     digest: &Sha256Digest,
     sigs: &[SignedBy<'_>],
+    notary: &[NotarySignedBy<'_>],
     atts: &[AttestedBy<'_>],
 ) -> Result<regorus::Value, String> {
     use regorus::Value as R;
@@ -721,7 +936,24 @@ fn rego_input(
             ))
         })
         .collect::<Result<_, String>>()?;
-    let mut input = R::from(json!({"image": name, "digest": digest.to_string()}));
+    let notary_signatures: Vec<serde_json::Value> = notary
+        .iter()
+        .map(|s| {
+            json!({
+                "authority": s.authority.label,
+                "referrer": s.referrer.to_string(),
+                "signer": s.signature.signer(),
+                "statement": s.signature.statement(),
+                "signingScheme": s.signature.scheme().name(),
+                "signingTime": time_text(s.signature.signing_time()),
+            })
+        })
+        .collect();
+    let mut input = R::from(json!({
+        "image": name,
+        "digest": digest.to_string(),
+        "notarySignatures": notary_signatures,
+    }));
     if let Ok(o) = input.as_object_mut() {
         o.insert(R::from("signatures"), R::from(signatures));
         o.insert(R::from("attestations"), R::from(attestations));
@@ -791,9 +1023,19 @@ pub async fn evaluate(
         now,
     };
     let mut sigs = Vec::new();
+    let mut notary_sigs = Vec::new();
     let mut atts = Vec::new();
     if let Some(rule) = &block.signatures {
-        let checks = signature_checks(rule, &material, &src.digest, limits, &mut sigs)?;
+        let checks = signature_checks(
+            rule,
+            &material,
+            &name,
+            &src.digest,
+            now,
+            limits,
+            &mut sigs,
+            &mut notary_sigs,
+        )?;
         verdict
             .checks
             .extend(label(checks, "signatures", rule.mode));
@@ -803,7 +1045,7 @@ pub async fn evaluate(
         verdict.checks.extend(label(checks, &rule.label, rule.mode));
     }
     if let Some(rego) = &block.rego {
-        let result = rego_input(&name, &src.digest, &sigs, &atts)
+        let result = rego_input(&name, &src.digest, &sigs, &notary_sigs, &atts)
             .and_then(|input| super::rego::evaluate(&rego.prepared, input));
         let checks = match result {
             Ok(msgs) if msgs.is_empty() => vec![Check::pass(

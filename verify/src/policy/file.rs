@@ -12,6 +12,9 @@ use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::PublicKey;
 use vouch_core::keys::files::{self, ReadError};
 use vouch_core::limits::Limits;
+use vouch_core::notary::envelope::NotaryLimits;
+use vouch_core::notary::policy::TrustPolicyDocument;
+use vouch_core::notary::store::TrustStore;
 use vouch_core::scan::Severity;
 use vouch_core::sigstore::trusted_root::TrustedRoot;
 use vouch_core::{Classify, ErrorClass};
@@ -73,7 +76,7 @@ impl Classify for PolicyError {
 
 mod raw;
 
-use raw::{RawAuthority, RawBaseImage, RawPolicy, RawProvenance, RawScanner, RawVuln};
+use raw::{RawAuthority, RawBaseImage, RawNotation, RawPolicy, RawProvenance, RawScanner, RawVuln};
 
 // ---------------------------------------------------------------------------------------------
 // The policy, validated.
@@ -151,6 +154,15 @@ pub(crate) struct PolicyAuthority {
 pub(crate) enum AuthorityKind {
     Key(Arc<PublicKey>),
     Keyless(Box<KeylessAuthority>),
+    Notation(Box<NotationAuthority>),
+}
+
+/// A Notary Project (notation) authority: the image's Notary signatures verified as notation
+/// does, with this trust policy and trust store.
+#[derive(Debug, Clone)]
+pub(crate) struct NotationAuthority {
+    pub(crate) policy: TrustPolicyDocument,
+    pub(crate) store: TrustStore,
 }
 
 /// A keyless authority: the certificate's identity, its GitHub claims, the trusted root.
@@ -173,15 +185,25 @@ pub(crate) struct GithubRule {
 }
 
 impl PolicyAuthority {
-    /// As the verifiers take it.
-    pub(crate) fn authority(&self) -> Authority<'_> {
+    /// As the cosign verifiers take it; `None` for a notation authority (which verifies Notary
+    /// Project signatures only, see [`Self::notation`]).
+    pub(crate) fn authority(&self) -> Option<Authority<'_>> {
         match &self.kind {
-            AuthorityKind::Key(k) => Authority::Key(k),
-            AuthorityKind::Keyless(k) => Authority::Keyless {
+            AuthorityKind::Key(k) => Some(Authority::Key(k)),
+            AuthorityKind::Keyless(k) => Some(Authority::Keyless {
                 subject: &k.subject,
                 issuer: &k.issuer,
                 root: &k.root,
-            },
+            }),
+            AuthorityKind::Notation(_) => None,
+        }
+    }
+
+    /// The trust policy and store of a notation authority.
+    pub(crate) fn notation(&self) -> Option<&NotationAuthority> {
+        match &self.kind {
+            AuthorityKind::Notation(n) => Some(n),
+            _ => None,
         }
     }
 
@@ -293,6 +315,16 @@ impl Ctx<'_> {
         field: &str,
     ) -> Result<PolicyAuthority, PolicyError> {
         let raw = &a.value;
+        if let Some(n) = &raw.notation {
+            if raw.key.is_some() || raw.keyless.is_some() {
+                return Err(self.invalid(
+                    line(n),
+                    field,
+                    "an authority is one of `key`, `keyless` or `notation`, not several",
+                ));
+            }
+            return self.notation(n, raw.name.as_deref(), &format!("{field}.notation"));
+        }
         match (&raw.key, &raw.keyless) {
             (Some(k), None) => {
                 let p = self.dir.join(&k.value);
@@ -404,9 +436,127 @@ impl Ctx<'_> {
             (None, None) => Err(self.invalid(
                 line(a),
                 field,
-                "an authority needs `key: FILE.pub` or `keyless: {issuer, subject}`",
+                "an authority needs `key: FILE.pub`, `keyless: {issuer, subject}` or `notation: {trustStore, ...}`",
             )),
         }
+    }
+
+    /// A `notation:` authority: `trustStore` (notation's layout, `x509/{ca,signingAuthority,tsa}/NAME/`)
+    /// and either `trustPolicy` (a notation trust policy document) or one statement inline
+    /// (`trustStores`, `trustedIdentities`, `signatureVerification`, `verifyTimestamp`) that
+    /// applies to every image the block matches.
+    fn notation(
+        &self,
+        n: &Spanned<RawNotation>,
+        name: Option<&str>,
+        f: &str,
+    ) -> Result<PolicyAuthority, PolicyError> {
+        let v = &n.value;
+        let limits = NotaryLimits::DEFAULT;
+        let Some(store_rel) = &v.trust_store else {
+            return Err(self.invalid(
+                line(n),
+                format!("{f}.trustStore"),
+                "required: notation's trust store folder (holding x509/{ca,signingAuthority,tsa}/NAME/*.pem)",
+            ));
+        };
+        let store_dir = self.dir.join(&store_rel.value);
+        if !store_dir.is_dir() {
+            return Err(self.invalid(
+                line(store_rel),
+                format!("{f}.trustStore"),
+                format!(
+                    "{} is not a folder: expected notation's trust store (x509/{{ca,signingAuthority,tsa}}/NAME/*.pem)",
+                    store_dir.display()
+                ),
+            ));
+        }
+        let store = TrustStore::new(store_dir, limits);
+        let inline = v.trust_stores.is_some()
+            || v.trusted_identities.is_some()
+            || v.signature_verification.is_some()
+            || v.verify_timestamp.is_some();
+        let (policy, label) = match (&v.trust_policy, inline) {
+            (Some(p), true) => {
+                return Err(self.invalid(
+                    line(p),
+                    format!("{f}.trustPolicy"),
+                    "give `trustPolicy: FILE` or an inline statement (`trustStores`, `trustedIdentities`, `signatureVerification`, `verifyTimestamp`), not both",
+                ));
+            }
+            (None, false) => {
+                return Err(self.invalid(
+                    line(n),
+                    f,
+                    "`trustPolicy: FILE` (a notation trust policy document) or an inline statement (`trustStores`, `trustedIdentities`) is required",
+                ));
+            }
+            (Some(p), false) => {
+                let pf = format!("{f}.trustPolicy");
+                let (path, bytes) = self.read(p, &pf, "notation trust policy")?;
+                let doc = TrustPolicyDocument::from_json(&bytes, &limits)
+                    .map_err(|e| self.invalid(line(p), &pf, format!("{}: {e}", path.display())))?;
+                (doc, format!("notation trust policy {}", p.value))
+            }
+            (None, true) => {
+                let required = |list: &Option<Spanned<Vec<String>>>, what: &str| match list {
+                    Some(l) if !l.value.is_empty() => Ok(l.value.clone()),
+                    Some(l) => Err(self.invalid(
+                        line(l),
+                        format!("{f}.{what}"),
+                        "expected at least one entry",
+                    )),
+                    None => Err(self.invalid(
+                        line(n),
+                        format!("{f}.{what}"),
+                        "required in an inline statement",
+                    )),
+                };
+                let stores = required(&v.trust_stores, "trustStores")?;
+                let identities = required(&v.trusted_identities, "trustedIdentities")?;
+                let level = v
+                    .signature_verification
+                    .as_ref()
+                    .map_or("strict", |l| l.value.as_str());
+                if level == "skip" {
+                    let l = v.signature_verification.as_ref().map_or(line(n), line);
+                    return Err(self.invalid(
+                        l,
+                        format!("{f}.signatureVerification"),
+                        "`skip` verifies nothing: expected `strict`, `permissive` or `audit`",
+                    ));
+                }
+                let mut verification = serde_json::json!({ "level": level });
+                if let Some(t) = &v.verify_timestamp {
+                    verification["verifyTimestamp"] = t.value.clone().into();
+                }
+                let document = serde_json::json!({
+                    "version": "1.0",
+                    "trustPolicies": [{
+                        "name": name.unwrap_or("vouch policy"),
+                        "registryScopes": ["*"],
+                        "signatureVerification": verification,
+                        "trustStores": stores,
+                        "trustedIdentities": identities,
+                    }],
+                });
+                let doc = TrustPolicyDocument::from_json(document.to_string().as_bytes(), &limits)
+                    .map_err(|e| self.invalid(line(n), f, e.to_string()))?;
+                // Every store the statement names is read now: a typo is an input error here,
+                // not an untrusted signature later.
+                for s in doc.statements().iter().flat_map(|s| &s.trust_stores) {
+                    let l = v.trust_stores.as_ref().map_or(line(n), line);
+                    store
+                        .certificates(s)
+                        .map_err(|e| self.invalid(l, format!("{f}.trustStores"), e.to_string()))?;
+                }
+                (doc, format!("notation {}", identities.join(" | ")))
+            }
+        };
+        Ok(PolicyAuthority {
+            label: name.map_or(label, str::to_owned),
+            kind: AuthorityKind::Notation(Box::new(NotationAuthority { policy, store })),
+        })
     }
 
     fn authorities(
@@ -579,9 +729,32 @@ impl Policy {
                 let predicate_type = vouch_core::predicate::predicate_type(&ra.kind.value)
                     .map_err(|e| ctx.invalid(line(&ra.kind), format!("{f}.type"), e.to_string()))?;
                 let authorities = match &ra.authorities {
-                    Some(list) => ctx.authorities(list, &format!("{f}.authorities"))?,
+                    Some(list) => {
+                        let list = ctx.authorities(list, &format!("{f}.authorities"))?;
+                        if list.iter().any(|a| a.notation().is_some()) {
+                            return Err(ctx.invalid(
+                                line(a),
+                                format!("{f}.authorities"),
+                                "a `notation` authority verifies the image's Notary Project signatures, not attestations: use `key` or `keyless` here",
+                            ));
+                        }
+                        list
+                    }
+                    // The block's cosign authorities: a notation one signs no attestation.
                     None => match &signatures {
-                        Some(s) => s.authorities.clone(),
+                        Some(s) if s.authorities.iter().all(|a| a.notation().is_some()) => {
+                            return Err(ctx.invalid(
+                                line(a),
+                                format!("{f}.authorities"),
+                                "required: the block's signature authorities are all `notation` ones, which verify Notary Project signatures, not attestations",
+                            ));
+                        }
+                        Some(s) => s
+                            .authorities
+                            .iter()
+                            .filter(|a| a.notation().is_none())
+                            .cloned()
+                            .collect(),
                         None => {
                             return Err(ctx.invalid(
                                 line(a),

@@ -147,6 +147,13 @@ pub mod codes {
     pub const SIGNATURE_NONE_VALID: &str = "signature.none-valid";
     /// Fewer distinct authorities signed than the threshold.
     pub const SIGNATURE_THRESHOLD: &str = "signature.threshold-not-met";
+    /// A `notation` authority not satisfied because the image has no Notary Project signature
+    /// (no referrer of artifact type `application/vnd.cncf.notary.signature`).
+    pub const NOTATION_MISSING: &str = "notation.signature-missing";
+    /// A `notation` authority not satisfied: the image's Notary Project signatures do not verify
+    /// under its trust policy and trust store (untrusted certificate, identity, integrity,
+    /// expiry, timestamp), or its signature is about another artifact.
+    pub const NOTATION_UNTRUSTED: &str = "notation.untrusted";
     /// No verified attestation of the required predicate type.
     pub const ATTESTATION_MISSING: &str = "attestation.missing";
     /// The provenance's builder id is not in the allow-list.

@@ -49,6 +49,27 @@ pub(super) struct RawAuthority {
     pub(super) key: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) keyless: Option<Spanned<RawKeyless>>,
+    #[serde(default)]
+    pub(super) notation: Option<Spanned<RawNotation>>,
+}
+
+/// A Notary Project (notation) authority: a trust store folder, and a notation trust policy
+/// document or one statement written inline.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawNotation {
+    #[serde(default)]
+    pub(super) trust_store: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) trust_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) trust_stores: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(super) trusted_identities: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(super) signature_verification: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) verify_timestamp: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -121,3 +121,157 @@ fn a_full_policy_compiles() {
     // The attestation rules without authorities use the signature rule's.
     assert_eq!(b.attestations[0].authorities.len(), 1);
 }
+
+/// Issue 19: a `notation` authority, its paths relative to the policy file like `key:`.
+fn parse_in_notary_data(text: &str) -> Result<Policy, PolicyError> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/notary");
+    Policy::parse(text.as_bytes(), "p.yaml", &dir)
+}
+
+const NOTATION_HEAD: &str =
+    "version: 1\nimages:\n  - match: \"r.io/a\"\n    signatures:\n      authorities:\n";
+
+#[test]
+fn notation_authority_inline_and_by_trust_policy_file() {
+    let inline = format!(
+        "{NOTATION_HEAD}        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:valid-trust-store\", \"tsa:test-timestamp\"]\n            trustedIdentities: [\"x509.subject: CN=Notation Test Leaf Cert, O=Notary, L=Seattle, ST=WA, C=US\"]\n            signatureVerification: permissive\n            verifyTimestamp: afterCertExpiry\n"
+    );
+    let p = parse_in_notary_data(&inline).unwrap();
+    let a = &p.blocks[0].signatures.as_ref().unwrap().authorities[0];
+    let n = a.notation().unwrap();
+    assert!(a.authority().is_none());
+    let statement = &n.policy.statements()[0];
+    assert_eq!(statement.registry_scopes, vec!["*".to_owned()]);
+    assert_eq!(statement.level.name(), "permissive");
+    assert_eq!(statement.trust_stores.len(), 2);
+    assert!(a.label.starts_with("notation x509.subject:"), "{}", a.label);
+
+    // A trust policy document beside the policy file (written to a temporary folder holding
+    // a copy of the layout: the paths resolve against the policy's folder).
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store/x509/ca/acme");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/notary/truststore/x509/ca/valid-trust-store/NotationTestRoot.pem"),
+        store.join("root.pem"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("trustpolicy.json"),
+        r#"{"version":"1.0","trustPolicies":[{"name":"acme","registryScopes":["r.io/a"],
+        "signatureVerification":{"level":"strict"},"trustStores":["ca:acme"],
+        "trustedIdentities":["*"]}]}"#,
+    )
+    .unwrap();
+    let doc = format!(
+        "{NOTATION_HEAD}        - name: acme notary\n          notation: {{trustStore: store, trustPolicy: trustpolicy.json}}\n        - key: nope-not-read.pub\n"
+    );
+    // The key is read too: the error is the key's, so the notation authority loaded.
+    let e = Policy::parse(doc.as_bytes(), "p.yaml", tmp.path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("authorities[1].key"), "{e}");
+    let doc = format!(
+        "{NOTATION_HEAD}        - name: acme notary\n          notation: {{trustStore: store, trustPolicy: trustpolicy.json}}\n"
+    );
+    let p = Policy::parse(doc.as_bytes(), "p.yaml", tmp.path()).unwrap();
+    let a = &p.blocks[0].signatures.as_ref().unwrap().authorities[0];
+    assert_eq!(a.label, "acme notary");
+    assert_eq!(a.notation().unwrap().policy.statements()[0].name, "acme");
+}
+
+#[test]
+fn notation_authority_errors_name_the_line_and_field() {
+    let cases = [
+        // A misspelt field.
+        (
+            "        - notation:\n            trustStore: truststore\n            trustedIdentity: [\"*\"]\n",
+            "p.yaml:8",
+            "trustedIdentity",
+        ),
+        // No store folder.
+        (
+            "        - notation:\n            trustStore: no-such-store\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"*\"]\n",
+            "p.yaml:7: `images[0].signatures.authorities[0].notation.trustStore`",
+            "is not a folder",
+        ),
+        (
+            "        - notation:\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"*\"]\n",
+            "p.yaml:7: `images[0].signatures.authorities[0].notation.trustStore`",
+            "required",
+        ),
+        // A named store the folder does not hold.
+        (
+            "        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:acme\"]\n            trustedIdentities: [\"*\"]\n",
+            "p.yaml:8: `images[0].signatures.authorities[0].notation.trustStores`",
+            "acme",
+        ),
+        // Neither a trust policy nor a statement; both.
+        (
+            "        - notation:\n            trustStore: truststore\n",
+            "p.yaml:7: `images[0].signatures.authorities[0].notation`",
+            "trustPolicy",
+        ),
+        (
+            "        - notation:\n            trustStore: truststore\n            trustPolicy: tp.json\n            trustedIdentities: [\"*\"]\n",
+            "p.yaml:8: `images[0].signatures.authorities[0].notation.trustPolicy`",
+            "not both",
+        ),
+        (
+            "        - notation:\n            trustStore: truststore\n            trustPolicy: tp.json\n",
+            "p.yaml:8: `images[0].signatures.authorities[0].notation.trustPolicy`",
+            "cannot read",
+        ),
+        // An invalid statement, a level that verifies nothing.
+        (
+            "        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"x509.subject: nonsense\"]\n",
+            "p.yaml:7: `images[0].signatures.authorities[0].notation`",
+            "trust",
+        ),
+        (
+            "        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"*\"]\n            signatureVerification: skip\n",
+            "p.yaml:10: `images[0].signatures.authorities[0].notation.signatureVerification`",
+            "verifies nothing",
+        ),
+        // Two kinds in one authority.
+        (
+            "        - key: k.pub\n          notation: {trustStore: truststore, trustedIdentities: [\"*\"], trustStores: [\"ca:valid-trust-store\"]}\n",
+            "p.yaml:7: `images[0].signatures.authorities[0]`",
+            "one of",
+        ),
+    ];
+    for (authority, at, says) in cases {
+        let e = parse_in_notary_data(&format!("{NOTATION_HEAD}{authority}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(at) && e.contains(says), "{authority}: {e}");
+    }
+}
+
+#[test]
+fn notation_authorities_never_verify_attestations() {
+    let n = "{trustStore: truststore, trustStores: [\"ca:valid-trust-store\"], trustedIdentities: [\"*\"]}";
+    // Named for an attestation: refused.
+    let doc = format!(
+        "version: 1\nimages:\n  - match: \"r.io/a\"\n    attestations:\n      - type: slsaprovenance\n        authorities: [{{notation: {n}}}]\n"
+    );
+    let e = parse_in_notary_data(&doc).unwrap_err().to_string();
+    assert!(e.contains("not attestations"), "{e}");
+    // Inherited from the block's signatures: only the cosign ones; none left is an error.
+    let doc = format!(
+        "{NOTATION_HEAD}        - notation: {n}\n    attestations:\n      - type: slsaprovenance\n"
+    );
+    let e = parse_in_notary_data(&doc).unwrap_err().to_string();
+    assert!(
+        e.starts_with("p.yaml:8: `images[0].attestations[0].authorities`"),
+        "{e}"
+    );
+    let doc = format!(
+        "{NOTATION_HEAD}        - notation: {n}\n        - keyless: {{issuer: x, subject: y}}\n      threshold: 2\n    attestations:\n      - type: slsaprovenance\n"
+    );
+    let p = parse_in_notary_data(&doc).unwrap();
+    let a = &p.blocks[0].attestations[0].authorities;
+    assert_eq!(a.len(), 1);
+    assert!(a[0].notation().is_none());
+}
