@@ -29,6 +29,7 @@ mod keyless_sign;
 mod keyless_stack;
 mod keys;
 mod notary;
+mod notary_policy;
 mod policy;
 mod promote;
 mod referrers;

@@ -20,10 +20,10 @@ use crate::support::image::{client, image_parts, layout_image, push_image, regis
 use crate::support::registry::Registry;
 use crate::support::{python, vouch_in, workspace};
 
-const SIGNER: &str = "CN=vouch notary signer,O=vouch-test,L=Seattle,ST=WA,C=US";
+pub(crate) const SIGNER: &str = "CN=vouch notary signer,O=vouch-test,L=Seattle,ST=WA,C=US";
 
 /// Runs the producer for `subject`; returns (root PEM, envelope bytes).
-fn produce(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn produce(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>) {
     let out = dir.join("producer");
     let status = std::process::Command::new(python())
         .arg(workspace().join("keys-test/notary_sign.py"))
@@ -47,7 +47,7 @@ async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
     attach_to(&target, subject, envelope).await;
 }
 
-async fn attach_to(target: &Target, subject: &Descriptor, envelope: &[u8]) {
+pub(crate) async fn attach_to(target: &Target, subject: &Descriptor, envelope: &[u8]) {
     let empty = target.push_blob(Bytes::from_static(b"{}")).await.unwrap();
     let env = target
         .push_blob(Bytes::from(envelope.to_vec()))
@@ -130,7 +130,7 @@ fn policy(dir: &Path, identity: &str) -> String {
     p.display().to_string()
 }
 
-fn store(dir: &Path, name: &str, root: &[u8]) -> String {
+pub(crate) fn store(dir: &Path, name: &str, root: &[u8]) -> String {
     let s = dir.join(name);
     std::fs::create_dir_all(s.join("x509/ca/e2e")).unwrap();
     std::fs::write(s.join("x509/ca/e2e/root.pem"), root).unwrap();
