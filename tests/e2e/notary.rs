@@ -42,7 +42,7 @@ pub(crate) fn produce(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>) {
 
 /// Attaches `envelope` to `subject` in the layout as notation does in a registry: an image
 /// manifest with the Notary artifact type, the empty config, the envelope as its one layer.
-async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
+pub(crate) async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
     let target = Target::Layout(Layout::open_or_create(layout_dir).unwrap());
     attach_to(&target, subject, envelope).await;
 }
@@ -109,7 +109,7 @@ fn attach_untagged(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
     layout.write_index(&index, &lock).unwrap();
 }
 
-fn image(dir: &Path) -> Descriptor {
+pub(crate) fn image(dir: &Path) -> Descriptor {
     let layout = dir.join("layout");
     let digest: Sha256Digest = layout_image(&layout, "v1");
     let bytes = std::fs::read(layout.join("blobs/sha256").join(digest.hex())).unwrap();

@@ -13,8 +13,8 @@ use serde_json::Value;
 use vouch_core::oci::Target;
 use vouch_core::oci::manifest::{Descriptor, OCI_MANIFEST};
 
-use crate::notary::{SIGNER, attach_to, produce, store};
-use crate::support::image::{client, image_parts, push_image, registry_ref};
+use crate::notary::{SIGNER, attach, attach_to, image, produce, store};
+use crate::support::image::{client, image_parts, layout_image, push_image, registry_ref};
 use crate::support::registry::Registry;
 use crate::support::{Run, vouch_in};
 
@@ -212,4 +212,49 @@ async fn a_policy_mixes_cosign_keys_and_notary_signatures() {
     })
     .await
     .unwrap();
+}
+
+/// In an OCI layout (`notation sign --oci-layout` / a referrer in index.json): the same
+/// authority, an image of the layout without a Notary signature denied as missing.
+#[tokio::test]
+async fn a_notation_authority_in_an_oci_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let subject = image(dir);
+    let (root, envelope) = produce(dir, &subject);
+    attach(&dir.join("layout"), &subject, &envelope).await;
+    store(dir, "store", &root);
+    layout_image(&dir.join("layout"), "v2");
+    let policy = write(
+        dir,
+        "p.yaml",
+        &format!(
+            "version: 1\nimages:\n  - match: \"oci:**\"\n    signatures:\n      authorities:\n        - notation: {{trustStore: store, trustStores: [\"ca:e2e\"], trustedIdentities: [\"x509.subject: {SIGNER}\"]}}\n"
+        ),
+    );
+    let layout = dir.join("layout").display().to_string();
+    let (_, doc) = judge(dir, &policy, &format!("oci:{layout}:v1"));
+    assert_eq!(doc["allowed"], true, "{doc:#}");
+    assert_eq!(doc["images"][0]["digest"], subject.digest.to_string());
+    let (out, doc) = judge(dir, &policy, &format!("oci:{layout}:v2"));
+    assert_eq!(out.code, 1);
+    let f = failures(&doc);
+    assert!(
+        f.contains(&"notation.signature-missing".to_owned())
+            && f.contains(&"signature.none-valid".to_owned()),
+        "{doc:#}"
+    );
+    // The text report explains it.
+    let out = vouch_in(
+        dir,
+        None,
+        ["verify", "--policy", &policy, &format!("oci:{layout}:v2")],
+    )
+    .code(1);
+    assert!(
+        out.stderr.contains("[notation.signature-missing]")
+            && out.stderr.contains("no Notary Project signature"),
+        "{}",
+        out.stderr
+    );
 }
