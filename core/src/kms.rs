@@ -33,7 +33,7 @@ use std::fmt;
 
 use crate::digest::Sha256Digest;
 use crate::error::{Classify, ErrorClass};
-use crate::keys::{KeyAlgorithm, PublicKey, SignError, Signature};
+use crate::keys::{KeyAlgorithm, PublicKey, Signature};
 use crate::payload::dsse::pae_digest;
 use crate::sign::{Signed, VerificationMaterial};
 
@@ -155,12 +155,6 @@ impl Classify for KmsError {
             }
             _ => ErrorClass::Input,
         }
-    }
-}
-
-impl From<KmsError> for SignError {
-    fn from(_: KmsError) -> Self {
-        SignError::Failed
     }
 }
 

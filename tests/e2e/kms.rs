@@ -10,7 +10,7 @@ use std::process::Command;
 
 use sha2::Digest as _;
 
-use crate::support::kms::{AWS_SECRET, BAO_ROOT_TOKEN, Bao, Moto, PKCS11_PIN, SoftHsm};
+use crate::support::kms::{AccessKey, BAO_ROOT_TOKEN, Bao, Moto, PKCS11_PIN, SoftHsm};
 use crate::support::{Run, py_cosign, run, vouch};
 
 /// `vouch` in `dir` with HOME there and no key-service settings from the environment.
@@ -315,12 +315,12 @@ fn vault_faults_are_named_without_the_token() {
     failed(r, 2, "VAULT_ADDR", BAO_ROOT_TOKEN);
 }
 
-fn aws_env<'a>(endpoint: &'a str) -> impl Fn(&mut Command) + 'a {
+fn aws_env<'a>(endpoint: &'a str, key: &'a AccessKey) -> impl Fn(&mut Command) + 'a {
     move |c: &mut Command| {
         c.env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIAVOUCHTEST")
-            .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET);
+            .env("AWS_ACCESS_KEY_ID", &key.id)
+            .env("AWS_SECRET_ACCESS_KEY", &key.secret);
     }
 }
 
@@ -329,11 +329,12 @@ fn aws_kms_generates_signs_digests_and_verifies() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let env = aws_env(&moto.endpoint);
+    let env = aws_env(&moto.endpoint, &moto.signer);
+    let secret = moto.signer.secret.as_str();
     let mut cmd = kms_vouch(d);
     env(&mut cmd);
     let r = run(cmd.args(["generate-key-pair", "--kms", "awskms:///alias/release"]));
-    no_secret(&r, AWS_SECRET);
+    no_secret(&r, secret);
     let r = r.ok();
     assert!(r.stdout.starts_with("-----BEGIN PUBLIC KEY-----"), "{r:#?}");
     std::fs::write(d.join("release.pub"), &r.stdout).unwrap();
@@ -342,7 +343,7 @@ fn aws_kms_generates_signs_digests_and_verifies() {
         &env,
         "awskms:///alias/release",
         &d.join("release.pub"),
-        AWS_SECRET,
+        secret,
     );
     // What vouch sent: the file's SHA-256 digest, as a DIGEST, never the file.
     let digest = hex::encode(sha2::Sha256::digest(
@@ -358,7 +359,8 @@ fn aws_kms_generates_signs_digests_and_verifies() {
     std::fs::write(
         d.join(".aws/credentials"),
         format!(
-            "[default]\naws_access_key_id = AKIAVOUCHTEST\naws_secret_access_key = {AWS_SECRET}\n"
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
+            moto.signer.id
         ),
     )
     .unwrap();
@@ -382,22 +384,23 @@ fn aws_kms_faults_are_named_without_the_secret() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("f"), b"x").unwrap();
+    let secret = moto.signer.secret.as_str();
     let sign = |endpoint: &str, key: &str| {
         let mut cmd = kms_vouch(d);
-        aws_env(endpoint)(&mut cmd);
+        aws_env(endpoint, &moto.signer)(&mut cmd);
         run(cmd.args(["sign-blob", "--key", key, "f"]))
     };
     failed(
         sign(&moto.endpoint, "awskms:///alias/rsa-key"),
         2,
         "is RSA, expected an ECDSA P-256",
-        AWS_SECRET,
+        secret,
     );
     failed(
         sign(&moto.endpoint, "awskms:///alias/absent"),
         2,
         "no key alias/absent",
-        AWS_SECRET,
+        secret,
     );
     let closed = format!("http://127.0.0.1:{}", {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -407,7 +410,7 @@ fn aws_kms_faults_are_named_without_the_secret() {
         sign(&closed, "awskms:///alias/absent"),
         3,
         "cannot be reached",
-        AWS_SECRET,
+        secret,
     );
     // No credentials anywhere, no region: what to set.
     let r = run(kms_vouch(d).env("AWS_REGION", "us-east-1").args([
@@ -416,18 +419,32 @@ fn aws_kms_faults_are_named_without_the_secret() {
         "awskms:///alias/x",
         "f",
     ]));
-    failed(r, 2, "AWS_ACCESS_KEY_ID", AWS_SECRET);
+    failed(r, 2, "AWS_ACCESS_KEY_ID", secret);
     let r = run(kms_vouch(d).args(["sign-blob", "--key", "awskms:///alias/x", "f"]));
-    failed(r, 2, "AWS_REGION", AWS_SECRET);
+    failed(r, 2, "AWS_REGION", secret);
+    // Permission denied (a user without kms: policies), and a wrong secret (the SigV4
+    // signature does not match): both name the credentials to check; neither prints a secret.
+    let mut cmd = kms_vouch(d);
+    aws_env(&moto.endpoint, &moto.nobody)(&mut cmd);
+    let r = run(cmd.args(["generate-key-pair", "--kms", "awskms:///alias/denied"]));
+    failed(r, 2, "AccessDenied", &moto.nobody.secret);
+    let wrong = AccessKey {
+        id: moto.signer.id.clone(),
+        secret: "wrong-secret-never-printed".into(),
+    };
+    let mut cmd = kms_vouch(d);
+    aws_env(&moto.endpoint, &wrong)(&mut cmd);
+    let r = run(cmd.args(["sign-blob", "--key", "awskms:///alias/rsa-key", "f"]));
+    failed(r, 2, "SignatureDoesNotMatch", &wrong.secret);
     // A key id cannot be chosen: generate-key-pair wants an alias.
     let mut cmd = kms_vouch(d);
-    aws_env(&moto.endpoint)(&mut cmd);
+    aws_env(&moto.endpoint, &moto.signer)(&mut cmd);
     let r = run(cmd.args([
         "generate-key-pair",
         "--kms",
         "awskms:///1234abcd-12ab-34cd-56ef-1234567890ab",
     ]));
-    failed(r, 2, "alias", AWS_SECRET);
+    failed(r, 2, "alias", secret);
 }
 
 #[test]

@@ -272,9 +272,18 @@ impl AwsKey {
         if status.is_success() {
             return Ok(resp);
         }
-        let err: ErrorBody = serde_json::from_slice(&resp).unwrap_or(ErrorBody {
-            kind: String::new(),
-            message: excerpt(&resp),
+        // KMS answers JSON (`__type`); authentication failures may come as XML (`<Code>`).
+        let err: ErrorBody = serde_json::from_slice(&resp).unwrap_or_else(|_| {
+            let text = String::from_utf8_lossy(&resp);
+            let tag = |t: &str| {
+                text.split_once(&format!("<{t}>"))
+                    .and_then(|(_, rest)| rest.split_once(&format!("</{t}>")))
+                    .map(|(v, _)| v.to_owned())
+            };
+            ErrorBody {
+                kind: tag("Code").unwrap_or_default(),
+                message: tag("Message").unwrap_or_else(|| excerpt(&resp)),
+            }
         });
         let kind = err.kind.rsplit('#').next().unwrap_or_default().to_owned();
         let detail = format!(
@@ -292,7 +301,10 @@ impl AwsKey {
                 ),
             },
             "AccessDeniedException"
+            | "AccessDenied"
             | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "SignatureDoesNotMatch"
             | "InvalidSignatureException"
             | "IncompleteSignature"
             | "ExpiredTokenException"

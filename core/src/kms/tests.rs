@@ -74,3 +74,15 @@ fn aws_arn_gives_region_and_alias() {
     assert_eq!(r.region_from_arn().as_deref(), Some("eu-west-1"));
     assert_eq!(r.alias().as_deref(), Some("alias/rel"));
 }
+
+/// What an async signer needs: the key is shared across tasks and its futures move between
+/// threads.
+#[allow(dead_code)]
+fn remote_key_is_send_and_sync(key: &RemoteKey) {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    send_sync(key);
+    send(key.sign_dsse("application/vnd.in-toto+json", b"{}"));
+    send(key.sign_payload(b"{}"));
+    send(RemoteKey::connect(key.reference()));
+}

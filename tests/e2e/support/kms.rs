@@ -233,12 +233,19 @@ impl Bao {
     }
 }
 
-/// The secret key of the AWS test credentials (asserted absent from every output).
-pub const AWS_SECRET: &str = "aws-secret-9931-never-printed";
+/// An IAM user's access key.
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+}
 
 pub struct Moto {
     child: Child,
     pub endpoint: String,
+    /// A user allowed `kms:*`.
+    pub signer: AccessKey,
+    /// A user without policies.
+    pub nobody: AccessKey,
     pub log: PathBuf,
     _dir: TempDir,
 }
@@ -251,7 +258,8 @@ impl Drop for Moto {
 }
 
 impl Moto {
-    /// moto's KMS on a free port of 127.0.0.1, with an RSA key `alias/rsa-key`.
+    /// moto's KMS on a free port of 127.0.0.1, with an RSA key `alias/rsa-key` and two IAM
+    /// users; requests are authenticated (SigV4 checked by botocore) and authorized.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("sign-requests.jsonl");
@@ -265,10 +273,22 @@ impl Moto {
             .expect("start moto");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut port = None;
+        let (mut signer, mut nobody) = (None, None);
+        let access_key = |rest: &str| {
+            let (id, secret) = rest.trim().split_once(' ').unwrap();
+            Some(AccessKey {
+                id: id.into(),
+                secret: secret.into(),
+            })
+        };
         for line in lines.by_ref() {
             let line = line.unwrap();
             if let Some(p) = line.strip_prefix("PORT ") {
                 port = Some(p.trim().to_owned());
+            } else if let Some(rest) = line.strip_prefix("SIGNER ") {
+                signer = access_key(rest);
+            } else if let Some(rest) = line.strip_prefix("NOBODY ") {
+                nobody = access_key(rest);
             }
             if line == "READY" {
                 break;
@@ -280,6 +300,8 @@ impl Moto {
         Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            signer: signer.expect("moto_kms.py printed no SIGNER key"),
+            nobody: nobody.expect("moto_kms.py printed no NOBODY key"),
             log,
             _dir: dir,
         }

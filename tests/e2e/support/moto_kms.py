@@ -9,7 +9,11 @@ Each Sign request is appended to the log file (argv[1]) as one JSON line: KeyId,
 SigningAlgorithm and the message's hex, so a test checks what vouch sent.
 
 On start it makes an RSA_2048 SIGN_VERIFY key with alias `alias/rsa-key` (a key of the wrong type
-for the tests) and prints `READY`.
+for the tests), two IAM users with access keys, printed as `SIGNER ID SECRET` (allowed kms:*) and
+`NOBODY ID SECRET` (no policy), then turns on moto's request authentication (as with
+INITIAL_NO_AUTH_ACTION_COUNT): from then on every request's SigV4 signature is checked with
+botocore's signer (an independent implementation of vouch's) and its action against IAM
+policies. Then it prints `READY`.
 """
 
 import base64
@@ -70,6 +74,30 @@ kms = boto3.client(
 )
 rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
 kms.create_alias(AliasName="alias/rsa-key", TargetKeyId=rsa["KeyMetadata"]["KeyId"])
+iam = boto3.client(
+    "iam",
+    region_name="us-east-1",
+    endpoint_url=f"http://127.0.0.1:{port}",
+    aws_access_key_id="testing",
+    aws_secret_access_key="testing",
+)
+for user, policy in (("SIGNER", "kms:*"), ("NOBODY", None)):
+    iam.create_user(UserName=user.lower())
+    if policy:
+        iam.put_user_policy(
+            UserName=user.lower(),
+            PolicyName="kms",
+            PolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": policy, "Resource": "*"}],
+            }),
+        )
+    key = iam.create_access_key(UserName=user.lower())["AccessKey"]
+    print(f"{user} {key['AccessKeyId']} {key['SecretAccessKey']}", flush=True)
+
+from moto import settings  # noqa: E402
+
+settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 print("READY", flush=True)
 while True:
     time.sleep(3600)
