@@ -2,6 +2,7 @@
 //! references, and the environment they read (`VOUCH_REPOSITORY`, `VOUCH_SETTLE_MS`).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,10 +10,14 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use vouch_core::cosign::SettleOptions;
 use vouch_core::digest::Sha256Digest;
+use vouch_core::keys::files;
 use vouch_core::oci::manifest::Manifest;
 use vouch_core::oci::reference::{ImageRef, RegistryRef};
 use vouch_core::oci::registry::{RegistryClient, RegistryOptions};
 use vouch_core::oci::{OciLimits, ResolvedImage, Target};
+use vouch_core::sigstore::http::HttpLimits;
+use vouch_core::sigstore::signing_config::{ClientTrustConfig, MAX_CONFIG_LEN, SigningConfig};
+use vouch_core::sigstore::trusted_root::TrustedRoot;
 
 use crate::exit::UsageError;
 
@@ -167,4 +172,100 @@ pub(crate) fn image_digest(image: &ImageRef) -> Option<Sha256Digest> {
         ImageRef::Registry(r) => r.digest,
         ImageRef::Layout(l) => l.digest,
     }
+}
+
+/// Keyless signing (`sign-blob`, `sign`, `attest` without `--key`): where the identity token
+/// and the sigstore instance come from.
+#[derive(Args, Debug, Default)]
+pub(crate) struct KeylessArgs {
+    /// OIDC identity token, or `@FILE` holding one (else `SIGSTORE_ID_TOKEN`, else GitHub
+    /// Actions' token). Never printed.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) identity_token: Option<String>,
+    /// A sigstore ClientTrustConfig (trusted root + signing config), as sigstore-python's
+    /// `--trust-config`. Default: the embedded sigstore.dev public-good instance.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["signing_config", "trusted_root"])]
+    trust_config: Option<PathBuf>,
+    /// A SigningConfig v0.2 (with --trusted-root), as cosign 3's `--signing-config`.
+    #[arg(long, value_name = "FILE", requires = "trusted_root")]
+    signing_config: Option<PathBuf>,
+    /// The trusted root (with --signing-config).
+    #[arg(long, value_name = "FILE", requires = "signing_config")]
+    trusted_root: Option<PathBuf>,
+    /// The OIDC issuer of the browser sign-in (run at a terminal when no token is found).
+    /// Default: the signing config's (sigstore.dev: https://oauth2.sigstore.dev/auth).
+    #[arg(long, value_name = "URL")]
+    pub(crate) oidc_issuer: Option<String>,
+    /// The OAuth client id of the browser sign-in. Default: sigstore.
+    #[arg(long, value_name = "ID")]
+    pub(crate) oidc_client_id: Option<String>,
+    /// How long the browser sign-in waits for the browser, in seconds. Default: 120.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) oidc_timeout: Option<u64>,
+    /// How long one request to Fulcio, Rekor, a TSA or the OIDC issuer may take, in seconds,
+    /// before the run fails (exit 3, the service named, nothing written). Default: 60.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) service_timeout: Option<u64>,
+}
+
+impl KeylessArgs {
+    /// Whether any keyless flag was given (they contradict `--key`).
+    pub(crate) fn any(&self) -> bool {
+        self.identity_token.is_some()
+            || self.trust_config.is_some()
+            || self.signing_config.is_some()
+            || self.trusted_root.is_some()
+            || self.oidc_issuer.is_some()
+            || self.oidc_client_id.is_some()
+            || self.oidc_timeout.is_some()
+            || self.service_timeout.is_some()
+    }
+
+    /// The limits of every request to the sigstore services (`--service-timeout`).
+    pub(crate) fn http(&self) -> HttpLimits {
+        let mut http = HttpLimits::DEFAULT;
+        if let Some(s) = self.service_timeout {
+            http.request_timeout = Duration::from_secs(s);
+            http.connect_timeout = http.connect_timeout.min(http.request_timeout);
+        }
+        http
+    }
+
+    /// The trusted root and signing config: `--trust-config`, `--signing-config` with
+    /// `--trusted-root`, or the embedded sigstore.dev public-good instance.
+    pub(crate) fn trust(&self) -> Result<(TrustedRoot, SigningConfig)> {
+        Ok(
+            match (&self.trust_config, &self.signing_config, &self.trusted_root) {
+                (Some(tc), None, None) => {
+                    let c = ClientTrustConfig::parse(&read_config(tc)?)
+                        .map_err(|e| UsageError(format!("{}: {e}", tc.display())))?;
+                    (c.trusted_root, c.signing_config)
+                }
+                (None, Some(sc), Some(tr)) => (
+                    TrustedRoot::parse(&read_config(tr)?)
+                        .map_err(|e| UsageError(format!("{}: {e}", tr.display())))?,
+                    SigningConfig::parse(&read_config(sc)?)
+                        .map_err(|e| UsageError(format!("{}: {e}", sc.display())))?,
+                ),
+                (None, None, None) => (TrustedRoot::public_good()?, SigningConfig::public_good()?),
+                _ => {
+                    return Err(UsageError(
+                        "give --trust-config FILE, or --signing-config FILE with --trusted-root FILE, \
+                         or neither (sigstore.dev public good)"
+                            .into(),
+                    )
+                    .into());
+                }
+            },
+        )
+    }
+}
+
+fn read_config(path: &Path) -> Result<Vec<u8>> {
+    files::read_bounded(path, "the configuration", MAX_CONFIG_LEN).map_err(|e| match e {
+        files::ReadError::Io(e) => {
+            anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+        }
+        files::ReadError::TooLarge(t) => UsageError(format!("{}: {t}", path.display())).into(),
+    })
 }

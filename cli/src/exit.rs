@@ -53,11 +53,15 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::sigstore_bundle::BundleError>() {
             Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_core::sigstore::oauth::OAuthError>() {
+            Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::keyless::KeylessError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::CopyError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::PromoteError>() {
+            Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::StepError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::promote::record::RecordError>() {
             Some(e.class())

@@ -50,7 +50,8 @@ enum Command {
     VerifyBlob(commands::blob::VerifyArgs),
     /// Verify a sigstore bundle offline against a trusted root (sigstore's conformance CLI).
     VerifyBundle(commands::bundle::VerifyBundleArgs),
-    /// Sign images (cosign's `.sig` tag format) in a registry or an OCI layout.
+    /// Sign images (a bundle referrer or cosign's `.sig` tag), with a key or keyless, in a
+    /// registry or an OCI layout.
     Sign(commands::sign::SignArgs),
     /// Verify images' signatures against a public key, or judge them by a policy (--policy).
     Verify(commands::verify::VerifyArgs),

@@ -41,6 +41,8 @@ pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// The layer annotation holding a Rekor bundle (SET).
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// The layer annotation with RFC 3161 timestamps (`{"SignedRFC3161Timestamp": base64 DER}`).
+pub const RFC3161_TIMESTAMP_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 
 /// Which attachment a tag holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,7 +242,7 @@ fn image_manifest(
         }),
         Ok(Manifest::Index(_)) => Err(OciError::Manifest {
             what: format!("{tag} in {}", target.describe()),
-            source: crate::payload::PayloadError::Field {
+            error: crate::payload::PayloadError::Field {
                 what: "manifest",
                 field: "mediaType",
                 reason: "expected a cosign image manifest, found an image index".into(),
@@ -248,7 +250,7 @@ fn image_manifest(
         }),
         Err(source) => Err(OciError::Manifest {
             what: format!("{tag} in {}", target.describe()),
-            source,
+            error: source,
         }),
     }
 }

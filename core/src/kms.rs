@@ -33,9 +33,10 @@ use std::fmt;
 
 use crate::digest::Sha256Digest;
 use crate::error::{Classify, ErrorClass};
+use crate::keys::SignError;
 use crate::keys::{KeyAlgorithm, PublicKey, Signature};
 use crate::payload::dsse::pae_digest;
-use crate::sign::{Signed, VerificationMaterial};
+use crate::sign::{AsyncSigner, SignFuture, Signed, VerificationMaterial};
 
 pub use aws::AwsKeyRef;
 pub use pkcs11::Pkcs11Uri;
@@ -355,6 +356,28 @@ impl RemoteKey {
     pub async fn sign_payload(&self, payload: &[u8]) -> Result<Signed, KmsError> {
         let sig = self.sign_digest(&Sha256Digest::of(payload)).await?;
         Ok(self.signed(sig))
+    }
+}
+
+impl From<KmsError> for SignError {
+    /// The service's error as [`SignError::Service`], keeping its message and class (a denied
+    /// or misconfigured key is an input error, an unreachable service a service error).
+    fn from(e: KmsError) -> Self {
+        SignError::Service {
+            message: e.to_string(),
+            class: e.class(),
+        }
+    }
+}
+
+/// Images and attestations signed by a remote key (`vouch sign/attest --key REF`).
+impl AsyncSigner for RemoteKey {
+    fn sign_dsse_async<'a>(&'a self, payload_type: &'a str, payload: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async move { Ok(self.sign_dsse(payload_type, payload).await?) })
+    }
+
+    fn sign_payload_async<'a>(&'a self, payload: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async move { Ok(self.sign_payload(payload).await?) })
     }
 }
 

@@ -40,4 +40,4 @@ pub mod sign;
 pub mod sigstore;
 pub mod time;
 
-pub use error::{Classify, ErrorClass};
+pub use error::{Classify, ErrorClass, IoError};

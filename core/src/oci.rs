@@ -24,7 +24,7 @@ use crate::payload::PayloadError;
 use crate::{Classify, ErrorClass};
 
 /// Errors reading or writing images.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OciError {
     /// A registry failed.
@@ -39,12 +39,12 @@ pub enum OciError {
         reason: String,
     },
     /// A layout file could not be read or written.
-    #[error("OCI layout {path}")]
+    #[error("OCI layout {path}: {error}")]
     LayoutIo {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: crate::IoError,
     },
     /// The image (or blob) does not exist.
     #[error("{what} not found")]
@@ -71,12 +71,12 @@ pub enum OciError {
         limit: u64,
     },
     /// A manifest that does not parse.
-    #[error("{what}")]
+    #[error("{what}: {error}")]
     Manifest {
         /// Which manifest.
         what: String,
         /// Why.
-        source: PayloadError,
+        error: PayloadError,
     },
     /// A layout reference without tag or digest, in a layout of several images.
     #[error("{0}")]
@@ -348,7 +348,7 @@ impl Target {
             Ok(Manifest::Image(_)) => {
                 return Err(OciError::Manifest {
                     what: format!("referrers of {subject}"),
-                    source: PayloadError::Field {
+                    error: PayloadError::Field {
                         what: "manifest",
                         field: "mediaType",
                         reason: "the referrers tag holds an image manifest, not an index".into(),
@@ -358,7 +358,7 @@ impl Target {
             Err(source) => {
                 return Err(OciError::Manifest {
                     what: format!("referrers of {subject}"),
-                    source,
+                    error: source,
                 });
             }
         };
@@ -578,7 +578,7 @@ impl BlobReader {
                         Err(source) => {
                             return Err(OciError::LayoutIo {
                                 path: path.clone(),
-                                source,
+                                error: source.into(),
                             });
                         }
                     }
@@ -732,7 +732,7 @@ impl ResolvedImage {
 fn parse_manifest(m: &FetchedManifest, what: &str) -> Result<Manifest, OciError> {
     Manifest::parse(&m.bytes, Some(&m.media_type)).map_err(|source| OciError::Manifest {
         what: format!("manifest {what}"),
-        source,
+        error: source,
     })
 }
 

@@ -99,7 +99,7 @@ fn index_of(current: &FetchedManifest) -> Result<ImageIndex, OciError> {
         Ok(Manifest::Index(i)) => Ok(i),
         Ok(Manifest::Image(_)) => Err(OciError::Manifest {
             what: "the referrers fallback tag".into(),
-            source: crate::payload::PayloadError::Field {
+            error: crate::payload::PayloadError::Field {
                 what: "manifest",
                 field: "mediaType",
                 reason: "expected an image index, found an image manifest; not overwriting it"
@@ -108,7 +108,7 @@ fn index_of(current: &FetchedManifest) -> Result<ImageIndex, OciError> {
         }),
         Err(source) => Err(OciError::Manifest {
             what: "the referrers fallback tag".into(),
-            source,
+            error: source,
         }),
     }
 }

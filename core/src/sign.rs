@@ -5,9 +5,10 @@
 //! referrer of the image (cosign 3's format); or cosign's legacy layers of the
 //! `sha256-<hex>.sig` / `.att` tags.
 //!
-//! A [`Signer`] returns, beside the signature, what a verifier needs: a public-key hint today
-//! ([`KeySigner`], a key file), a certificate chain and transparency-log entry / timestamps for
-//! keyless (Fulcio/Rekor) or KMS signers to come.
+//! A [`Signer`] returns, beside the signature, what a verifier needs: a public-key hint
+//! ([`KeySigner`], a key file), or a certificate chain with a transparency-log entry and
+//! timestamps (keyless signing: an [`AsyncSigner`] that calls Fulcio, Rekor and TSAs, in
+//! vouch-verify, where its answers are verified before they are returned).
 //!
 //! ```
 //! use vouch_core::keys::SigningKey;
@@ -23,6 +24,8 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -31,7 +34,10 @@ use bytes::Bytes;
 
 use crate::bundle::Bundle;
 use crate::cosign::{AttachOutcome, AttachRequest, Attachment, NewLayer, SIGNATURE_ANNOTATION};
-use crate::cosign::{SettleOptions, attach_all};
+use crate::cosign::{
+    BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, RFC3161_TIMESTAMP_ANNOTATION,
+    SettleOptions, attach_all,
+};
 use crate::digest::Sha256Digest;
 use crate::keys::{SignError, SigningKey};
 use crate::oci::manifest::{Descriptor, OCI_MANIFEST};
@@ -75,6 +81,87 @@ pub trait Signer: Send + Sync {
     fn sign_dsse(&self, payload_type: &str, payload: &[u8]) -> Result<Signed, SignError>;
     /// Signs a legacy `.sig` payload (cosign's simple-signing JSON) as cosign does.
     fn sign_payload(&self, payload: &[u8]) -> Result<Signed, SignError>;
+}
+
+/// A signature being made by an [`AsyncSigner`].
+pub type SignFuture<'a> = Pin<Box<dyn Future<Output = Result<Signed, SignError>> + Send + 'a>>;
+
+/// A signer that calls services for each signature (keyless: a timestamp and a Rekor entry per
+/// signature). Every [`Signer`] is one, answering at once.
+pub trait AsyncSigner: Send + Sync {
+    /// Signs a DSSE envelope's PAE(`payload_type`, `payload`) as cosign does.
+    fn sign_dsse_async<'a>(&'a self, payload_type: &'a str, payload: &'a [u8]) -> SignFuture<'a>;
+    /// Signs a legacy `.sig` payload (cosign's simple-signing JSON) as cosign does.
+    fn sign_payload_async<'a>(&'a self, payload: &'a [u8]) -> SignFuture<'a>;
+}
+
+impl<T: Signer> AsyncSigner for T {
+    fn sign_dsse_async<'a>(&'a self, payload_type: &'a str, payload: &'a [u8]) -> SignFuture<'a> {
+        let r = self.sign_dsse(payload_type, payload);
+        Box::pin(std::future::ready(r))
+    }
+    fn sign_payload_async<'a>(&'a self, payload: &'a [u8]) -> SignFuture<'a> {
+        let r = self.sign_payload(payload);
+        Box::pin(std::future::ready(r))
+    }
+}
+
+/// cosign's keyless layer annotations for `signed`: the leaf certificate and the CA chain (PEM),
+/// the Rekor entry as cosign's `bundle` annotation (its SET and body), and RFC 3161 timestamps.
+/// Empty for key-signed material.
+pub fn keyless_annotations(signed: &Signed) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let VerificationMaterial::CertificateChain(chain) = &signed.material else {
+        return out;
+    };
+    let pem = |ders: &[Vec<u8>]| -> String {
+        ders.iter()
+            .map(|d| crate::sigstore::fulcio_client::certificate_pem(d))
+            .collect()
+    };
+    if let Some((leaf, rest)) = chain.split_first() {
+        out.insert(
+            CERTIFICATE_ANNOTATION.to_owned(),
+            pem(std::slice::from_ref(leaf)),
+        );
+        if !rest.is_empty() {
+            out.insert(CHAIN_ANNOTATION.to_owned(), pem(rest));
+        }
+    }
+    if let Some(b) = signed.log_entry.as_ref().and_then(rekor_bundle) {
+        out.insert(BUNDLE_ANNOTATION.to_owned(), b);
+    }
+    // cosign writes one timestamp; the first, as cosign's `RFC3161Timestamp` JSON.
+    if let Some(t) = signed.timestamps.first() {
+        out.insert(
+            RFC3161_TIMESTAMP_ANNOTATION.to_owned(),
+            serde_json::json!({ "SignedRFC3161Timestamp": B64.encode(t) }).to_string(),
+        );
+    }
+    out
+}
+
+/// A bundle `tlogEntries[]` element with a SET as cosign's `RekorBundle` JSON
+/// (`{"SignedEntryTimestamp", "Payload": {"body", "integratedTime", "logIndex", "logID"}}`).
+fn rekor_bundle(entry: &serde_json::Value) -> Option<String> {
+    let s = |p: &str| entry.pointer(p).and_then(serde_json::Value::as_str);
+    let set = s("/inclusionPromise/signedEntryTimestamp")?;
+    let body = s("/canonicalizedBody")?;
+    let time: i64 = s("/integratedTime")?.parse().ok()?;
+    let index: i64 = s("/logIndex")?.parse().ok()?;
+    let log_id = hex::encode(B64.decode(s("/logId/keyId")?).ok()?);
+    Some(
+        serde_json::json!({
+            "SignedEntryTimestamp": set,
+            "Payload": {
+                "body": body,
+                "integratedTime": time,
+                "logIndex": index,
+                "logID": log_id,
+            },
+        })
+        .to_string(),
+    )
 }
 
 /// A [`Signer`] over a key file's key, refused at construction when cosign would not sign images
@@ -171,17 +258,19 @@ impl SignedEnvelope {
     }
 
     /// The envelope as a layer of cosign's legacy `.att` tag.
+    /// Keyless material goes in cosign's annotations (certificate, chain, Rekor bundle,
+    /// timestamp).
     pub fn legacy_attestation_layer(&self, predicate_type: &str) -> NewLayer {
+        let mut annotations = keyless_annotations(&self.signed);
+        annotations.insert(
+            crate::cosign::LEGACY_PREDICATE_TYPE_ANNOTATION.to_owned(),
+            predicate_type.to_owned(),
+        );
+        annotations.insert(SIGNATURE_ANNOTATION.to_owned(), String::new());
         NewLayer {
             media_type: DSSE_MEDIA_TYPE.into(),
             blob: Bytes::from(self.envelope.to_json()),
-            annotations: BTreeMap::from([
-                (
-                    crate::cosign::LEGACY_PREDICATE_TYPE_ANNOTATION.to_owned(),
-                    predicate_type.to_owned(),
-                ),
-                (SIGNATURE_ANNOTATION.to_owned(), String::new()),
-            ]),
+            annotations,
         }
     }
 }
@@ -196,6 +285,21 @@ pub fn sign_statement(
 ) -> Result<SignedEnvelope, SignError> {
     let statement = Statement::encode_raw(subjects, predicate_type, predicate);
     let signed = signer.sign_dsse(INTOTO_PAYLOAD_TYPE, &statement)?;
+    let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, signed.signature.clone());
+    Ok(SignedEnvelope { envelope, signed })
+}
+
+/// [`sign_statement`] by any [`AsyncSigner`] (keyless signers log and timestamp it).
+pub async fn sign_statement_async(
+    signer: &dyn AsyncSigner,
+    subjects: &[Subject],
+    predicate_type: &str,
+    predicate: &[u8],
+) -> Result<SignedEnvelope, SignError> {
+    let statement = Statement::encode_raw(subjects, predicate_type, predicate);
+    let signed = signer
+        .sign_dsse_async(INTOTO_PAYLOAD_TYPE, &statement)
+        .await?;
     let envelope = Envelope::new(INTOTO_PAYLOAD_TYPE, statement, signed.signature.clone());
     Ok(SignedEnvelope { envelope, signed })
 }
@@ -236,6 +340,22 @@ pub fn image_signature_referrer(
     ))
 }
 
+/// [`image_signature_referrer`] by any [`AsyncSigner`].
+pub async fn image_signature_referrer_async(
+    signer: &dyn AsyncSigner,
+    image: &ResolvedImage,
+    created: SystemTime,
+) -> Result<Referrer, SignError> {
+    let subject = Subject::sha256(None, &image.digest);
+    let signed = sign_statement_async(signer, &[subject], COSIGN_SIGN_PREDICATE, b"{}").await?;
+    Ok(referrer(
+        image,
+        Bytes::from(signed.bundle()),
+        COSIGN_SIGN_PREDICATE,
+        created,
+    ))
+}
+
 /// cosign's legacy image signature: the simple-signing payload naming `identity` and `digest`
 /// (with `annotations` as its `optional` map), signed, as a layer of the `.sig` tag.
 pub fn legacy_signature_layer(
@@ -244,27 +364,54 @@ pub fn legacy_signature_layer(
     digest: &Sha256Digest,
     annotations: &BTreeMap<String, String>,
 ) -> Result<NewLayer, SignError> {
+    let payload = simple_signing_payload(identity, digest, annotations);
+    let signed = signer.sign_payload(&payload)?;
+    Ok(legacy_layer(payload, &signed))
+}
+
+/// [`legacy_signature_layer`] by any [`AsyncSigner`]; keyless material goes in cosign's
+/// annotations (certificate, chain, Rekor bundle, timestamp).
+pub async fn legacy_signature_layer_async(
+    signer: &dyn AsyncSigner,
+    identity: &str,
+    digest: &Sha256Digest,
+    annotations: &BTreeMap<String, String>,
+) -> Result<NewLayer, SignError> {
+    let payload = simple_signing_payload(identity, digest, annotations);
+    let signed = signer.sign_payload_async(&payload).await?;
+    Ok(legacy_layer(payload, &signed))
+}
+
+fn legacy_layer(payload: Vec<u8>, signed: &Signed) -> NewLayer {
+    let mut annotations = keyless_annotations(signed);
+    annotations.insert(
+        SIGNATURE_ANNOTATION.to_owned(),
+        B64.encode(&signed.signature),
+    );
+    NewLayer {
+        media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
+        blob: Bytes::from(payload),
+        annotations,
+    }
+}
+
+fn simple_signing_payload(
+    identity: &str,
+    digest: &Sha256Digest,
+    annotations: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let optional = (!annotations.is_empty()).then(|| {
         annotations
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect()
     });
-    let payload = SimpleSigning {
+    SimpleSigning {
         docker_reference: identity.to_owned(),
         manifest_digest: *digest,
         optional,
     }
-    .to_bytes();
-    let signed = signer.sign_payload(&payload)?;
-    Ok(NewLayer {
-        media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
-        blob: Bytes::from(payload),
-        annotations: BTreeMap::from([(
-            SIGNATURE_ANNOTATION.to_owned(),
-            B64.encode(&signed.signature),
-        )]),
-    })
+    .to_bytes()
 }
 
 /// Attaches `bundle` to `image` as a cosign 3 referrer, in the image's repository.
@@ -301,9 +448,11 @@ pub struct SignJob {
 }
 
 /// Signs every image of `jobs` in `format` and attaches the signatures, with one settle wait per
-/// repository; one result per job, in order, named `IDENTITY@DIGEST`.
+/// repository; one result per job, in order, named `IDENTITY@DIGEST`. Every image is signed
+/// (`concurrency` signatures at once) before anything is attached: a signing error attaches
+/// nothing.
 pub async fn sign_images(
-    signer: &dyn Signer,
+    signer: &dyn AsyncSigner,
     jobs: &[SignJob],
     format: SignatureFormat,
     annotations: &BTreeMap<String, String>,
@@ -311,29 +460,43 @@ pub async fn sign_images(
     limits: &OciLimits,
     concurrency: usize,
 ) -> Result<Vec<(String, Result<AttachOutcome, OciError>)>, SignError> {
+    use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
     let name = |i: &ResolvedImage| format!("{}@{}", i.identity, i.digest);
+    let concurrency = concurrency.max(1);
     if format == SignatureFormat::Legacy {
-        let mut requests = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let img = &job.image;
-            requests.push(AttachRequest {
+        let layers: Vec<NewLayer> = stream::iter(jobs)
+            .map(|job| {
+                let img = &job.image;
+                legacy_signature_layer_async(signer, &img.identity, &img.digest, annotations)
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        let requests: Vec<AttachRequest> = jobs
+            .iter()
+            .zip(layers)
+            .map(|(job, layer)| AttachRequest {
                 target: job.attachments.clone(),
-                image: img.digest,
+                image: job.image.digest,
                 attachment: Attachment::Signatures,
-                layer: legacy_signature_layer(signer, &img.identity, &img.digest, annotations)?,
+                layer,
                 replace_predicate_type: None,
-            });
-        }
+            })
+            .collect();
         let results = attach_all(&requests, settle, limits, concurrency).await;
         return Ok(jobs.iter().map(|j| name(&j.image)).zip(results).collect());
     }
     // Bundle referrers, a batch per repository: one settle wait for all.
     type Batch = Vec<(Sha256Digest, Referrer, String)>;
-    let mut groups: BTreeMap<String, (Target, Batch)> = BTreeMap::new();
     let now = SystemTime::now();
-    for job in jobs {
+    let referrers: Vec<Referrer> = stream::iter(jobs)
+        .map(|job| image_signature_referrer_async(signer, &job.image, now))
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+    let mut groups: BTreeMap<String, (Target, Batch)> = BTreeMap::new();
+    for (job, r) in jobs.iter().zip(referrers) {
         let img = &job.image;
-        let r = image_signature_referrer(signer, img, now)?;
         groups
             .entry(img.target.describe())
             .or_insert_with(|| (img.target.clone(), Vec::new()))
@@ -349,4 +512,80 @@ pub async fn sign_images(
         out.extend(names.into_iter().zip(results));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! cosign's keyless annotations, from a signer's material.
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn entry() -> Value {
+        json!({
+            "logIndex": "7",
+            "logId": { "keyId": B64.encode([0xab; 32]) },
+            "kindVersion": { "kind": "hashedrekord", "version": "0.0.1" },
+            "integratedTime": "1700000000",
+            "inclusionPromise": { "signedEntryTimestamp": "U0VU" },
+            "canonicalizedBody": "Ym9keQ==",
+        })
+    }
+
+    fn keyless(entry: Option<Value>) -> Signed {
+        Signed {
+            signature: vec![1, 2, 3],
+            material: VerificationMaterial::CertificateChain(vec![
+                b"leaf".to_vec(),
+                b"intermediate".to_vec(),
+                b"root".to_vec(),
+            ]),
+            log_entry: entry,
+            timestamps: vec![b"tsr".to_vec()],
+        }
+    }
+
+    #[test]
+    fn keyless_material_becomes_cosigns_annotations() {
+        let a = keyless_annotations(&keyless(Some(entry())));
+        let pem = |s: &str| crate::keys::decode_pem(s.as_bytes()).unwrap();
+        assert_eq!(
+            pem(&a[CERTIFICATE_ANNOTATION]),
+            ("CERTIFICATE".to_owned(), b"leaf".to_vec())
+        );
+        let chain = &a[CHAIN_ANNOTATION];
+        assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+        assert!(chain.find("BEGIN").unwrap() < chain.rfind("BEGIN").unwrap());
+        let bundle: Value = serde_json::from_str(&a[BUNDLE_ANNOTATION]).unwrap();
+        assert_eq!(
+            bundle,
+            json!({
+                "SignedEntryTimestamp": "U0VU",
+                "Payload": {
+                    "body": "Ym9keQ==",
+                    "integratedTime": 1_700_000_000,
+                    "logIndex": 7,
+                    "logID": "ab".repeat(32),
+                },
+            })
+        );
+        let ts: Value = serde_json::from_str(&a[RFC3161_TIMESTAMP_ANNOTATION]).unwrap();
+        assert_eq!(ts, json!({ "SignedRFC3161Timestamp": B64.encode(b"tsr") }));
+    }
+
+    #[test]
+    fn no_set_no_bundle_annotation_and_keys_have_none() {
+        let mut e = entry();
+        e.as_object_mut().unwrap().remove("inclusionPromise");
+        let a = keyless_annotations(&keyless(Some(e)));
+        assert!(!a.contains_key(BUNDLE_ANNOTATION));
+        assert!(a.contains_key(CERTIFICATE_ANNOTATION));
+        let key = Signed {
+            signature: vec![1],
+            material: VerificationMaterial::PublicKey { hint: "h".into() },
+            log_entry: None,
+            timestamps: Vec::new(),
+        };
+        assert!(keyless_annotations(&key).is_empty());
+    }
 }

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod fulcio_client;
 pub mod http;
 pub mod merkle;
+pub mod oauth;
 pub mod oidc;
 pub mod rekor_client;
 pub mod rekor_v2_client;

@@ -3,9 +3,19 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use vouch_core::digest::ArtifactDigests;
-use vouch_core::oci::reference::ImageRef;
+use vouch_core::oci::reference::{ImageRef, is_digest, split_reference};
 
 fuzz_target!(|data: &[u8]| {
+    // The lenient split (provenance and VEX references): never panics, and what it returns is
+    // made of the input.
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Ok((name, tag, digest)) = split_reference(s)
+    {
+        assert!(s.starts_with(name));
+        assert!(tag.is_none_or(|t| s.contains(t)));
+        assert!(digest.is_none_or(|d| s.ends_with(d)));
+        let _ = digest.map(is_digest);
+    }
     if let Ok(s) = std::str::from_utf8(data)
         && let Ok(r) = s.parse::<ImageRef>()
     {

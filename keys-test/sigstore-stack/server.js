@@ -27,6 +27,8 @@ const { rekorV2 } = require('./rekor_v2');
 const pkijs = jsRequire('pkijs');
 
 const HOST = '127.0.0.1';
+// Who signs in through the issuer's browser flow (/authorize, then /token with a code).
+const BROWSER_EMAIL = 'browser-user@vouch-test.local';
 const OPERATOR = 'vouch-test.local';
 
 function parseArgs(argv) {
@@ -188,6 +190,13 @@ async function main() {
   oidc.issuer.url = `http://${HOST}:${oidc.address().port}`;
   const issuerUrl = oidc.issuer.url;
   const jwks = jose.createLocalJWKSet({ keys: oidc.issuer.keys.toJSON() });
+  // The browser flow: tokens for an authorization code carry the signed-in user's verified email
+  // (the mock's id_token already has aud = the client id and the authorization request's nonce).
+  oidc.service.on('beforeTokenSigning', (token, req) => {
+    if (req.body?.grant_type === 'authorization_code') {
+      Object.assign(token.payload, { email: BROWSER_EMAIL, email_verified: true });
+    }
+  });
 
   // --- Fulcio (+ its CT log) -------------------------------------------------------------------
   const caKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -298,6 +307,15 @@ async function main() {
         ? new asn1js.Integer({ valueHex: new Uint8Array(Buffer.from(req.nonce, 'hex')).buffer })
         : undefined;
     return info;
+  };
+  // genTime in whole seconds: asn1js writes a GeneralizedTime's fraction in DER's shortest form
+  // (`.12Z` for 120 ms), which sigstore-js's parser (@sigstore/core: exactly three digits or
+  // none) refuses as "invalid time" — one timestamp in ten would fail the sigstore-js
+  // cross-checks for a reason that is the mock's and the peer's, not vouch's.
+  tsaImpl.getCurrentTime = () => {
+    const d = new Date();
+    d.setMilliseconds(0);
+    return d;
   };
   const tsaMock = mock.tsaHandler(tsaImpl, { strict: true });
   const tsa = await listen({
@@ -459,6 +477,7 @@ async function main() {
       rekorV2: rekor2.url,
       tsa: tsaUrl,
       oidcIssuer: issuerUrl,
+      browserEmail: BROWSER_EMAIL,
       token: `${control.url}/token`,
       ...files,
     }) + '\n',

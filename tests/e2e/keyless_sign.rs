@@ -363,7 +363,12 @@ fn rekor_logging_something_else_or_a_broken_proof_writes_nothing() {
 }
 
 /// The stack's signing config with the service `kind` (`caUrls`, `tsaUrls`) at `url`.
-fn signing_config_with(stack: &SigstoreStack, kind: &str, url: &str, dir: &Path) -> PathBuf {
+pub(crate) fn signing_config_with(
+    stack: &SigstoreStack,
+    kind: &str,
+    url: &str,
+    dir: &Path,
+) -> PathBuf {
     let mut sc: Value =
         serde_json::from_slice(&std::fs::read(stack.signing_config()).unwrap()).unwrap();
     sc[kind][0]["url"] = url.into();
@@ -583,5 +588,57 @@ fn fulcio_or_a_tsa_down_is_exit_3_naming_it() {
             "{r:#?}"
         );
         assert!(!bundle.exists());
+    }
+}
+
+/// A server that accepts connections and reads requests but never answers (a hung service).
+fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn); // kept open, never written to
+        }
+    });
+    url
+}
+
+#[test]
+fn a_service_that_never_answers_times_out_naming_it() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = artifact(dir.path());
+    let bundle = dir.path().join("b.sigstore.json");
+    let silent = silent_server();
+    let tsa_path = {
+        let tsa = stack.tsa_url();
+        let rest = tsa.strip_prefix("http://").unwrap();
+        rest[rest.find('/').unwrap()..].to_owned()
+    };
+    for (kind, url, name) in [
+        ("caUrls", silent.clone(), "Fulcio at"),
+        ("tsaUrls", format!("{silent}{tsa_path}"), "TSA at"),
+        ("rekorTlogUrls", silent.clone(), "Rekor at"),
+    ] {
+        let sc = signing_config_with(&stack, kind, &url, dir.path());
+        let token = stack.email_token("alice@example.test");
+        let mut cmd = vouch();
+        no_proxy(&mut cmd)
+            .arg("sign-blob")
+            .arg("--identity-token")
+            .arg(&token)
+            .arg("--signing-config")
+            .arg(&sc)
+            .arg("--trusted-root")
+            .arg(stack.trusted_root())
+            .arg("--service-timeout")
+            .arg("1")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&file);
+        let r = run(&mut cmd).code(3);
+        assert!(r.stderr.contains(name), "{kind}: {r:#?}");
+        assert!(!bundle.exists(), "{kind}: a bundle was written");
     }
 }

@@ -470,3 +470,65 @@ fn unsupported_and_malformed_references() {
         failed(r, 2, message, "\u{0}");
     }
 }
+
+/// `vouch sign` and `vouch attest` with keys in a token and in a key service, in both storage
+/// formats; `vouch verify` / `verify-attestation` accept them with the exported public keys, and
+/// the Python peer verifies the legacy signatures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_sign_and_attest_with_remote_keys() {
+    use crate::support::image::{client, push_image};
+    use crate::support::registry::Registry;
+
+    let reg = Registry::start();
+    let hsm = SoftHsm::new();
+    let bao = Bao::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let digest = push_image(&client(), &reg.host(), "kms/app", "v1").await;
+    let image = format!("{}/kms/app@{digest}", reg.host());
+    let hsm_env = |c: &mut Command| {
+        hsm.env(c).env("VOUCH_PKCS11_PIN", PKCS11_PIN);
+    };
+    let bao_env = vault_env(&bao.addr, BAO_ROOT_TOKEN);
+    let hsm_ref = hsm.uri("object=signer");
+    public_key(d, &hsm_env, &hsm_ref, "hsm.pub");
+    public_key(d, &bao_env, "hashivault://signer", "bao.pub");
+    std::fs::write(d.join("predicate.json"), br#"{"built-by":"kms test"}"#).unwrap();
+    let keys: [(&dyn Fn(&mut Command), &str, &str, &str); 2] = [
+        (&hsm_env, hsm_ref.as_str(), "hsm.pub", PKCS11_PIN),
+        (&bao_env, "hashivault://signer", "bao.pub", BAO_ROOT_TOKEN),
+    ];
+    for (setup, reference, public, secret) in keys {
+        for format in ["bundle", "legacy"] {
+            let mut cmd = kms_vouch(d);
+            setup(&mut cmd);
+            let r = run(cmd.args(["sign", "--format", format, "--key", reference, &image]));
+            no_secret(&r, secret);
+            r.ok();
+            let mut cmd = kms_vouch(d);
+            setup(&mut cmd);
+            let r = run(cmd.args([
+                "attest",
+                "--format",
+                format,
+                "--key",
+                reference,
+                "--predicate",
+                "predicate.json",
+                &image,
+            ]));
+            no_secret(&r, secret);
+            r.ok();
+        }
+        run(kms_vouch(d).args(["verify", "--key", public, &image])).ok();
+        run(kms_vouch(d).args(["verify-attestation", "--key", public, &image])).ok();
+        run(py_cosign().current_dir(d).args([
+            "verify-image",
+            public,
+            &reg.host(),
+            "kms/app",
+            &digest.to_string(),
+        ]))
+        .ok();
+    }
+}

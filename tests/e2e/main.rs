@@ -22,6 +22,8 @@ mod image_sign;
 mod interop_js;
 mod interop_python;
 mod keyless;
+mod keyless_browser;
+mod keyless_image;
 mod keyless_rekor_v2;
 mod keyless_sign;
 mod keyless_stack;

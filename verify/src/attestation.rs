@@ -18,7 +18,7 @@ use vouch_core::payload::intoto::{INTOTO_PAYLOAD_TYPE, StatementRef, Subject};
 use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
-use crate::attached::LayerFailure;
+use crate::attached::{LayerError, LayerFailure};
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 use crate::sigstore_bundle::{Matcher, Signer, TimeSource, VerifiedSigstoreBundle};
 use vouch_core::sigstore::certificate::CertIdentity;
@@ -181,7 +181,7 @@ async fn check_layer(
     authority: Authority<'_>,
     wanted: Option<&str>,
     limits: &OciLimits,
-) -> Result<Result<VerifiedAttestation, String>, VerifyError> {
+) -> Result<Result<VerifiedAttestation, LayerError>, VerifyError> {
     Ok(match fetch_layer(target, desc, wanted, limits).await? {
         Ok(blob) => verify_layer(image, desc, &blob, authority, wanted, limits),
         Err(reason) => Err(reason),
@@ -195,26 +195,30 @@ pub(crate) async fn fetch_layer(
     desc: &Descriptor,
     wanted: Option<&str>,
     limits: &OciLimits,
-) -> Result<Result<Vec<u8>, String>, VerifyError> {
+) -> Result<Result<Vec<u8>, LayerError>, VerifyError> {
     if desc.media_type != DSSE_MEDIA_TYPE {
-        return Ok(Err(format!(
-            "media type `{}` is not a DSSE envelope (`{DSSE_MEDIA_TYPE}`)",
-            desc.media_type
-        )));
+        return Ok(Err(LayerError::MediaType {
+            found: desc.media_type.clone(),
+            expected: DSSE_MEDIA_TYPE,
+            what: "a DSSE envelope",
+        }));
     }
     let annotated = desc.annotations.get(PREDICATE_TYPE_ANNOTATION);
     if let (Some(w), Some(a)) = (wanted, annotated)
         && w != a
     {
-        return Ok(Err(format!(
-            "predicate type `{a}`, not the `{w}` asked for"
-        )));
+        return Ok(Err(LayerError::PredicateType {
+            found: a.clone(),
+            wanted: w.to_owned(),
+        }));
     }
     if desc.size > limits.attestation_layer {
-        return Ok(Err(format!(
-            "envelope of {} bytes exceeds the {}-byte limit for attestation layers",
-            desc.size, limits.attestation_layer
-        )));
+        return Ok(Err(LayerError::TooLarge {
+            what: "envelope",
+            size: desc.size,
+            limit: limits.attestation_layer,
+            kind: "attestation",
+        }));
     }
     match target
         .blob(desc, Access::Pull, limits.attestation_layer)
@@ -222,7 +226,7 @@ pub(crate) async fn fetch_layer(
     {
         Ok(b) => Ok(Ok(b)),
         Err(e) if e.class() == ErrorClass::Registry => Err(e.into()),
-        Err(e) => Ok(Err(e.to_string())),
+        Err(e) => Ok(Err(LayerError::Unreadable(e.to_string()))),
     }
 }
 
@@ -234,18 +238,19 @@ pub(crate) fn verify_layer(
     authority: Authority<'_>,
     wanted: Option<&str>,
     limits: &OciLimits,
-) -> Result<VerifiedAttestation, String> {
+) -> Result<VerifiedAttestation, LayerError> {
     let annotated = desc.annotations.get(PREDICATE_TYPE_ANNOTATION);
     let parse_limits = Limits {
         envelope: usize::try_from(limits.attestation_layer).unwrap_or(usize::MAX),
         ..Limits::DEFAULT
     };
-    let envelope = Envelope::parse(blob, &parse_limits).map_err(|e| e.to_string())?;
+    let envelope =
+        Envelope::parse(blob, &parse_limits).map_err(|e| LayerError::Payload(e.to_string()))?;
     if envelope.payload_type != INTOTO_PAYLOAD_TYPE {
-        return Err(format!(
-            "payload type `{}`, expected `{INTOTO_PAYLOAD_TYPE}`",
-            envelope.payload_type
-        ));
+        return Err(LayerError::PayloadType {
+            found: envelope.payload_type,
+            expected: INTOTO_PAYLOAD_TYPE,
+        });
     }
     // The signature over the exact payload bytes first; only then are they parsed.
     let (proof, key_hint, time, identity) = match authority {
@@ -262,8 +267,10 @@ pub(crate) fn verify_layer(
                 }
             }
             let Some(proof) = proof else {
-                let e = last.map(|e| e.to_string()).unwrap_or_default();
-                return Err(format!("{e} (key {})", key.hint()));
+                return Err(LayerError::Key {
+                    reason: last.map(|e| e.to_string()).unwrap_or_default(),
+                    key: key.hint(),
+                });
             };
             (Proof::Key(proof), key.hint(), None, None)
         }
@@ -273,9 +280,10 @@ pub(crate) fn verify_layer(
             root,
         } => {
             if !is_keyless(&desc.annotations) {
-                return Err("signed with a key, not a certificate".into());
+                return Err(LayerError::NotKeyless);
             }
-            let bundle = bundle_of(&desc.annotations, Signed::Dsse(blob))?;
+            let bundle = bundle_of(&desc.annotations, Signed::Dsse(blob))
+                .map_err(LayerError::KeylessAnnotations)?;
             let signer = Signer::Identity { subject, issuer };
             match crate::sigstore_bundle::verify(
                 &bundle,
@@ -290,7 +298,7 @@ pub(crate) fn verify_layer(
                     let identity = v.identity().cloned();
                     (Proof::Keyless(Box::new(v)), who, time, identity)
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(LayerError::Bundle(e.to_string())),
             }
         }
     };
@@ -301,29 +309,30 @@ pub(crate) fn verify_layer(
             let span = s.predicate_span(&statement);
             (s.predicate_type, s.subjects, span)
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(LayerError::Payload(e.to_string())),
     };
     if !subjects
         .iter()
         .any(|s| s.sha256_digest().as_ref() == Some(image))
     {
-        return Err(format!(
-            "the statement's subjects do not include this image {image}"
-        ));
+        return Err(LayerError::NotSubject { image: *image });
     }
     if let Some(a) = annotated
         && *a != predicate_type
     {
-        return Err(format!(
-            "the statement's predicate type `{predicate_type}` differs from the layer's annotation `{a}`"
-        ));
+        return Err(LayerError::AnnotatedType {
+            statement: predicate_type,
+            annotation: a.clone(),
+            on: "layer",
+        });
     }
     if let Some(w) = wanted
         && w != predicate_type
     {
-        return Err(format!(
-            "predicate type `{predicate_type}`, not the `{w}` asked for"
-        ));
+        return Err(LayerError::PredicateType {
+            found: predicate_type,
+            wanted: w.to_owned(),
+        });
     }
     Ok(VerifiedAttestation {
         image: *image,
@@ -419,7 +428,7 @@ pub(crate) async fn referrer_attestations(
             Err(reason) => failures.push(LayerFailure {
                 index: i,
                 digest: f.desc.digest,
-                reason: format!("bundle referrer: {reason}"),
+                reason: LayerError::Referrer(Box::new(reason)),
             }),
         }
     }
@@ -449,7 +458,7 @@ pub(crate) enum ReferrerFilter<'a> {
 /// its manifest and bundle bytes (both digest-checked). Untrusted until verified.
 pub(crate) struct FetchedReferrer {
     pub(crate) desc: Descriptor,
-    pub(crate) content: Result<(ImageManifest, Vec<u8>), String>,
+    pub(crate) content: Result<(ImageManifest, Vec<u8>), LayerError>,
 }
 
 /// Lists the bundle referrers of `image` once and fetches those `filter` keeps, in parallel.
@@ -480,7 +489,7 @@ pub(crate) async fn fetch_referrers(
             return Ok(Err(LayerFailure {
                 index: 0,
                 digest: *image,
-                reason: format!("referrers: {e}"),
+                reason: LayerError::Listing(e.to_string()),
             }));
         }
     };
@@ -510,10 +519,10 @@ pub(crate) async fn fetch_referrers(
         return Ok(Err(LayerFailure {
             index: 0,
             digest: *image,
-            reason: format!(
-                "referrers: {} bundle referrers listed, more than the limit of {cap}; none verified",
-                wanted_refs.len()
-            ),
+            reason: LayerError::TooManyReferrers {
+                listed: wanted_refs.len(),
+                limit: cap,
+            },
         }));
     }
     let fetched: Vec<_> = stream::iter(wanted_refs)
@@ -553,7 +562,7 @@ async fn fetch_referrer(
     image: &Sha256Digest,
     desc: &Descriptor,
     limits: &OciLimits,
-) -> Result<Result<(ImageManifest, Vec<u8>), String>, VerifyError> {
+) -> Result<Result<(ImageManifest, Vec<u8>), LayerError>, VerifyError> {
     use vouch_core::oci::ManifestRef;
     use vouch_core::oci::manifest::Manifest;
     use vouch_core::referrers::BUNDLE_ARTIFACT_TYPE;
@@ -567,26 +576,31 @@ async fn fetch_referrer(
         .await
     {
         Ok(Some(m)) => m,
-        Ok(None) => return Ok(Err("listed but not found".into())),
+        Ok(None) => return Ok(Err(LayerError::NotReferrer("listed but not found"))),
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(LayerError::Unreadable(e.to_string()))),
     };
     let manifest = match Manifest::parse(&fetched.bytes, Some(&fetched.media_type)) {
         Ok(Manifest::Image(m)) => m,
-        Ok(Manifest::Index(_)) => return Ok(Err("an index, not a referrer manifest".into())),
-        Err(e) => return Ok(Err(e.to_string())),
+        Ok(Manifest::Index(_)) => {
+            return Ok(Err(LayerError::NotReferrer(
+                "an index, not a referrer manifest",
+            )));
+        }
+        Err(e) => return Ok(Err(LayerError::Unreadable(e.to_string()))),
     };
     if manifest.subject.as_ref().map(|s| s.digest) != Some(*image) {
-        return Ok(Err("its subject is not this image".into()));
+        return Ok(Err(LayerError::NotReferrer(
+            "its subject is not this image",
+        )));
     }
     let [layer] = manifest.layers.as_slice() else {
-        return Ok(Err("expected one layer (the bundle)".into()));
+        return Ok(Err(LayerError::NotReferrer(
+            "expected one layer (the bundle)",
+        )));
     };
     if layer.media_type != BUNDLE_ARTIFACT_TYPE {
-        return Ok(Err(format!(
-            "layer media type `{}` is not a sigstore bundle",
-            layer.media_type
-        )));
+        return Ok(Err(LayerError::BundleMediaType(layer.media_type.clone())));
     }
     let bundle = match target
         .blob(layer, Access::Pull, limits.attestation_layer)
@@ -594,7 +608,7 @@ async fn fetch_referrer(
     {
         Ok(b) => b,
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(LayerError::Unreadable(e.to_string()))),
     };
     Ok(Ok((manifest, bundle)))
 }
@@ -610,7 +624,7 @@ pub(crate) fn verify_referrer(
     root_for_keys: Option<&TrustedRoot>,
     wanted: Option<&str>,
     limits: &OciLimits,
-) -> Result<VerifiedAttestation, String> {
+) -> Result<VerifiedAttestation, LayerError> {
     let parse_limits = Limits {
         envelope: usize::try_from(limits.attestation_layer).unwrap_or(usize::MAX),
         ..Limits::DEFAULT
@@ -618,7 +632,7 @@ pub(crate) fn verify_referrer(
     let (signer, root) = match authority {
         Authority::Key(k) => match root_for_keys {
             Some(r) => (Signer::Key(k), r),
-            None => return Err("no trusted root".into()),
+            None => return Err(LayerError::NoTrustedRoot),
         },
         Authority::Keyless {
             subject,
@@ -627,9 +641,9 @@ pub(crate) fn verify_referrer(
         } => (Signer::Identity { subject, issuer }, root),
     };
     let v = crate::sigstore_bundle::verify(bundle, &(*image).into(), &signer, root, &parse_limits)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LayerError::Bundle(e.to_string()))?;
     let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
-        return Err("the bundle holds a message signature, not an attestation".into());
+        return Err(LayerError::NotAttestation);
     };
     let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
     {
@@ -637,23 +651,26 @@ pub(crate) fn verify_referrer(
             let span = s.predicate_span(&statement);
             (s.predicate_type, s.subjects, span)
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(LayerError::Payload(e.to_string())),
     };
     if let Some(a) = manifest
         .annotations
         .get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)
         && *a != predicate_type
     {
-        return Err(format!(
-            "the statement's predicate type `{predicate_type}` differs from the referrer's annotation `{a}`"
-        ));
+        return Err(LayerError::AnnotatedType {
+            statement: predicate_type,
+            annotation: a.clone(),
+            on: "referrer",
+        });
     }
     if let Some(w) = wanted
         && w != predicate_type
     {
-        return Err(format!(
-            "predicate type `{predicate_type}`, not the `{w}` asked for"
-        ));
+        return Err(LayerError::PredicateType {
+            found: predicate_type,
+            wanted: w.to_owned(),
+        });
     }
     let key_hint = match v.identity() {
         Some(id) => id.san.clone(),
@@ -718,7 +735,10 @@ mod tests {
                 &OciLimits::default(),
             )
             .expect_err(&predicate);
-            assert!(e.contains("readers disagree"), "{predicate}: {e}");
+            assert!(
+                matches!(&e, LayerError::Payload(m) if m.contains("readers disagree")),
+                "{predicate}: {e}"
+            );
         }
         // The control: the same statement with a readable predicate verifies.
         let statement = format!(

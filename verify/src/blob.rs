@@ -71,7 +71,7 @@ fn hash_artifact(key: &PublicKey, mut artifact: impl Read) -> Result<Hashed, Ver
     match key.algorithm().default_hash() {
         Some(HashAlgorithm::Sha256) => {
             let (sha256, size) =
-                Sha256Digest::of_reader(artifact).map_err(VerifyError::Artifact)?;
+                Sha256Digest::of_reader(artifact).map_err(|e| VerifyError::Artifact(e.into()))?;
             Ok(Hashed {
                 sha256,
                 size,
@@ -81,9 +81,10 @@ fn hash_artifact(key: &PublicKey, mut artifact: impl Read) -> Result<Hashed, Ver
         }
         Some(hash) => {
             let mut counted = Counted::new(artifact);
-            let all = ArtifactDigests::of_reader(&mut counted).map_err(VerifyError::Artifact)?;
+            let all = ArtifactDigests::of_reader(&mut counted)
+                .map_err(|e| VerifyError::Artifact(e.into()))?;
             let sha256 = all.sha256().ok_or_else(|| {
-                VerifyError::Artifact(std::io::Error::other("no SHA-256 digest computed"))
+                VerifyError::Artifact(std::io::Error::other("no SHA-256 digest computed").into())
             })?;
             let other = all.get(hash).map(|d| (hash, d.to_vec()));
             Ok(Hashed {
@@ -97,7 +98,7 @@ fn hash_artifact(key: &PublicKey, mut artifact: impl Read) -> Result<Hashed, Ver
             let mut message = Vec::new();
             artifact
                 .read_to_end(&mut message)
-                .map_err(VerifyError::Artifact)?;
+                .map_err(|e| VerifyError::Artifact(e.into()))?;
             Ok(Hashed {
                 sha256: Sha256Digest::of(&message),
                 size: message.len() as u64,

@@ -5,7 +5,7 @@ use vouch_core::{Classify, ErrorClass};
 
 /// Why a verification did not succeed. [`Classify`] tells malformed input (exit 2) from a failed
 /// check (exit 1).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
     /// The signature, bundle or artifact could not be read or parsed.
@@ -17,8 +17,8 @@ pub enum VerifyError {
         reason: String,
     },
     /// The artifact could not be read.
-    #[error("cannot read the artifact")]
-    Artifact(#[source] std::io::Error),
+    #[error("cannot read the artifact: {0}")]
+    Artifact(vouch_core::IoError),
     /// A bundle or envelope failed to parse.
     #[error(transparent)]
     Payload(#[from] PayloadError),

@@ -21,7 +21,7 @@ use vouch_core::{Classify, ErrorClass};
 
 use crate::VerifyError;
 use crate::attached::check_attached;
-pub use crate::attached::{LayerFailure, Verdicts};
+pub use crate::attached::{LayerError, LayerFailure, Verdicts};
 pub use crate::attestation::Authority;
 use crate::cosign_keyless::{Signed, bundle_of, is_keyless};
 
@@ -97,7 +97,7 @@ async fn check_layer(
     authority: Authority<'_>,
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
-) -> Result<Result<VerifiedImageSignature, String>, VerifyError> {
+) -> Result<Result<VerifiedImageSignature, LayerError>, VerifyError> {
     Ok(match fetch_layer(sig_target, desc, limits).await? {
         Ok(payload) => verify_layer(image, desc, payload, authority, required, limits),
         Err(reason) => Err(reason),
@@ -110,21 +110,24 @@ pub(crate) async fn fetch_layer(
     sig_target: &Target,
     desc: &Descriptor,
     limits: &OciLimits,
-) -> Result<Result<Bytes, String>, VerifyError> {
+) -> Result<Result<Bytes, LayerError>, VerifyError> {
     if desc.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
-        return Ok(Err(format!(
-            "media type `{}` is not a cosign signature (`{SIMPLE_SIGNING_MEDIA_TYPE}`)",
-            desc.media_type
-        )));
+        return Ok(Err(LayerError::MediaType {
+            found: desc.media_type.clone(),
+            expected: SIMPLE_SIGNING_MEDIA_TYPE,
+            what: "a cosign signature",
+        }));
     }
     if desc.size > limits.signature_layer {
-        return Ok(Err(format!(
-            "payload of {} bytes exceeds the {}-byte limit for signature layers",
-            desc.size, limits.signature_layer
-        )));
+        return Ok(Err(LayerError::TooLarge {
+            what: "payload",
+            size: desc.size,
+            limit: limits.signature_layer,
+            kind: "signature",
+        }));
     }
     if !desc.annotations.contains_key(SIGNATURE_ANNOTATION) {
-        return Ok(Err(format!("no `{SIGNATURE_ANNOTATION}` annotation")));
+        return Ok(Err(LayerError::MissingAnnotation(SIGNATURE_ANNOTATION)));
     }
     match sig_target
         .blob(desc, Access::Pull, limits.signature_layer)
@@ -132,7 +135,7 @@ pub(crate) async fn fetch_layer(
     {
         Ok(b) => Ok(Ok(Bytes::from(b))),
         Err(e) if e.class() == ErrorClass::Registry => Err(e.into()),
-        Err(e) => Ok(Err(e.to_string())),
+        Err(e) => Ok(Err(LayerError::Unreadable(e.to_string()))),
     }
 }
 
@@ -144,18 +147,23 @@ pub(crate) fn verify_layer(
     authority: Authority<'_>,
     required: &BTreeMap<String, String>,
     limits: &OciLimits,
-) -> Result<VerifiedImageSignature, String> {
+) -> Result<VerifiedImageSignature, LayerError> {
     let Some(sig_b64) = desc.annotations.get(SIGNATURE_ANNOTATION) else {
-        return Err(format!("no `{SIGNATURE_ANNOTATION}` annotation"));
+        return Err(LayerError::MissingAnnotation(SIGNATURE_ANNOTATION));
     };
     let Ok(sig) = B64.decode(sig_b64.trim()) else {
-        return Err(format!("`{SIGNATURE_ANNOTATION}` is not base64"));
+        return Err(LayerError::NotBase64(SIGNATURE_ANNOTATION));
     };
     // Signature over the exact bytes first; only then parse them.
     let (proof, key_hint, identity) = match authority {
         Authority::Key(key) => match key.verify(&payload, &sig) {
             Ok(p) => (Proof::Key(p), key.hint(), None),
-            Err(e) => return Err(format!("{e} (key {})", key.hint())),
+            Err(e) => {
+                return Err(LayerError::Key {
+                    reason: e.to_string(),
+                    key: key.hint(),
+                });
+            }
         },
         Authority::Keyless {
             subject,
@@ -163,7 +171,7 @@ pub(crate) fn verify_layer(
             root,
         } => {
             if !is_keyless(&desc.annotations) {
-                return Err("signed with a key, not a certificate".into());
+                return Err(LayerError::NotKeyless);
             }
             let digest = Sha256Digest::of(&payload);
             let bundle = bundle_of(
@@ -172,7 +180,8 @@ pub(crate) fn verify_layer(
                     digest,
                     signature: sig_b64,
                 },
-            )?;
+            )
+            .map_err(LayerError::KeylessAnnotations)?;
             let signer = crate::sigstore_bundle::Signer::Identity { subject, issuer };
             match crate::sigstore_bundle::verify(
                 &bundle,
@@ -186,7 +195,7 @@ pub(crate) fn verify_layer(
                     let identity = v.identity().cloned();
                     (Proof::Keyless(Box::new(v)), who, identity)
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(LayerError::Bundle(e.to_string())),
             }
         }
     };
@@ -198,13 +207,13 @@ pub(crate) fn verify_layer(
         },
     ) {
         Ok(p) => p,
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(LayerError::Payload(e.to_string())),
     };
     if &parsed.manifest_digest != image {
-        return Err(format!(
-            "the payload signs {}, not this image {image}",
-            parsed.manifest_digest
-        ));
+        return Err(LayerError::OtherImage {
+            signed: parsed.manifest_digest,
+            image: *image,
+        });
     }
     for (k, want) in required {
         let found = parsed
@@ -216,9 +225,10 @@ pub(crate) fn verify_layer(
                 other => other.to_string(),
             });
         if found.as_deref() != Some(want.as_str()) {
-            return Err(match found {
-                Some(f) => format!("annotation `{k}` is `{f}`, required `{want}`"),
-                None => format!("annotation `{k}` is missing, required `{want}`"),
+            return Err(LayerError::Annotation {
+                key: k.clone(),
+                found,
+                required: want.clone(),
             });
         }
     }
@@ -267,8 +277,7 @@ pub async fn verify_signatures(
             verdicts.failures.push(LayerFailure {
                 index: verdicts.failures.len(),
                 digest: *a.layer(),
-                reason: "bundle referrer: cosign 3 signatures carry no annotations to match -a"
-                    .into(),
+                reason: LayerError::Referrer(Box::new(LayerError::NoAnnotations)),
             });
             continue;
         }
@@ -277,4 +286,91 @@ pub async fn verify_signatures(
             .push(VerifiedImageSignature::from_bundle(a));
     }
     Ok(verdicts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vouch_core::keys::SigningKey;
+
+    /// A `.sig` layer for `signed`, signed by `key`.
+    fn layer(key: &SigningKey, signed: Sha256Digest) -> (Descriptor, Bytes) {
+        let payload = SimpleSigning {
+            docker_reference: "registry.example/app".into(),
+            manifest_digest: signed,
+            optional: None,
+        }
+        .to_bytes();
+        let mut desc = Descriptor::of(SIMPLE_SIGNING_MEDIA_TYPE, &payload);
+        let sig = key.sign(&payload).unwrap().to_base64();
+        desc.annotations.insert(SIGNATURE_ANNOTATION.into(), sig);
+        (desc, Bytes::from(payload))
+    }
+
+    #[test]
+    fn layer_errors_say_what_was_expected_and_found() {
+        let key = SigningKey::generate().unwrap();
+        let public = key.public_key();
+        let image = Sha256Digest::of(b"image");
+        let other = Sha256Digest::of(b"other");
+        let none = BTreeMap::new();
+        let limits = OciLimits::default();
+        let verify = |desc: &Descriptor, payload: &Bytes, required: &BTreeMap<String, String>| {
+            verify_layer(
+                &image,
+                desc,
+                payload.clone(),
+                Authority::Key(&public),
+                required,
+                &limits,
+            )
+        };
+
+        let (desc, payload) = layer(&key, image);
+        assert!(verify(&desc, &payload, &none).is_ok());
+
+        let (desc, payload) = layer(&key, other);
+        let e = verify(&desc, &payload, &none).unwrap_err();
+        assert_eq!(
+            e,
+            LayerError::OtherImage {
+                signed: other,
+                image
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("the payload signs {other}, not this image {image}")
+        );
+
+        let (mut desc, payload) = layer(&key, image);
+        desc.annotations.remove(SIGNATURE_ANNOTATION);
+        assert_eq!(
+            verify(&desc, &payload, &none).unwrap_err(),
+            LayerError::MissingAnnotation(SIGNATURE_ANNOTATION)
+        );
+
+        let (desc, payload) = layer(&SigningKey::generate().unwrap(), image);
+        let e = verify(&desc, &payload, &none).unwrap_err();
+        assert!(
+            matches!(&e, LayerError::Key { key, .. } if *key == public.hint()),
+            "{e}"
+        );
+
+        let (desc, payload) = layer(&key, image);
+        let required = BTreeMap::from([("env".to_owned(), "prod".to_owned())]);
+        let e = verify(&desc, &payload, &required).unwrap_err();
+        assert_eq!(
+            e,
+            LayerError::Annotation {
+                key: "env".into(),
+                found: None,
+                required: "prod".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "annotation `env` is missing, required `prod`"
+        );
+    }
 }

@@ -31,10 +31,10 @@ use crate::VerifyError;
 pub enum CheckError {
     /// The envelope cannot be read (integrity).
     #[error("unable to parse the digital signature: {0}")]
-    Envelope(#[from] EnvelopeError),
+    Envelope(EnvelopeError),
     /// The chain or the signature is invalid (integrity).
     #[error("signature is invalid: {0}")]
-    Certificate(#[from] CertError),
+    Certificate(CertError),
     /// The statement names no trust store of the type the signing scheme needs.
     #[error(
         "no trusted certificates are found to verify authenticity (no {0:?} trust store in the statement)"
@@ -42,7 +42,7 @@ pub enum CheckError {
     NoTrustStore(&'static str),
     /// A trust store of the statement cannot be read.
     #[error("error while loading the trust store: {0}")]
-    TrustStore(#[from] StoreError),
+    TrustStore(StoreError),
     /// No certificate of the chain is in the trust stores.
     #[error("the signature's certificate chain does not contain any trusted certificate")]
     NoTrustedCertificate,
@@ -86,10 +86,35 @@ pub enum CheckError {
     TimestampMissing,
     /// The timestamp countersignature does not verify against the `tsa` trust store.
     #[error("failed to verify the timestamp countersignature: {0}")]
-    Timestamp(#[from] CountersignatureError),
+    Timestamp(CountersignatureError),
     /// Revocation is not checked offline.
     #[error("revocation (OCSP/CRL) was not checked: vouch verifies offline")]
     RevocationNotChecked,
+}
+
+// Not `#[from]`: each message prints its cause, so it is no `source` (printed once in a chain).
+impl From<EnvelopeError> for CheckError {
+    fn from(e: EnvelopeError) -> Self {
+        Self::Envelope(e)
+    }
+}
+
+impl From<CertError> for CheckError {
+    fn from(e: CertError) -> Self {
+        Self::Certificate(e)
+    }
+}
+
+impl From<StoreError> for CheckError {
+    fn from(e: StoreError) -> Self {
+        Self::TrustStore(e)
+    }
+}
+
+impl From<CountersignatureError> for CheckError {
+    fn from(e: CountersignatureError) -> Self {
+        Self::Timestamp(e)
+    }
 }
 
 /// A check that failed (or was not run), and what the level does about it.

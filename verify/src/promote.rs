@@ -3,9 +3,11 @@
 //! then, optionally, attach a signed promotion record.
 //!
 //! The same calls serve `vouch promote` and any program embedding vouch (an admission webhook):
-//! [`judge`] → [`Judged::admission`] → [`copy::copy_images`] / [`plan`] → [`record::attach`].
+//! [`judge`] → [`Judged::admission`] → [`copy::copy_images`] / [`plan`] → [`record::attach`],
+//! or for many pairs at once [`promote_all`] ([`judge_all`] then [`complete`]).
 //! The copy engine takes only an [`Admission`], which only an allowed evaluation builds.
 
+mod batch;
 pub mod copy;
 pub mod record;
 
@@ -22,29 +24,31 @@ use vouch_core::{Classify, ErrorClass};
 use crate::VerifyError;
 use crate::policy::{Admission, Decision, ImageSource, Policy, admit};
 
+pub use batch::{
+    BatchOptions, PROMOTIONS_AT_ONCE, Promoted, Promotion, StepError, complete, judge_all,
+    promote_all,
+};
 pub use copy::{CopyError, CopyJob, CopyOptions, CopyPlan, CopyProgress, CopyReport, NoProgress};
 
 /// Why a promotion step failed (a denial is no error: see [`Decision::Denied`]).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PromoteError {
     /// The source could not be resolved.
-    #[error("source {reference}")]
+    #[error("source {reference}: {error}")]
     Source {
         /// The source as given.
         reference: String,
         /// Why.
-        #[source]
-        source: Box<OciError>,
+        error: Box<OciError>,
     },
     /// The destination could not be opened or named.
-    #[error("destination {reference}")]
+    #[error("destination {reference}: {error}")]
     Destination {
         /// The destination as given.
         reference: String,
         /// Why.
-        #[source]
-        source: Box<OciError>,
+        error: Box<OciError>,
     },
     /// The destination names a digest other than the source's.
     #[error(
@@ -57,22 +61,21 @@ pub enum PromoteError {
         source_digest: Sha256Digest,
     },
     /// The policy could not be evaluated.
-    #[error("source {reference}")]
+    #[error("source {reference}: {error}")]
     Judge {
         /// The source as given.
         reference: String,
         /// Why.
-        #[source]
-        source: Box<VerifyError>,
+        error: Box<VerifyError>,
     },
 }
 
 impl Classify for PromoteError {
     fn class(&self) -> ErrorClass {
         match self {
-            Self::Source { source, .. } | Self::Destination { source, .. } => source.class(),
+            Self::Source { error, .. } | Self::Destination { error, .. } => error.class(),
             Self::DigestMismatch { .. } => ErrorClass::Input,
-            Self::Judge { source, .. } => source.class(),
+            Self::Judge { error, .. } => error.class(),
         }
     }
 }
@@ -96,7 +99,7 @@ pub fn canonical_destination(dst: &ImageRef) -> Result<ImageRef, PromoteError> {
         ImageRef::Layout(l) => ImageRef::Layout(LayoutRef {
             dir: canonical_dir(&l.dir).map_err(|source| PromoteError::Destination {
                 reference: dst.to_string(),
-                source: Box::new(source),
+                error: Box::new(source),
             })?,
             ..l.clone()
         }),
@@ -190,7 +193,7 @@ pub async fn judge(
         .await
         .map_err(|source| PromoteError::Source {
             reference: src.to_string(),
-            source: Box::new(source),
+            error: Box::new(source),
         })?;
     let digest = resolved.digest;
     let named = match &destination {
@@ -216,7 +219,7 @@ pub async fn judge(
         .await
         .map_err(|source| PromoteError::Judge {
             reference: src.to_string(),
-            source: Box::new(source),
+            error: Box::new(source),
         })?;
     Ok(Judged {
         source: resolved,
@@ -236,7 +239,7 @@ pub fn destination(
             Target::Layout(Layout::open_or_create(&l.dir).map_err(|source| {
                 PromoteError::Destination {
                     reference: dst.to_string(),
-                    source: Box::new(source),
+                    error: Box::new(source),
                 }
             })?),
             l.tag.clone(),

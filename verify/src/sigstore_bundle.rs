@@ -20,7 +20,7 @@ use vouch_core::sigstore::tsa::verify_timestamp;
 use vouch_core::{Classify, ErrorClass};
 
 /// Why a bundle did not verify; `check` names the step.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
     /// The bundle is not well-formed.

@@ -12,20 +12,25 @@ use vouch_core::oci::resolve;
 use vouch_core::payload::intoto::Subject;
 use vouch_core::predicate::{self, VULN, check_predicate};
 use vouch_core::scan;
-use vouch_core::sign::{KeySigner, attach_bundle, sign_statement};
+use vouch_core::sign::{attach_bundle, sign_statement_async};
 
-use crate::args::{Format, RegistryArgs, attachment_target, client, parse_images, settle_options};
+use super::keyless::{Trust, image_signer};
+use crate::args::{
+    Format, KeylessArgs, RegistryArgs, attachment_target, client, parse_images, settle_options,
+};
 use crate::exit::UsageError;
-use crate::password::load_signing_key;
 
 /// The largest predicate file read (an SBOM; the envelope is a third larger).
 const PREDICATE_LIMIT: usize = 192 << 20;
 
 #[derive(Args)]
 pub(crate) struct AttestArgs {
-    /// Encrypted private key (cosign's format).
+    /// Encrypted private key (cosign's format). Without it, vouch attests keylessly (a Fulcio
+    /// certificate, a timestamp and a Rekor `dsse` entry).
     #[arg(long, short = 'k', value_name = "KEY")]
-    key: PathBuf,
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: KeylessArgs,
     /// Predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson,
     /// cyclonedx, vuln, openvex, custom, link, or a URI.
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
@@ -102,7 +107,11 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
     let predicate_type = predicate::predicate_type(&args.kind)?;
     let image = parse_images(std::slice::from_ref(&args.image))?.remove(0);
     let predicate = predicate_bytes(&args, &predicate_type)?;
-    let signer = KeySigner::for_images(load_signing_key(&args.key)?)?;
+    let trust = Trust::load(
+        args.key.as_ref(),
+        &args.keyless,
+        args.format == Format::Legacy,
+    )?;
     let client = client(&args.registry)?;
     let resolved = resolve(&image, &client, Access::Push, &limits)
         .await
@@ -114,7 +123,9 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
         );
     }
     let subject = Subject::sha256(Some(resolved.identity.clone()), &resolved.digest);
-    let signed = sign_statement(&signer, &[subject], &predicate_type, &predicate)?;
+    let signer = image_signer(args.key.as_ref(), &args.keyless, trust.as_ref()).await?;
+    let signed =
+        sign_statement_async(signer.as_ref(), &[subject], &predicate_type, &predicate).await?;
     drop(predicate);
     let name = format!("{}@{}", resolved.identity, resolved.digest);
     if args.format == Format::Bundle {

@@ -24,7 +24,7 @@ pub(crate) struct SignArgs {
     #[arg(long, short = 'k', value_name = "KEY")]
     key: Option<PathBuf>,
     #[command(flatten)]
-    keyless: super::keyless::KeylessArgs,
+    keyless: crate::args::KeylessArgs,
     /// Write the base64 signature here instead of stdout.
     #[arg(long, value_name = "FILE")]
     output_signature: Option<PathBuf>,

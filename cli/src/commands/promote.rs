@@ -7,26 +7,23 @@ use std::path::PathBuf;
 #[cfg(debug_assertions)]
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use futures_util::stream::{self, StreamExt};
+use vouch_core::cosign::AttachOutcome;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::reference::ImageRef;
-use vouch_core::sign::KeySigner;
+use vouch_core::sign::{KeySigner, Signer};
 use vouch_verify::policy::{Policy, Verdict};
 use vouch_verify::promote::copy::{
-    BlobOutcome, CopyProgress, CopyReport, ManifestOutcome, NoProgress, copy_images,
+    BlobOutcome, CopyPlan, CopyProgress, CopyReport, ManifestOutcome, NoProgress,
 };
-use vouch_verify::promote::{self as lib, Judged};
+use vouch_verify::promote::{self as lib, BatchOptions, Judged, Promoted, Promotion, StepError};
 
 use crate::args::{
     Output, RegistryArgs, attachments_repository, client, parse_images, settle_options,
 };
 use crate::exit::{UsageError, VerificationFailed};
 use crate::progress::Bars;
-
-/// Sources resolved and judged at once.
-const PROMOTIONS_AT_ONCE: usize = 32;
 
 /// Blobs copied at once (and, besides them, as many blobs of signatures and attestations).
 const COPY_CONCURRENCY: usize = 6;
@@ -84,53 +81,25 @@ async fn test_pause(_: &[Sha256Digest]) -> Result<()> {
     Ok(())
 }
 
-/// One promotion's outcome, for the report.
-struct Outcome {
-    copy: Option<CopyReport>,
-    plan: Option<serde_json::Value>,
-    record: Option<String>,
-}
-
-/// Judges one pair, printing the verdict.
-async fn judge_one(
-    src: &ImageRef,
-    dst: &ImageRef,
-    policy: &Policy,
-    cx: &lib::Context<'_>,
-) -> Result<(Judged, Outcome)> {
-    let judged = lib::judge(src, dst, cx).await?;
-    let verdict = judged.decision.verdict();
-    crate::commands::policy::print_text(&src.to_string(), policy, verdict);
+/// Prints the verdict of a judged pair, and that a denied one is not promoted.
+fn print_judged(src: &ImageRef, dst: &ImageRef, policy: &Policy, judged: &Judged) {
+    crate::commands::policy::print_text(&src.to_string(), policy, judged.decision.verdict());
     if judged.admission().is_none() {
         eprintln!(
             "Not promoted: {src} ({}) was denied; nothing was written to {dst}",
             judged.source.digest
         );
     }
-    Ok((
-        judged,
-        Outcome {
-            copy: None,
-            plan: None,
-            record: None,
-        },
-    ))
 }
 
-/// What would be copied (`--dry-run`).
-async fn dry_run(
+/// What would be copied (`--dry-run`): the line on stderr, the JSON for the report.
+fn print_plan(
     src: &ImageRef,
     dst: &ImageRef,
     judged: &Judged,
-    cx: &lib::Context<'_>,
-) -> Result<Option<serde_json::Value>> {
-    let Some(admission) = judged.admission() else {
-        return Ok(None);
-    };
-    let digest = admission.digest();
-    let plan = lib::plan(judged, admission, cx)
-        .await
-        .with_context(|| format!("source {src}"))?;
+    plan: &CopyPlan,
+) -> serde_json::Value {
+    let digest = judged.source.digest;
     let blobs = plan.blobs().count();
     let manifests = plan.manifests();
     eprintln!(
@@ -138,7 +107,7 @@ async fn dry_run(
         manifests.len(),
         plan.total_bytes()
     );
-    Ok(Some(serde_json::json!({
+    serde_json::json!({
         "digest": digest.to_string(),
         "manifests": manifests.iter().map(|(d, role, subject)| serde_json::json!({
             "digest": d.to_string(),
@@ -148,7 +117,39 @@ async fn dry_run(
         "blobs": plan.blobs().map(|b| serde_json::json!({"digest": b.digest.to_string(), "size": b.size})).collect::<Vec<_>>(),
         "totalBytes": plan.total_bytes(),
         "warnings": plan.warnings(),
-    })))
+    })
+}
+
+/// The record line of a promotion.
+fn print_record(name: &str, outcome: AttachOutcome) {
+    match outcome {
+        AttachOutcome::Added => eprintln!(
+            "Recorded the promotion on {name} ({}, bundle referrer)",
+            lib::record::PROMOTION_PREDICATE
+        ),
+        AttachOutcome::AlreadyPresent => eprintln!("Already present: {name}"),
+    }
+}
+
+/// A failed step as the CLI reports it: copy steps name the pair, planning the source.
+fn step_error(e: StepError, src: &ImageRef, dst: &ImageRef) -> anyhow::Error {
+    match e {
+        StepError::Judge(e) => e.into(),
+        StepError::Record(e) => e.into(),
+        StepError::Plan(e) => anyhow::Error::new(e).context(format!("source {src}")),
+        StepError::Destination(e) => {
+            anyhow::Error::new(e).context(format!("promoting {src} to {dst}"))
+        }
+        StepError::Copy(e) => anyhow::Error::new(e).context(format!("promoting {src} to {dst}")),
+        other => other.into(),
+    }
+}
+
+/// One promotion's outcome, for the report.
+struct Outcome {
+    copy: Option<CopyReport>,
+    plan: Option<serde_json::Value>,
+    record: Option<String>,
 }
 
 /// The summary line of a promotion.
@@ -207,147 +208,88 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
         None => &NoProgress,
     };
     // 1. Every source resolved once and judged.
-    let mut judged: Vec<Result<(Judged, Outcome)>> = stream::iter(&pairs)
-        .map(|(src, dst)| judge_one(src, dst, &policy, &cx))
-        .buffered(PROMOTIONS_AT_ONCE)
-        .collect()
-        .await;
-    let allowed: Vec<Sha256Digest> = judged
+    let mut promotions = lib::judge_all(&pairs, &cx).await;
+    for p in &promotions {
+        if let Ok(done) = &p.result {
+            print_judged(&p.source, &p.destination, &policy, &done.judged);
+        }
+    }
+    let allowed: Vec<Sha256Digest> = promotions
         .iter()
-        .filter_map(|j| j.as_ref().ok()?.0.admission().map(|a| *a.digest()))
+        .filter_map(|p| {
+            p.result
+                .as_ref()
+                .ok()?
+                .judged
+                .admission()
+                .map(|a| *a.digest())
+        })
         .collect();
     if !allowed.is_empty() {
         test_pause(&allowed).await?;
     }
-    if args.dry_run {
-        // 2. What would be copied.
-        let planned: Vec<Result<Option<serde_json::Value>>> =
-            stream::iter(pairs.iter().zip(judged.iter()))
-                .map(|((src, dst), j)| {
-                    let cx = &cx;
-                    async move {
-                        match j {
-                            Ok((j, _)) => dry_run(src, dst, j, cx).await,
-                            Err(_) => Ok(None),
-                        }
-                    }
-                })
-                .buffered(PROMOTIONS_AT_ONCE)
-                .collect()
-                .await;
-        for (j, p) in judged.iter_mut().zip(planned) {
-            match (j.as_mut(), p) {
-                (Ok((_, o)), Ok(plan)) => o.plan = plan,
-                (Ok(_), Err(e)) => *j = Err(e),
-                _ => {}
-            }
-        }
-    } else {
-        // 2. The admitted images, copied in one batch: exactly the digests judged; every
-        // destination tag last. Denied ones never reach the copy engine.
-        let mut jobs = Vec::new();
-        let mut job_of = Vec::new();
-        let mut job_errors = Vec::new();
-        for (i, ((src, dst), j)) in pairs.iter().zip(judged.iter()).enumerate() {
-            let Ok((jd, _)) = j else { continue };
-            let Some(admission) = jd.admission() else {
-                continue;
-            };
-            match lib::job(jd, admission, &cx) {
-                Ok(job) => {
-                    jobs.push(job);
-                    job_of.push(i);
+    // 2. The admitted images planned (dry run), or copied in one batch and recorded.
+    let opts = BatchOptions {
+        dry_run: args.dry_run,
+        signer: signer.as_ref().map(|s| s as &dyn Signer),
+    };
+    lib::complete(&mut promotions, opts, &cx, progress).await;
+    let mut plans = Vec::new();
+    for p in &promotions {
+        let plan = match &p.result {
+            Ok(done) => match (&done.plan, &done.copy) {
+                (Some(plan), _) => Some(print_plan(&p.source, &p.destination, &done.judged, plan)),
+                (None, Some(report)) => {
+                    print_promoted(
+                        &p.source,
+                        &p.destination,
+                        &done.judged.source.digest,
+                        report,
+                    );
+                    None
                 }
-                Err(e) => job_errors.push((
-                    i,
-                    anyhow::Error::new(e).context(format!("promoting {src} to {dst}")),
-                )),
-            }
-        }
-        let reports = copy_images(&jobs, &cx.copy_options(), progress).await;
-        drop(jobs);
-        let mut copied: Vec<(usize, Result<CopyReport>)> = job_of
-            .into_iter()
-            .zip(reports)
-            .map(|(i, r)| {
-                let (src, dst) = &pairs[i];
-                (
-                    i,
-                    r.map_err(|e| {
-                        anyhow::Error::new(e).context(format!("promoting {src} to {dst}"))
-                    }),
-                )
-            })
-            .collect();
-        copied.extend(job_errors.into_iter().map(|(i, e)| (i, Err(e))));
-        for (i, report) in copied {
-            let (src, dst) = &pairs[i];
-            let Some(slot) = judged.get_mut(i) else {
-                continue;
-            };
-            match report {
-                Ok(report) => {
-                    if let Ok((j, o)) = slot {
-                        print_promoted(src, dst, &j.source.digest, &report);
-                        o.copy = Some(report);
-                    }
-                }
-                Err(e) => *slot = Err(e),
-            }
-        }
-        // 3. The promotion records.
-        if let Some(signer) = signer.as_ref() {
-            let records: Vec<Result<()>> = stream::iter(judged.iter_mut())
-                .map(|j| {
-                    let cx = &cx;
-                    async move {
-                        let Ok((j, o)) = j else { return Ok(()) };
-                        let (Some(admission), Some(_)) = (j.admission(), &o.copy) else {
-                            return Ok(());
-                        };
-                        let (name, outcome) =
-                            lib::record::attach(signer, &j.source, &j.destination, admission, cx)
-                                .await?;
-                        match outcome {
-                            vouch_core::cosign::AttachOutcome::Added => eprintln!(
-                                "Recorded the promotion on {name} ({}, bundle referrer)",
-                                lib::record::PROMOTION_PREDICATE
-                            ),
-                            vouch_core::cosign::AttachOutcome::AlreadyPresent => {
-                                eprintln!("Already present: {name}")
-                            }
-                        }
-                        o.record = Some(name);
-                        Ok(())
-                    }
-                })
-                .buffered(PROMOTIONS_AT_ONCE)
-                .collect()
-                .await;
-            for (j, r) in judged.iter_mut().zip(records) {
-                if let (Ok(_), Err(e)) = (&j, r) {
-                    *j = Err(e);
-                }
-            }
+                (None, None) => None,
+            },
+            Err(_) => None,
+        };
+        plans.push(plan);
+    }
+    for p in &promotions {
+        if let Ok(Promoted {
+            record: Some((name, outcome)),
+            ..
+        }) = &p.result
+        {
+            print_record(name, *outcome);
         }
     }
-    report(&args, &policy, &pairs, judged)
+    report(&args, &policy, promotions, plans)
 }
 
 /// The JSON report and the exit status.
 fn report(
     args: &PromoteArgs,
     policy: &Policy,
-    pairs: &[(ImageRef, ImageRef)],
-    judged: Vec<Result<(Judged, Outcome)>>,
+    promotions: Vec<Promotion>,
+    plans: Vec<Option<serde_json::Value>>,
 ) -> Result<()> {
-    let mut done: Vec<(&ImageRef, &ImageRef, Verdict, Outcome)> = Vec::new();
+    let mut done: Vec<(ImageRef, ImageRef, Verdict, Outcome)> = Vec::new();
     let mut first_err = None;
-    for ((src, dst), o) in pairs.iter().zip(judged) {
-        match o {
-            Ok((j, o)) => done.push((src, dst, j.decision.verdict().clone(), o)),
+    for (p, plan) in promotions.into_iter().zip(plans) {
+        match p.result {
+            Ok(o) => done.push((
+                p.source,
+                p.destination,
+                o.judged.decision.verdict().clone(),
+                Outcome {
+                    copy: o.copy,
+                    plan,
+                    record: o.record.map(|(name, _)| name),
+                },
+            )),
             Err(e) => {
-                eprintln!("vouch: {src}: {e:#}");
+                let e = step_error(e, &p.source, &p.destination);
+                eprintln!("vouch: {}: {e:#}", p.source);
                 first_err.get_or_insert(e);
             }
         }

@@ -8,20 +8,26 @@ use futures_util::stream::{self, StreamExt};
 use vouch_core::cosign::AttachOutcome;
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::resolve;
-use vouch_core::sign::{KeySigner, SignJob, SignatureFormat, sign_images};
+use vouch_core::sign::{SignJob, SignatureFormat, sign_images};
 
+use super::keyless::{Trust, image_signer};
 use crate::args::{
-    CONCURRENCY, Format, RegistryArgs, attachment_target, client, parse_annotations, parse_images,
-    settle_options, with_children,
+    CONCURRENCY, Format, KeylessArgs, RegistryArgs, attachment_target, client, parse_annotations,
+    parse_images, settle_options, with_children,
 };
 use crate::exit::UsageError;
-use crate::password::load_signing_key;
+
+/// Keyless signatures made at once (each a timestamp and a Rekor entry).
+const KEYLESS_CONCURRENCY: usize = 8;
 
 #[derive(Args)]
 pub(crate) struct SignArgs {
-    /// Encrypted private key (cosign's format).
+    /// Encrypted private key (cosign's format). Without it, vouch signs keylessly: one Fulcio
+    /// certificate for the run, a timestamp and a Rekor entry per signature.
     #[arg(long, short = 'k', value_name = "KEY")]
-    key: PathBuf,
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: KeylessArgs,
     /// Annotation to put in the signed payload's `optional` map.
     #[arg(long = "annotations", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -29,7 +35,8 @@ pub(crate) struct SignArgs {
     #[arg(long)]
     recursive: bool,
     /// Storage format: `bundle` (cosign 3's default: a sigstore bundle referrer; key-signed
-    /// bundles are offline, with no transparency-log entry) or `legacy` (`.sig`/`.att` tags).
+    /// bundles are offline, with no transparency-log entry) or `legacy` (`.sig`/`.att` tags;
+    /// keyless material in cosign's annotations).
     #[arg(long, value_enum, default_value = "bundle")]
     format: Format,
     #[command(flatten)]
@@ -49,7 +56,11 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
         )
         .into());
     }
-    let signer = KeySigner::for_images(load_signing_key(&args.key)?)?;
+    let trust = Trust::load(
+        args.key.as_ref(),
+        &args.keyless,
+        args.format == Format::Legacy,
+    )?;
     let client = client(&args.registry)?;
 
     // Resolve every reference once; from here on only digests are used.
@@ -79,14 +90,20 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
         Format::Bundle => SignatureFormat::Bundle,
         Format::Legacy => SignatureFormat::Legacy,
     };
+    // The key (or the keyless certificate) only once the images are known.
+    let signer = image_signer(args.key.as_ref(), &args.keyless, trust.as_ref()).await?;
+    let concurrency = match args.key {
+        Some(_) => CONCURRENCY,
+        None => KEYLESS_CONCURRENCY,
+    };
     let results = sign_images(
-        &signer,
+        signer.as_ref(),
         &jobs,
         format,
         &annotations,
         settle_options(),
         &limits,
-        CONCURRENCY,
+        concurrency,
     )
     .await?;
     let mut first_err = None;

@@ -143,7 +143,7 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<()> {
                     "layer": v.layer().to_string(),
                 })).collect::<Vec<_>>(),
                 "failures": sigs.failures.iter().map(|f| serde_json::json!({
-                    "layer": f.digest.to_string(), "reason": f.reason,
+                    "layer": f.digest.to_string(), "reason": f.reason.to_string(),
                 })).collect::<Vec<_>>(),
             }));
         }

@@ -11,7 +11,7 @@ use crate::error::{Classify, ErrorClass};
 use crate::limits::{Limits, TooLarge};
 
 /// A key file problem, naming the file.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyFileError {
     /// The file's content is wrong (including a wrong password).
@@ -23,12 +23,12 @@ pub enum KeyFileError {
         kind: KeyError,
     },
     /// The file could not be read.
-    #[error("cannot read key file {path}")]
+    #[error("cannot read key file {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: io::Error,
+        error: crate::IoError,
     },
     /// The file exists and overwriting was not asked for.
     #[error("{path} already exists; pass --force to overwrite it")]
@@ -37,12 +37,12 @@ pub enum KeyFileError {
         path: PathBuf,
     },
     /// The file could not be written.
-    #[error("cannot write {path}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: io::Error,
+        error: crate::IoError,
     },
 }
 
@@ -64,11 +64,11 @@ impl Classify for KeyFileError {
 
 /// Reads at most `limit` bytes of a small file; a larger file is an error, not a truncation.
 pub fn read_bounded(path: &Path, what: &'static str, limit: usize) -> Result<Vec<u8>, ReadError> {
-    let file = File::open(path).map_err(ReadError::Io)?;
+    let file = File::open(path).map_err(|e| ReadError::Io(e.into()))?;
     let mut buf = Vec::new();
     file.take(limit as u64 + 1)
         .read_to_end(&mut buf)
-        .map_err(ReadError::Io)?;
+        .map_err(|e| ReadError::Io(e.into()))?;
     if buf.len() > limit {
         return Err(ReadError::TooLarge(TooLarge {
             what,
@@ -80,11 +80,11 @@ pub fn read_bounded(path: &Path, what: &'static str, limit: usize) -> Result<Vec
 }
 
 /// Why [`read_bounded`] failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// I/O.
     #[error(transparent)]
-    Io(io::Error),
+    Io(crate::error::IoError),
     /// Over the limit (the size found is a lower bound).
     #[error(transparent)]
     TooLarge(TooLarge),
@@ -92,9 +92,9 @@ pub enum ReadError {
 
 fn read_key_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, KeyFileError> {
     read_bounded(path, "the key file", limits.key_file).map_err(|e| match e {
-        ReadError::Io(source) => KeyFileError::Read {
+        ReadError::Io(error) => KeyFileError::Read {
             path: path.to_owned(),
-            source,
+            error,
         },
         ReadError::TooLarge(t) => KeyFileError::Key {
             path: path.to_owned(),
@@ -207,9 +207,9 @@ pub fn write_atomic(
     mode: u32,
     overwrite: Overwrite,
 ) -> Result<(), KeyFileError> {
-    let werr = |source: io::Error| KeyFileError::Write {
+    let werr = |error: io::Error| KeyFileError::Write {
         path: path.to_owned(),
-        source,
+        error: error.into(),
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -331,10 +331,22 @@ pub enum SignError {
     /// The cryptographic library failed to sign.
     #[error("the signing operation failed")]
     Failed,
+    /// A signing service (keyless: Fulcio, a timestamp authority, Rekor) failed or lied, or
+    /// what it returned did not verify; the message names the service.
+    #[error("{message}")]
+    Service {
+        /// What went wrong, naming the service.
+        message: String,
+        /// Unavailable services are [`ErrorClass::Registry`], lies [`ErrorClass::Verification`].
+        class: ErrorClass,
+    },
 }
 
 impl Classify for SignError {
     fn class(&self) -> ErrorClass {
-        ErrorClass::Input
+        match self {
+            Self::Service { class, .. } => *class,
+            _ => ErrorClass::Input,
+        }
     }
 }

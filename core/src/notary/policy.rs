@@ -247,7 +247,7 @@ pub enum PolicyError {
     Malformed(String),
     /// Too large.
     #[error("trust policy: {0}")]
-    TooLarge(#[from] TooLarge),
+    TooLarge(TooLarge),
     /// Too many entries.
     #[error("trust policy: {what}: more than {limit}")]
     TooMany {
@@ -282,6 +282,13 @@ pub enum PolicyError {
         "registry scope {0:?} is present in multiple trust policy statements, one registry scope value can only be associated with one statement"
     )]
     DuplicateScope(String),
+}
+
+// Not `#[from]`: the message prints the cause, so it is no `source` (printed once in a chain).
+impl From<TooLarge> for PolicyError {
+    fn from(e: TooLarge) -> Self {
+        Self::TooLarge(e)
+    }
 }
 
 fn bad(statement: &str, field: &'static str, reason: impl ToString) -> PolicyError {

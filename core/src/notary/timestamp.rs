@@ -17,7 +17,7 @@ pub const MAX_TSA_CHAIN: usize = 8;
 pub enum CountersignatureError {
     /// The token does not parse, is not over the signature, or its signature is invalid.
     #[error("{0}")]
-    Token(#[from] TimestampError),
+    Token(TimestampError),
     /// No embedded certificate is the one the signer info names.
     #[error("the timestamp token does not hold its signer's certificate")]
     NoSignerCertificate,
@@ -26,7 +26,7 @@ pub enum CountersignatureError {
     IncompleteChain(String),
     /// The TSA chain breaks notation's rules.
     #[error("timestamping certificate chain: {0}")]
-    Chain(#[from] CertError),
+    Chain(CertError),
     /// No certificate of the TSA chain is in the `tsa` trust stores.
     #[error(
         "the timestamping certificate chain does not contain any certificate of the tsa trust store"
@@ -40,6 +40,19 @@ pub enum CountersignatureError {
         /// `genTime` (Unix seconds).
         time: i64,
     },
+}
+
+// Not `#[from]`: the message prints the cause, so it is no `source` (printed once in a chain).
+impl From<TimestampError> for CountersignatureError {
+    fn from(e: TimestampError) -> Self {
+        Self::Token(e)
+    }
+}
+
+impl From<CertError> for CountersignatureError {
+    fn from(e: CertError) -> Self {
+        Self::Chain(e)
+    }
 }
 
 /// A countersignature that verified against the `tsa` trust store.

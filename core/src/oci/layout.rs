@@ -42,7 +42,7 @@ pub struct LayoutLock {
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OciError + '_ {
     move |source| OciError::LayoutIo {
         path: path.to_owned(),
-        source,
+        error: source.into(),
     }
 }
 

@@ -112,7 +112,51 @@ fn valid_path_component(c: &str) -> bool {
     true
 }
 
-/// Splits `rest@sha256:…` and `rest:tag` (the tag only after the last `/`).
+/// Splits `NAME[:TAG][@DIGEST]` as references are split: the digest after the first `@`, the
+/// tag after the last `:` that follows the last `/`. The tag is checked (letters, digits, `_`,
+/// `.`, `-`; at most 128); the name and the digest are returned as written, for the caller to
+/// check ([`split_name`], [`is_digest`] or `Sha256Digest`'s parser).
+pub fn split_reference(s: &str) -> Result<(&str, Option<&str>, Option<&str>), String> {
+    let (rest, digest) = match s.split_once('@') {
+        Some((rest, d)) => (rest, Some(d)),
+        None => (s, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].rfind(':') {
+        Some(i) => {
+            let tag = &rest[last_slash + i + 1..];
+            if !valid_tag(tag) {
+                return Err(format!(
+                    "`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128)"
+                ));
+            }
+            Ok((&rest[..last_slash + i], Some(tag), digest))
+        }
+        None => Ok((rest, None, digest)),
+    }
+}
+
+/// Whether `s` has the shape of an OCI digest of any algorithm, `ALGORITHM:ENCODED`
+/// (image-spec descriptor grammar: algorithm components `[a-z0-9]+` joined by `+._-`, encoded
+/// `[a-zA-Z0-9=_-]+`). The shape only: whether the algorithm is known and the encoding right is
+/// for the digest's parser.
+pub fn is_digest(s: &str) -> bool {
+    let Some((alg, encoded)) = s.split_once(':') else {
+        return false;
+    };
+    let component = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    alg.split(['+', '.', '_', '-']).all(component)
+        && !encoded.is_empty()
+        && encoded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'))
+}
+
+/// Splits `rest@sha256:…` and `rest:tag` (see [`split_reference`]), the digest parsed.
 fn split_tag_digest(
     input: &str,
     s: &str,
@@ -121,27 +165,13 @@ fn split_tag_digest(
         input: input.to_owned(),
         reason,
     };
-    let (rest, digest) = match s.split_once('@') {
-        Some((rest, d)) => (
-            rest,
-            Some(d.parse::<Sha256Digest>().map_err(|e| err(format!("{e}")))?),
-        ),
-        None => (s, None),
+    // The digest first, so that its error is the one reported when both are wrong.
+    let digest = match s.split_once('@') {
+        Some((_, d)) => Some(d.parse::<Sha256Digest>().map_err(|e| err(format!("{e}")))?),
+        None => None,
     };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => {
-            let tag = &rest[last_slash + i + 1..];
-            if !valid_tag(tag) {
-                return Err(err(format!(
-                    "`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128)"
-                )));
-            }
-            (&rest[..last_slash + i], Some(tag.to_owned()))
-        }
-        None => (rest, None),
-    };
-    Ok((name.to_owned(), tag, digest))
+    let (name, tag, _) = split_reference(s).map_err(err)?;
+    Ok((name.to_owned(), tag.map(str::to_owned), digest))
 }
 
 impl FromStr for ImageRef {
@@ -631,6 +661,35 @@ mod tests {
             "x:",
         ] {
             assert!(bad.parse::<ImageRef>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn split_reference_and_digest_shape() {
+        assert_eq!(
+            split_reference("host:5000/a/b:v1@sha512:AbC="),
+            Ok(("host:5000/a/b", Some("v1"), Some("sha512:AbC=")))
+        );
+        assert_eq!(split_reference("a/b"), Ok(("a/b", None, None)));
+        assert!(split_reference("a:-bad").is_err());
+        for good in [
+            "sha256:abc",
+            "sha512:AbC=",
+            "multihash+base58:QmRZ",
+            "a.b_c-d:x",
+        ] {
+            assert!(is_digest(good), "{good}");
+        }
+        for bad in [
+            "sha256",
+            "sha256:",
+            ":abc",
+            "SHA256:abc",
+            "sha256:a/b",
+            "b@sha256:x",
+            "a..b:x",
+        ] {
+            assert!(!is_digest(bad), "{bad}");
         }
     }
 }

@@ -12,8 +12,11 @@
 //! Why not the `oci-client` crate: it reads manifest bodies without a size limit, has no retries
 //! and no hook to add either (see the issue note); this module is small and does exactly that.
 
+mod blobs;
 mod challenge;
 pub mod credentials;
+
+pub use self::blobs::{BlobStream, BlobUpload, Mount};
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -21,19 +24,19 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use tokio::sync::Mutex;
 
 use self::challenge::Challenge;
 use self::credentials::{Credential, DockerConfig};
-use super::manifest::{Descriptor, MANIFEST_MEDIA_TYPES};
+use super::manifest::MANIFEST_MEDIA_TYPES;
 use super::reference::RegistryRef;
 use crate::digest::Sha256Digest;
 use crate::{Classify, ErrorClass};
 
 /// What went wrong talking to a registry.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
     /// The connection failed (after retries).
@@ -716,239 +719,6 @@ impl RegistryClient {
         Ok(digest)
     }
 
-    /// `HEAD /v2/<repo>/blobs/<digest>`.
-    pub async fn has_blob(
-        &self,
-        r: &RegistryRef,
-        digest: &Sha256Digest,
-        access: Access,
-    ) -> Result<bool, RegistryError> {
-        let url = format!("{}/blobs/{digest}", self.base(r));
-        let op = format!("HEAD blob {}@{digest}", r.repository);
-        let resp = self.send(r, access, &op, |c| c.head(&url)).await?;
-        match resp.status() {
-            s if s.is_success() => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            _ => Err(Self::fail(r, &op, resp).await),
-        }
-    }
-
-    /// `GET /v2/<repo>/blobs/<digest>`, at most `limit` bytes, checked against the descriptor's
-    /// digest and size.
-    pub async fn get_blob(
-        &self,
-        r: &RegistryRef,
-        desc: &Descriptor,
-        access: Access,
-        limit: u64,
-    ) -> Result<Vec<u8>, RegistryError> {
-        let what = format!("blob {}@{}", r.repository, desc.digest);
-        if desc.size > limit {
-            return Err(RegistryError::TooLarge { what, limit });
-        }
-        let url = format!("{}/blobs/{}", self.base(r), desc.digest);
-        let op = format!("GET {what}");
-        let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
-        if !resp.status().is_success() {
-            return Err(Self::fail(r, &op, resp).await);
-        }
-        // At most the announced size: a longer body cannot match the descriptor anyway.
-        let bytes = read_capped(resp, desc.size.min(limit), &what).await?;
-        let found = Sha256Digest::of(&bytes);
-        if found != desc.digest || bytes.len() as u64 != desc.size {
-            return Err(RegistryError::DigestMismatch {
-                what,
-                expected: format!("{} ({} bytes)", desc.digest, desc.size),
-                found,
-            });
-        }
-        Ok(bytes)
-    }
-
-    /// Uploads a blob (monolithic: `POST` then `PUT ?digest=`), unless the registry has it.
-    pub async fn put_blob(
-        &self,
-        r: &RegistryRef,
-        bytes: Bytes,
-    ) -> Result<Sha256Digest, RegistryError> {
-        let digest = Sha256Digest::of(&bytes);
-        // For a small blob the existence check costs as much as the upload it might save.
-        if bytes.len() > SMALL_BLOB && self.has_blob(r, &digest, Access::Push).await? {
-            return Ok(digest);
-        }
-        let upload = self.start_upload(r).await?;
-        self.finish_upload(r, upload, &digest, bytes).await?;
-        Ok(digest)
-    }
-
-    /// `GET /v2/<repo>/blobs/<digest>` as a stream of chunks, for blobs too large to hold in
-    /// memory. Refused at once when the registry announces more bytes than `desc.size`; the
-    /// caller hashes and counts what it reads (see [`BlobStream`]).
-    pub async fn open_blob(
-        &self,
-        r: &RegistryRef,
-        desc: &Descriptor,
-        access: Access,
-    ) -> Result<BlobStream, RegistryError> {
-        let what = format!("blob {}/{}@{}", r.registry, r.repository, desc.digest);
-        let url = format!("{}/blobs/{}", self.base(r), desc.digest);
-        let op = format!("GET {what}");
-        let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
-        if !resp.status().is_success() {
-            return Err(Self::fail(r, &op, resp).await);
-        }
-        if let Some(n) = resp.content_length()
-            && n > desc.size
-        {
-            return Err(RegistryError::TooLarge {
-                what: format!("{what} (the registry announces {n} bytes, its descriptor says)"),
-                limit: desc.size,
-            });
-        }
-        Ok(BlobStream {
-            resp,
-            registry: r.registry.clone(),
-            what,
-        })
-    }
-
-    fn upload_location(
-        &self,
-        r: &RegistryRef,
-        resp: &reqwest::Response,
-    ) -> Result<String, RegistryError> {
-        let location = resp
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| RegistryError::Invalid {
-                registry: r.registry.clone(),
-                reason: "blob upload answered without a Location header".into(),
-            })?
-            .to_owned();
-        let location = if location.starts_with('/') {
-            let scheme = if self.plain_http(r) { "http" } else { "https" };
-            format!("{scheme}://{}{location}", r.api_host())
-        } else {
-            location
-        };
-        self.check_scheme(&location, r)?;
-        Ok(location)
-    }
-
-    /// `POST /v2/<repo>/blobs/uploads/`: opens an upload session.
-    pub async fn start_upload(&self, r: &RegistryRef) -> Result<BlobUpload, RegistryError> {
-        let url = format!("{}/blobs/uploads/", self.base(r));
-        let op = format!("POST blob upload {}", r.repository);
-        let resp = self
-            .send(r, Access::Push, &op, |c| {
-                c.post(&url).header(CONTENT_LENGTH, "0")
-            })
-            .await?;
-        if resp.status() != StatusCode::ACCEPTED {
-            return Err(Self::fail(r, &op, resp).await);
-        }
-        Ok(BlobUpload {
-            location: self.upload_location(r, &resp)?,
-            offset: 0,
-        })
-    }
-
-    /// `POST /v2/<repo>/blobs/uploads/?mount=<digest>&from=<repo>`: asks the registry to link
-    /// a blob it already holds in repository `from` (same registry) into `r`, without sending
-    /// it. A registry that cannot (other storage, no access to `from`) opens an upload session
-    /// instead, returned for the caller to use.
-    pub async fn mount_blob(
-        &self,
-        r: &RegistryRef,
-        digest: &Sha256Digest,
-        from: &str,
-    ) -> Result<Mount, RegistryError> {
-        let url = format!("{}/blobs/uploads/", self.base(r));
-        let op = format!("POST blob mount {}@{digest} from {from}", r.repository);
-        let digest_s = digest.to_string();
-        let resp = self
-            .send(r, Access::Push, &op, |c| {
-                c.post(&url)
-                    .query(&[("mount", digest_s.as_str()), ("from", from)])
-                    .header(CONTENT_LENGTH, "0")
-            })
-            .await?;
-        match resp.status() {
-            StatusCode::CREATED => Ok(Mount::Mounted),
-            StatusCode::ACCEPTED => Ok(Mount::Upload(BlobUpload {
-                location: self.upload_location(r, &resp)?,
-                offset: 0,
-            })),
-            _ => Err(Self::fail(r, &op, resp).await),
-        }
-    }
-
-    /// `PATCH <upload location>`: appends `chunk` to the upload (`Content-Range`), following
-    /// the new location the registry answers with.
-    pub async fn upload_chunk(
-        &self,
-        r: &RegistryRef,
-        upload: &mut BlobUpload,
-        chunk: Bytes,
-    ) -> Result<(), RegistryError> {
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let end = upload.offset + chunk.len() as u64 - 1;
-        let range = format!("{}-{end}", upload.offset);
-        let op = format!("PATCH blob upload {} (bytes {range})", r.repository);
-        let url = upload.location.clone();
-        let resp = self
-            .send(r, Access::Push, &op, |c| {
-                c.request(Method::PATCH, &url)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .header("content-range", &range)
-                    .body(chunk.clone())
-            })
-            .await?;
-        if resp.status() != StatusCode::ACCEPTED {
-            return Err(Self::fail(r, &op, resp).await);
-        }
-        upload.location = self.upload_location(r, &resp)?;
-        upload.offset = end + 1;
-        Ok(())
-    }
-
-    /// `PUT <upload location>?digest=<digest>` with the last bytes (may be empty): commits the
-    /// upload. The registry checks the digest of everything uploaded and refuses a mismatch.
-    pub async fn finish_upload(
-        &self,
-        r: &RegistryRef,
-        upload: BlobUpload,
-        digest: &Sha256Digest,
-        last: Bytes,
-    ) -> Result<(), RegistryError> {
-        let location = upload.location;
-        let sep = if location.contains('?') { '&' } else { '?' };
-        let put_url = format!("{location}{sep}digest={digest}");
-        let op = format!("PUT blob {}@{digest}", r.repository);
-        let resp = self
-            .send(r, Access::Push, &op, |c| {
-                c.request(Method::PUT, &put_url)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .body(last.clone())
-            })
-            .await?;
-        if resp.status() != StatusCode::CREATED {
-            return Err(Self::fail(r, &op, resp).await);
-        }
-        Ok(())
-    }
-
-    /// `DELETE <upload location>`: abandons an upload (best effort: the registry expires
-    /// abandoned uploads anyway).
-    pub async fn cancel_upload(&self, r: &RegistryRef, upload: BlobUpload) {
-        let op = format!("DELETE blob upload {}", r.repository);
-        let url = upload.location;
-        let _ = self.send(r, Access::Push, &op, |c| c.delete(&url)).await;
-    }
-
     /// `HEAD /v2/<repo>/manifests/<digest>`: whether the manifest is stored.
     pub async fn has_manifest(
         &self,
@@ -969,53 +739,6 @@ impl RegistryClient {
         }
     }
 }
-
-/// An open blob upload session (OCI distribution: `POST`, `PATCH`…, `PUT ?digest=`).
-#[derive(Debug)]
-pub struct BlobUpload {
-    /// Where the next request goes (the registry moves it after each chunk).
-    location: String,
-    /// Bytes uploaded so far.
-    offset: u64,
-}
-
-impl BlobUpload {
-    /// Bytes uploaded so far.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-}
-
-/// The outcome of a cross-repository mount.
-#[derive(Debug)]
-pub enum Mount {
-    /// The registry linked the blob: nothing to send.
-    Mounted,
-    /// The registry did not mount; it opened this upload session instead.
-    Upload(BlobUpload),
-}
-
-/// A blob body being received, chunk by chunk. It is *not* checked here: whoever reads it
-/// hashes and counts the bytes, and compares them with the descriptor before using them.
-#[derive(Debug)]
-pub struct BlobStream {
-    resp: reqwest::Response,
-    registry: String,
-    what: String,
-}
-
-impl BlobStream {
-    /// The next chunk; `None` at the end.
-    pub async fn chunk(&mut self) -> Result<Option<Bytes>, RegistryError> {
-        self.resp.chunk().await.map_err(|e| RegistryError::Network {
-            registry: self.registry.clone(),
-            reason: format!("reading {}: {e}", self.what),
-        })
-    }
-}
-
-/// Blobs up to this size are uploaded without asking first whether the registry has them.
-const SMALL_BLOB: usize = 16 << 10;
 
 fn header_digest(headers: &HeaderMap) -> Option<String> {
     headers

@@ -85,6 +85,7 @@ pub enum FulcioError {
 pub struct SigningCertificate {
     leaf: LeafCertificate,
     identity: CertIdentity,
+    chain: Vec<Vec<u8>>,
 }
 
 impl SigningCertificate {
@@ -95,6 +96,11 @@ impl SigningCertificate {
     /// The identity it certifies.
     pub fn identity(&self) -> &CertIdentity {
         &self.identity
+    }
+    /// The chain of the trusted root's certificate authority that issued the leaf
+    /// (intermediates, then the root; DER): what cosign's `dev.sigstore.cosign/chain` holds.
+    pub fn ca_chain(&self) -> &[Vec<u8>] {
+        &self.chain
     }
 }
 
@@ -237,7 +243,7 @@ fn verify_issued(
             leaf.not_before, leaf.not_after
         )));
     }
-    let (_, issuer_spki) = leaf
+    let (ca, issuer_spki) = leaf
         .verify_chain(root, at)
         .map_err(|e| untrusted(e.to_string()))?;
     leaf.verify_scts(root, &issuer_spki)
@@ -261,11 +267,15 @@ fn verify_issued(
             expected_issuer: token.issuer().to_owned(),
         });
     }
-    Ok(SigningCertificate { leaf, identity })
+    Ok(SigningCertificate {
+        leaf,
+        identity,
+        chain: ca.chain.clone(),
+    })
 }
 
 /// A certificate's DER as the PEM Rekor entries carry (base64 of it in the entry).
-pub(crate) fn certificate_pem(der: &[u8]) -> String {
+pub fn certificate_pem(der: &[u8]) -> String {
     match pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der) {
         Ok(p) => p,
         Err(_) => B64.encode(der),

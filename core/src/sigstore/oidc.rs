@@ -4,8 +4,8 @@
 //! verifying it: Fulcio verifies it). A token is a bearer credential: it is held in a zeroized
 //! buffer and shown by neither `Debug` nor any error message.
 //!
-//! The interactive browser flow (authorization code + PKCE on a localhost redirect) is not built
-//! yet: at a terminal, give a token explicitly.
+//! At a terminal, when none of these has a token, the caller may run the interactive browser
+//! flow of [`super::oauth`] (authorization code + PKCE on a localhost redirect).
 
 use std::fmt;
 
@@ -37,6 +37,8 @@ pub enum TokenSource {
     Environment,
     /// GitHub Actions' token endpoint.
     GithubActions,
+    /// The interactive browser flow ([`super::oauth`]).
+    Browser,
 }
 
 impl fmt::Display for TokenSource {
@@ -46,6 +48,7 @@ impl fmt::Display for TokenSource {
             Self::File => "the token file",
             Self::Environment => "SIGSTORE_ID_TOKEN",
             Self::GithubActions => "GitHub Actions",
+            Self::Browser => "the browser sign-in",
         })
     }
 }
@@ -57,8 +60,8 @@ pub enum OidcError {
     /// No source had a token.
     #[error(
         "no identity token for keyless signing: give --identity-token TOKEN (or @FILE), set \
-         SIGSTORE_ID_TOKEN, or run in GitHub Actions with `permissions: id-token: write` \
-         (the browser flow is not available yet)"
+         SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, or run \
+         at a terminal to sign in with a browser"
     )]
     Missing,
     /// The token's `exp` has passed.
@@ -115,6 +118,18 @@ struct Claims {
     job_workflow_ref: Option<String>,
     #[serde(default)]
     ci_config_ref_uri: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    aud: Option<Audience>,
+}
+
+/// `aud`: one string or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl fmt::Debug for IdentityToken {
@@ -213,6 +228,20 @@ impl IdentityToken {
             .as_deref()
             .or(self.claims.sub.as_deref())
             .unwrap_or_default()
+    }
+
+    /// `nonce` (set by the browser flow's authorization request).
+    pub(crate) fn nonce(&self) -> Option<&str> {
+        self.claims.nonce.as_deref()
+    }
+
+    /// Whether `aud` names `client_id`.
+    pub(crate) fn has_audience(&self, client_id: &str) -> bool {
+        match &self.claims.aud {
+            Some(Audience::One(a)) => a == client_id,
+            Some(Audience::Many(v)) => v.iter().any(|a| a == client_id),
+            None => false,
+        }
     }
 
     /// `exp`, Unix seconds.

@@ -254,6 +254,22 @@ impl SigningConfig {
         })
     }
 
+    /// This config with its Rekor v1 logs only: cosign's legacy `.sig`/`.att` layers carry the
+    /// entry as a `bundle` annotation whose signed entry timestamp only Rekor v1 gives. Refused
+    /// when the config lists no Rekor v1 log (sign in the bundle format then).
+    pub fn rekor_v1_only(&self) -> Result<Self, SigningConfigError> {
+        let mut c = self.clone();
+        c.rekor_tlog_urls.retain(|s| s.major_api_version == 1);
+        if c.rekor_tlog_urls.is_empty() {
+            return Err(SigningConfigError::NoService {
+                kind: "Rekor",
+                supported: "Rekor v1: cosign's legacy layers carry a v1 signed entry timestamp; \
+                            sign in the bundle format for Rekor v2",
+            });
+        }
+        Ok(c)
+    }
+
     /// The services to sign with at `now` (Unix seconds): the newest valid Fulcio (API v1),
     /// the Rekor logs and the TSAs (API v1) the selectors ask for. Rekor logs of API v2 and v1
     /// are usable; each operator contributes its log of the highest version (the newest of

@@ -136,6 +136,12 @@ impl SigstoreStack {
         self.field("oidcIssuer")
     }
 
+    /// The verified email of whoever signs in through the issuer's browser flow (`/authorize`).
+    #[allow(dead_code)]
+    pub fn browser_email(&self) -> &str {
+        self.field("browserEmail")
+    }
+
     /// The sigstore ClientTrustConfig (trusted root + SigningConfig v0.2 with the local URLs),
     /// as sigstore-python's `--trust-config` reads it.
     pub fn trust_config(&self) -> PathBuf {

@@ -19,8 +19,9 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use serde::Deserialize;
 use serde_json::Value;
+
+use super::sbom::doc::{CdxComponent, SbomDoc};
 
 /// The image node of every graph.
 const IMAGE: usize = 0;
@@ -280,12 +281,12 @@ fn cyclonedx(source: &str, doc: SbomDoc) -> DepGraph {
     for c in doc.components.iter().flatten() {
         cdx_add(&mut g, c, None, &mut refs);
     }
-    for d in doc.dependencies.iter().flatten() {
-        let Some(&p) = d.r.as_deref().and_then(|r| refs.get(r)) else {
+    for (r, depends_on) in doc.dependencies() {
+        let Some(&p) = r.and_then(|r| refs.get(r)) else {
             continue;
         };
-        for on in d.depends_on.iter().flatten() {
-            if let Some(&c) = refs.get(on.as_str()) {
+        for on in depends_on {
+            if let Some(&c) = refs.get(on) {
                 g.edge(p, c);
             }
         }
@@ -310,17 +311,11 @@ fn spdx(source: &str, doc: SbomDoc) -> DepGraph {
     }
     let document = doc.spdxid.as_deref().unwrap_or("SPDXRef-DOCUMENT");
     let mut described: Vec<usize> = doc
-        .document_describes
-        .iter()
-        .flatten()
-        .filter_map(|d| ids.get(d.as_str()).copied())
+        .document_describes()
+        .filter_map(|d| ids.get(d).copied())
         .collect();
-    for r in doc.relationships.iter().flatten() {
-        let (Some(a), Some(t), Some(b)) = (
-            r.element.as_deref(),
-            r.kind.as_deref(),
-            r.related.as_deref(),
-        ) else {
+    for r in doc.relationships() {
+        let (Some(a), Some(t), Some(b)) = r else {
             continue;
         };
         match t {
@@ -350,78 +345,6 @@ fn spdx(source: &str, doc: SbomDoc) -> DepGraph {
     };
     g.attach_orphans(root);
     g
-}
-
-#[derive(Deserialize)]
-struct SbomDoc {
-    #[serde(default, rename = "bomFormat")]
-    bom_format: Option<String>,
-    #[serde(default)]
-    metadata: Option<CdxMetadata>,
-    #[serde(default)]
-    components: Option<Vec<CdxComponent>>,
-    #[serde(default)]
-    dependencies: Option<Vec<CdxDependency>>,
-    #[serde(default, rename = "spdxVersion")]
-    spdx_version: Option<String>,
-    #[serde(default, rename = "SPDXID")]
-    spdxid: Option<String>,
-    #[serde(default, rename = "documentDescribes")]
-    document_describes: Option<Vec<String>>,
-    #[serde(default)]
-    packages: Option<Vec<SpdxPackage>>,
-    #[serde(default)]
-    relationships: Option<Vec<SpdxRelationship>>,
-}
-
-#[derive(Deserialize)]
-struct CdxMetadata {
-    #[serde(default)]
-    component: Option<CdxComponent>,
-}
-
-#[derive(Deserialize)]
-struct CdxComponent {
-    #[serde(default, rename = "bom-ref")]
-    bom_ref: Option<String>,
-    #[serde(default)]
-    purl: Option<String>,
-    #[serde(default)]
-    components: Option<Vec<CdxComponent>>,
-}
-
-#[derive(Deserialize)]
-struct CdxDependency {
-    #[serde(default, rename = "ref")]
-    r: Option<String>,
-    #[serde(default, rename = "dependsOn")]
-    depends_on: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct SpdxPackage {
-    #[serde(default, rename = "SPDXID")]
-    spdxid: Option<String>,
-    #[serde(default, rename = "externalRefs")]
-    external_refs: Option<Vec<SpdxRef>>,
-}
-
-#[derive(Deserialize)]
-struct SpdxRef {
-    #[serde(default, rename = "referenceType")]
-    reference_type: Option<String>,
-    #[serde(default, rename = "referenceLocator")]
-    reference_locator: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SpdxRelationship {
-    #[serde(default, rename = "spdxElementId")]
-    element: Option<String>,
-    #[serde(default, rename = "relationshipType")]
-    kind: Option<String>,
-    #[serde(default, rename = "relatedSpdxElement")]
-    related: Option<String>,
 }
 
 #[cfg(test)]

@@ -17,16 +17,14 @@ use vouch_core::referrers::COSIGN_SIGN_PREDICATE;
 use vouch_core::{Classify, ErrorClass};
 
 use super::file::{AttestationRule, Block, Policy, PolicyAuthority, SignatureRule};
-use super::report::{Check, Status, codes};
+use super::report::{Check, MAX_REJECTIONS_LISTED, Status, cap_details, codes};
 use super::rules::{ImageContext, Mode};
 use crate::VerifyError;
+use crate::attached::LayerError;
 use crate::attestation::{
     FetchedReferrer, ReferrerFilter, VerifiedAttestation, fetch_referrers, is_type, root_for_keys,
 };
 use crate::image::VerifiedImageSignature;
-
-/// At most this many per-layer reasons are listed under a failing check.
-const MAX_DETAILS: usize = 20;
 
 /// The image to judge: its name for matching, its digest, and where its attachments live.
 #[derive(Debug)]
@@ -82,9 +80,9 @@ impl Verdict {
 /// Fetched but not yet verified.
 struct Material {
     /// `.sig` layers with their payloads, or why they could not be read.
-    sig_layers: Vec<(Descriptor, Result<Bytes, String>)>,
+    sig_layers: Vec<(Descriptor, Result<Bytes, LayerError>)>,
     /// `.att` layers with their envelopes.
-    att_layers: Vec<(Descriptor, Result<Vec<u8>, String>)>,
+    att_layers: Vec<(Descriptor, Result<Vec<u8>, LayerError>)>,
     /// Bundle referrers.
     referrers: Vec<FetchedReferrer>,
     /// Problems with the tags or the listing themselves.
@@ -107,10 +105,10 @@ async fn fetch_tag_layers<T, F, Fut>(
     limits: &OciLimits,
     keep: impl Fn(&Descriptor) -> bool,
     fetch: F,
-) -> Result<(Vec<(Descriptor, Result<T, String>)>, Option<String>), VerifyError>
+) -> Result<(Vec<(Descriptor, Result<T, LayerError>)>, Option<String>), VerifyError>
 where
     F: Fn(Descriptor) -> Fut,
-    Fut: std::future::Future<Output = Result<(Descriptor, Result<T, String>), VerifyError>>,
+    Fut: std::future::Future<Output = Result<(Descriptor, Result<T, LayerError>), VerifyError>>,
 {
     use futures_util::stream::{self, StreamExt};
     let tag = attachment.tag(image);
@@ -217,7 +215,7 @@ async fn fetch_material(
     let referrers = match refs? {
         Ok(r) => r,
         Err(f) => {
-            notes.push(f.reason);
+            notes.push(f.reason.to_string());
             Vec::new()
         }
     };
@@ -229,13 +227,9 @@ async fn fetch_material(
     })
 }
 
-fn capped(mut v: Vec<String>) -> Vec<String> {
-    if v.len() > MAX_DETAILS {
-        let more = v.len() - MAX_DETAILS;
-        v.truncate(MAX_DETAILS);
-        v.push(format!("… and {more} more"));
-    }
-    v
+/// Caps a list of rejection reasons (see [`MAX_REJECTIONS_LISTED`]).
+fn capped(v: Vec<String>) -> Vec<String> {
+    cap_details(v, MAX_REJECTIONS_LISTED)
 }
 
 /// A signature verified by one of the policy's authorities.
@@ -317,7 +311,7 @@ fn verify_signatures<'p>(
 fn first_authority<'p>(
     authorities: &'p [PolicyAuthority],
     wanted: &str,
-    verify: impl Fn(usize, &'p PolicyAuthority) -> Result<VerifiedAttestation, String>,
+    verify: impl Fn(usize, &'p PolicyAuthority) -> Result<VerifiedAttestation, LayerError>,
 ) -> Result<Option<AttestedBy<'p>>, String> {
     let mut why = Vec::new();
     for (i, authority) in authorities.iter().enumerate() {

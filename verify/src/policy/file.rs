@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::PublicKey;
@@ -21,6 +20,7 @@ use super::rules::{
     BaseImage, IgnoreEntry, Mode, Pattern, ProvenanceRule, SbomRule, ScannerRule, VexDocument,
     VulnRule,
 };
+use crate::attached::LayerError;
 use crate::attestation::Authority;
 use crate::sigstore_bundle::Matcher;
 
@@ -30,16 +30,16 @@ pub const MAX_POLICY_BYTES: usize = 1 << 20;
 pub const MAX_REFERENCED_BYTES: usize = 16 << 20;
 
 /// Why a policy cannot be used. Always an input error (exit 2).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: vouch_core::IoError,
     },
     /// The YAML is malformed or does not have the policy's shape.
     #[error("{path}:{line}: {reason}")]
@@ -71,188 +71,9 @@ impl Classify for PolicyError {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The file as written.
+mod raw;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    version: Spanned<u32>,
-    #[serde(default)]
-    images: Vec<Spanned<RawBlock>>,
-    #[serde(default)]
-    default: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBlock {
-    #[serde(rename = "match")]
-    pattern: Spanned<String>,
-    #[serde(default)]
-    signatures: Option<Spanned<RawSignatures>>,
-    #[serde(default)]
-    attestations: Vec<Spanned<RawAttestation>>,
-    #[serde(default)]
-    rego: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSignatures {
-    #[serde(default)]
-    threshold: Option<Spanned<usize>>,
-    #[serde(default)]
-    authorities: Vec<Spanned<RawAuthority>>,
-    #[serde(default)]
-    mode: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAuthority {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    key: Option<Spanned<String>>,
-    #[serde(default)]
-    keyless: Option<Spanned<RawKeyless>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawKeyless {
-    #[serde(default)]
-    issuer: Option<Spanned<String>>,
-    #[serde(default, rename = "issuerRegExp")]
-    issuer_regexp: Option<Spanned<String>>,
-    #[serde(default)]
-    subject: Option<Spanned<String>>,
-    #[serde(default, rename = "subjectRegExp")]
-    subject_regexp: Option<Spanned<String>>,
-    #[serde(default)]
-    github: Option<Spanned<RawGithub>>,
-    #[serde(default)]
-    trusted_root: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGithub {
-    #[serde(default)]
-    repository: Option<Spanned<String>>,
-    #[serde(default, rename = "ref")]
-    git_ref: Option<Spanned<String>>,
-    #[serde(default)]
-    workflow: Option<Spanned<String>>,
-    #[serde(default)]
-    trigger: Option<Spanned<String>>,
-    #[serde(default)]
-    sha: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAttestation {
-    #[serde(rename = "type")]
-    kind: Spanned<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    mode: Option<Spanned<String>>,
-    #[serde(default)]
-    authorities: Option<Vec<Spanned<RawAuthority>>>,
-    #[serde(default)]
-    provenance: Option<Spanned<RawProvenance>>,
-    #[serde(default)]
-    vulnerabilities: Option<Spanned<RawVuln>>,
-    #[serde(default)]
-    sbom: Option<Spanned<RawSbom>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawProvenance {
-    #[serde(default)]
-    builder_ids: Vec<Spanned<String>>,
-    #[serde(default)]
-    source_repositories: Vec<Spanned<String>>,
-    #[serde(default)]
-    source_refs: Vec<Spanned<String>>,
-    #[serde(default)]
-    base_images: Option<Vec<Spanned<RawBaseImage>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawBaseImage {
-    Repository(String),
-    Pinned(RawPinned),
-}
-
-/// `{repository, digests}`: its own struct so that a misspelt field is an error, not a
-/// silently unpinned base image.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPinned {
-    repository: String,
-    #[serde(default)]
-    digests: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawVuln {
-    #[serde(default)]
-    max_age: Option<Spanned<String>>,
-    #[serde(default)]
-    limits: Option<Spanned<BTreeMap<String, usize>>>,
-    #[serde(default)]
-    only_fixable: bool,
-    #[serde(default)]
-    ignore: Vec<Spanned<RawIgnore>>,
-    #[serde(default)]
-    scanners: Vec<Spanned<RawScanner>>,
-    #[serde(default)]
-    vex: Vec<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIgnore {
-    id: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    expires: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawScanner {
-    Uri(String),
-    Full(RawScannerFull),
-}
-
-/// `{uri, minVersion}`: a misspelt `min_version` must be an error, not no minimum.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScannerFull {
-    uri: String,
-    #[serde(default, rename = "minVersion")]
-    min_version: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawSbom {
-    #[serde(default)]
-    deny_licenses: Vec<Spanned<String>>,
-    #[serde(default)]
-    allow_licenses: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
-    banned_packages: Vec<Spanned<String>>,
-}
+use raw::{RawAuthority, RawBaseImage, RawPolicy, RawProvenance, RawScanner, RawVuln};
 
 // ---------------------------------------------------------------------------------------------
 // The policy, validated.
@@ -369,7 +190,7 @@ impl PolicyAuthority {
     pub(crate) fn check_claims(
         &self,
         identity: Option<&vouch_core::sigstore::certificate::CertIdentity>,
-    ) -> Result<(), String> {
+    ) -> Result<(), LayerError> {
         let AuthorityKind::Keyless(k) = &self.kind else {
             return Ok(());
         };
@@ -385,13 +206,11 @@ impl PolicyAuthority {
             if let Some(p) = want
                 && !found.as_deref().is_some_and(|f| p.matches(f))
             {
-                return Err(format!(
-                    "the certificate's GitHub {what} is {}, expected `{}`",
-                    found
-                        .as_deref()
-                        .map_or("absent".to_owned(), |f| format!("`{f}`")),
-                    p.as_str()
-                ));
+                return Err(LayerError::Claims {
+                    claim: what,
+                    found: found.clone(),
+                    expected: p.as_str().to_owned(),
+                });
             }
         }
         Ok(())
@@ -654,7 +473,7 @@ impl Policy {
             files::read_bounded(path, "the policy", MAX_POLICY_BYTES).map_err(|e| match e {
                 ReadError::Io(source) => PolicyError::Read {
                     path: name.clone(),
-                    source,
+                    error: source,
                 },
                 ReadError::TooLarge(t) => PolicyError::Syntax {
                     path: name.clone(),
@@ -1043,128 +862,4 @@ fn non_canonical_match(pattern: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Policy, PolicyError> {
-        Policy::parse(text.as_bytes(), "p.yaml", Path::new("."))
-    }
-
-    #[test]
-    fn durations_and_dates() {
-        assert_eq!(parse_duration("24h"), Some(86_400));
-        assert_eq!(parse_duration("1h30m"), Some(5_400));
-        assert_eq!(parse_duration("7d"), Some(604_800));
-        assert_eq!(parse_duration("24"), None);
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_date("2027-01-01"), Some(1_798_761_600));
-        assert_eq!(parse_date("2027-01-01T00:00:00Z"), Some(1_798_761_600));
-        assert_eq!(parse_date("soon"), None);
-    }
-
-    #[test]
-    fn errors_name_the_line_and_field() {
-        let e = parse("version: 1\nimages:\n  - match: \"r.io/a/*\"\n    signatures:\n      threshold: 2\n      authorities:\n        - keyless: {issuer: x, subject: y}\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("p.yaml:5: `images[0].signatures.threshold`"),
-            "{e}"
-        );
-        let e = parse("version: 1\nimages:\n  - match: \"r.io/a/*\"\n    colour: blue\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("p.yaml:4") && e.contains("colour"), "{e}");
-        let e = parse("version: 2\n").unwrap_err().to_string();
-        assert!(
-            e.starts_with("p.yaml:1: `version`: expected 1, found 2"),
-            "{e}"
-        );
-        let e = parse("version: 1\nimages:\n  - match: \"r.io/a\"\n    attestations:\n      - type: vuln\n        authorities: [{keyless: {issuer: x, subject: y}}]\n        vulnerabilities:\n          maxAge: soon\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("p.yaml:8: `images[0].attestations[0].vulnerabilities.maxAge`"),
-            "{e}"
-        );
-        let e = parse(
-            "version: 1\nimages:\n  - match: \"r.io/a\"\n    attestations:\n      - type: nonsense\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.starts_with("p.yaml:5: `images[0].attestations[0].type`"),
-            "{e}"
-        );
-        let e = parse("version: 1\nimages:\n  - match: \"r.io/a\"\n    signatures:\n      authorities:\n        - key: nope.pub\n").unwrap_err().to_string();
-        assert!(
-            e.starts_with("p.yaml:6: `images[0].signatures.authorities[0].key`"),
-            "{e}"
-        );
-        let e = parse("version: 1\ndefault: maybe\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("p.yaml:2: `default`"), "{e}");
-    }
-
-    /// Issue 20: a block whose pattern is not in the canonical name form would never match the
-    /// images it was written for, and they would fall to a later, looser block.
-    #[test]
-    fn patterns_that_can_never_match_are_refused() {
-        for (pattern, says) in [
-            ("Registry.Example.com/prod/*", "lower case"),
-            ("registry.example.com/Prod/*", "lower case"),
-            ("registry.example.com:443/prod/*", "`registry.example.com`"),
-            ("127.0.0.1:05000/prod/*", "`127.0.0.1:5000`"),
-            ("index.docker.io/library/alpine", "`docker.io`"),
-            ("docker.io/alpine", "docker.io/library/alpine"),
-            ("alpine", "HOST/REPO"),
-            ("library/alpine", "HOST/REPO"),
-            ("registry.example.com./prod/*", "not a registry"),
-        ] {
-            let doc = format!("version: 1\nimages:\n  - match: \"{pattern}\"\n");
-            let e = parse(&doc).unwrap_err().to_string();
-            assert!(
-                e.starts_with("p.yaml:3: `images[0].match`") && e.contains(says),
-                "{pattern}: {e}"
-            );
-        }
-        for ok in [
-            "registry.example.com/prod/*",
-            "127.0.0.1:*/**",
-            "*/prod/**",
-            "**",
-            "docker.io/library/alpine",
-            "docker.io/*",
-            "[[]::1]:5000/*",
-            "oci:**",
-            "oci:/Media/USB/**",
-        ] {
-            let doc = format!("version: 1\nimages:\n  - match: \"{ok}\"\n");
-            assert!(parse(&doc).is_ok(), "{ok}");
-        }
-    }
-
-    #[test]
-    fn a_full_policy_compiles() {
-        let p = parse(
-            "version: 1\nimages:\n  - match: \"registry.example.com/team/*\"\n    signatures:\n      threshold: 1\n      authorities:\n        - keyless:\n            issuer: https://token.actions.githubusercontent.com\n            subjectRegExp: \"^https://github.com/acme/.+$\"\n            github: {repository: acme/app, ref: \"refs/tags/v*\"}\n    attestations:\n      - type: slsaprovenance1\n        provenance:\n          builderIds: [\"https://github.com/slsa-framework/**\"]\n          baseImages: [\"docker.io/library/alpine\", {repository: \"cgr.dev/chainguard/*\", digests: [\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]}]\n      - type: vuln\n        mode: warn\n        vulnerabilities:\n          maxAge: 24h\n          limits: {critical: 0, high: 3}\n          ignore:\n            - {id: CVE-2023-1234, reason: \"not reachable\", expires: 2027-01-01}\n          scanners: [\"pkg:github/aquasecurity/trivy*\", {uri: \"pkg:github/anchore/grype*\", minVersion: \"0.70.0\"}]\n      - type: cyclonedx\n        sbom:\n          denyLicenses: [\"GPL-3.0-only\", \"AGPL-*\"]\n          bannedPackages: [\"pkg:npm/event-stream@3.3.6\"]\ndefault: allow\n",
-        )
-        .unwrap();
-        assert!(p.default_allow);
-        let b = &p.blocks[0];
-        assert!(b.pattern.matches("registry.example.com/team/app"));
-        assert!(!b.pattern.matches("registry.example.com/team/a/b"));
-        assert_eq!(b.attestations.len(), 3);
-        assert_eq!(b.attestations[1].mode, Mode::Warn);
-        let v = b.attestations[1].vulnerabilities.as_ref().unwrap();
-        assert_eq!(v.max_age, Some(86_400));
-        assert_eq!(v.limits.get(&Severity::Critical), Some(&0));
-        assert_eq!(v.ignore[0].expires, Some(1_798_761_600));
-        assert_eq!(v.scanners[1].min_version.as_deref(), Some("0.70.0"));
-        let prov = b.attestations[0].provenance.as_ref().unwrap();
-        assert_eq!(prov.base_images.as_ref().unwrap().len(), 2);
-        // The attestation rules without authorities use the signature rule's.
-        assert_eq!(b.attestations[0].authorities.len(), 1);
-    }
-}
+mod tests;

@@ -4,6 +4,29 @@
 
 use serde::Serialize;
 
+/// At most this many findings (packages, vulnerabilities, licenses, base images, unapplied VEX
+/// statements…) are listed in one check's details; the rest are counted in a last line.
+pub(crate) const MAX_FINDINGS_LISTED: usize = 50;
+/// At most this many rejected signatures or attestations (one reason per layer or referrer)
+/// are listed under a failing signature or attestation rule. Fewer than findings: each reason
+/// is a full sentence and one bad signature usually explains the rest.
+pub(crate) const MAX_REJECTIONS_LISTED: usize = 20;
+
+/// Caps a details list at `max` lines plus "… and N more".
+pub(crate) fn cap_details(mut lines: Vec<String>, max: usize) -> Vec<String> {
+    if lines.len() > max {
+        let more = lines.len() - max;
+        lines.truncate(max);
+        lines.push(format!("… and {more} more"));
+    }
+    lines
+}
+
+/// Caps a details list of findings at [`MAX_FINDINGS_LISTED`].
+pub(crate) fn cap_findings(lines: Vec<String>) -> Vec<String> {
+    cap_details(lines, MAX_FINDINGS_LISTED)
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

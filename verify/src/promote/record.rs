@@ -21,34 +21,32 @@ use crate::policy::{Admission, Policy};
 pub const PROMOTION_PREDICATE: &str = "https://vouch.dev/attestation/promotion/v1";
 
 /// Why a promotion record was not attached.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
     /// The promoted image could not be read back from the destination, or the record written.
-    #[error("promotion record on {destination}")]
+    #[error("promotion record on {destination}: {error}")]
     Destination {
         /// The destination.
         destination: String,
         /// Why.
-        #[source]
-        source: OciError,
+        error: OciError,
     },
     /// The signer failed.
-    #[error("promotion record on {destination}: signing")]
+    #[error("promotion record on {destination}: signing: {error}")]
     Sign {
         /// The destination.
         destination: String,
         /// Why.
-        #[source]
-        source: SignError,
+        error: SignError,
     },
 }
 
 impl Classify for RecordError {
     fn class(&self) -> ErrorClass {
         match self {
-            Self::Destination { source, .. } => source.class(),
-            Self::Sign { source, .. } => source.class(),
+            Self::Destination { error, .. } => error.class(),
+            Self::Sign { error, .. } => error.class(),
         }
     }
 }
@@ -92,7 +90,7 @@ pub async fn attach(
     let digest = admission.digest();
     let dest_err = |source| RecordError::Destination {
         destination: destination.to_string(),
-        source,
+        error: source,
     };
     // The destination image, read back by digest (and so checked against it).
     let pinned: ImageRef = match destination {
@@ -125,7 +123,7 @@ pub async fn attach(
         sign_statement(signer, &[subject], PROMOTION_PREDICATE, &predicate).map_err(|source| {
             RecordError::Sign {
                 destination: destination.to_string(),
-                source,
+                error: source,
             }
         })?;
     let outcome = attach_bundle(

@@ -156,7 +156,7 @@ impl AttachmentMerge<'_> {
     ) -> Result<Vec<Descriptor>, OciError> {
         let reject = |reason: String| OciError::Manifest {
             what: format!("{} in {}", self.tag, self.target.describe()),
-            source: vouch_core::payload::PayloadError::Field {
+            error: vouch_core::payload::PayloadError::Field {
                 what: "manifest",
                 field: "mediaType",
                 reason,

@@ -43,20 +43,20 @@ pub(super) fn echo(e: &CopyError) -> CopyError {
         CopyError::Source {
             target,
             what,
-            source,
+            error: source,
         } => CopyError::Source {
             target: target.clone(),
             what: what.clone(),
-            source: oci(target, source),
+            error: oci(target, source),
         },
         CopyError::Destination {
             target,
             what,
-            source,
+            error: source,
         } => CopyError::Destination {
             target: target.clone(),
             what: what.clone(),
-            source: oci(target, source),
+            error: oci(target, source),
         },
         CopyError::BlobMismatch {
             target,
