@@ -494,7 +494,8 @@ async fn images_sign_and_attest_with_remote_keys() {
     public_key(d, &hsm_env, &hsm_ref, "hsm.pub");
     public_key(d, &bao_env, "hashivault://signer", "bao.pub");
     std::fs::write(d.join("predicate.json"), br#"{"built-by":"kms test"}"#).unwrap();
-    let keys: [(&dyn Fn(&mut Command), &str, &str, &str); 2] = [
+    type Setup<'a> = &'a dyn Fn(&mut Command);
+    let keys: [(Setup, &str, &str, &str); 2] = [
         (&hsm_env, hsm_ref.as_str(), "hsm.pub", PKCS11_PIN),
         (&bao_env, "hashivault://signer", "bao.pub", BAO_ROOT_TOKEN),
     ];
