@@ -473,7 +473,7 @@ fn unsupported_and_malformed_references() {
 
 /// `vouch sign` and `vouch attest` with keys in a token and in a key service, in both storage
 /// formats; `vouch verify` / `verify-attestation` accept them with the exported public keys, and
-/// the Python peer verifies the legacy signatures.
+/// the Python peer verifies the legacy signatures; `promote --attest-key` with the token's key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_sign_and_attest_with_remote_keys() {
     use crate::support::image::{client, push_image};
@@ -532,4 +532,34 @@ async fn images_sign_and_attest_with_remote_keys() {
         ]))
         .ok();
     }
+    // promote --attest-key REF: the promotion record signed by the token's key.
+    let prod = Registry::start();
+    std::fs::write(
+        d.join("policy.yaml"),
+        "version: 1\nimages:\n  - match: \"127.0.0.1:*/**\"\n    signatures:\n      authorities: [{key: bao.pub}]\n",
+    )
+    .unwrap();
+    let dst = format!("{}/prod/app:v1", prod.host());
+    let mut cmd = kms_vouch(d);
+    hsm_env(&mut cmd);
+    let r = run(cmd.env("VOUCH_SETTLE_MS", "100").args([
+        "promote",
+        "--policy",
+        "policy.yaml",
+        "--attest-key",
+        &hsm_ref,
+        &image,
+        &dst,
+    ]));
+    no_secret(&r, PKCS11_PIN);
+    r.ok();
+    run(kms_vouch(d).args([
+        "verify-attestation",
+        "--key",
+        "hsm.pub",
+        "--type",
+        "https://vouch.dev/attestation/promotion/v1",
+        &dst,
+    ]))
+    .ok();
 }
