@@ -41,6 +41,8 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<SignatureError>() {
             Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_core::kms::KmsError>() {
+            Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<SignError>() {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<OciError>() {

@@ -27,6 +27,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 pub struct Signature(Vec<u8>);
 
 impl Signature {
+    /// A signature made elsewhere (a token or a key service), as its bytes.
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
     /// The signature bytes (ASN.1 DER for ECDSA).
     pub fn as_der(&self) -> &[u8] {
         &self.0

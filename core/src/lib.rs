@@ -27,6 +27,7 @@ pub mod digest;
 pub mod error;
 pub mod gojson;
 pub mod keys;
+pub mod kms;
 pub mod limits;
 pub mod notary;
 pub mod oci;

@@ -28,6 +28,7 @@ mod keyless_rekor_v2;
 mod keyless_sign;
 mod keyless_stack;
 mod keys;
+mod kms;
 mod notary;
 mod notary_policy;
 mod policy;

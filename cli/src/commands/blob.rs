@@ -18,8 +18,9 @@ use crate::password::load_signing_key;
 
 #[derive(Args)]
 pub(crate) struct SignArgs {
-    /// Encrypted private key (cosign's format). Without it, vouch signs keylessly (needs
-    /// --bundle).
+    /// Encrypted private key (cosign's format), or a key in a token or key service:
+    /// `pkcs11:token=T;object=O?module-path=…`, `hashivault://KEY`, `awskms:///alias/NAME`.
+    /// Without it, vouch signs keylessly (needs --bundle).
     #[arg(long, short = 'k', value_name = "KEY")]
     key: Option<PathBuf>,
     #[command(flatten)]
@@ -84,6 +85,9 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
         })?;
         return super::keyless::sign_blob_keyless(&args.keyless, &args.file, bundle);
     };
+    if let Some(reference) = super::kms::reference(key_path)? {
+        return sign_remote(&args, &reference);
+    }
     let key = load_signing_key(key_path)?;
     let unreadable = || format!("cannot read {}", args.file.display());
     let (sig, digest) = match key.signing_hash() {
@@ -110,9 +114,36 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
             (key.sign(&message)?, None)
         }
     };
+    let digest = digest.as_ref().map(|(h, d)| (*h, d.as_slice()));
+    write_signature(&args, &key.public_key(), digest, &sig)
+}
+
+/// `sign-blob --key REF`: the file is hashed as a stream here and only its SHA-256 digest is
+/// sent to the token or key service (P-256 keys sign SHA-256 digests, as cosign's do).
+fn sign_remote(args: &SignArgs, reference: &vouch_core::kms::KeyRef) -> Result<()> {
+    let (digest, _) = Sha256Digest::of_reader(open_input(&args.file)?)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let (public, sig) = super::kms::block_on(async {
+        let key = vouch_core::kms::RemoteKey::connect(reference).await?;
+        let sig = key.sign_digest(&digest).await?;
+        Ok::<_, vouch_core::kms::KmsError>((key.public_key().clone(), sig))
+    })?;
+    write_signature(
+        args,
+        &public,
+        Some((HashAlgorithm::Sha256, digest.as_bytes())),
+        &sig,
+    )
+}
+
+fn write_signature(
+    args: &SignArgs,
+    public: &vouch_core::keys::PublicKey,
+    digest: Option<(HashAlgorithm, &[u8])>,
+    sig: &vouch_core::keys::Signature,
+) -> Result<()> {
     if let Some(path) = &args.bundle {
-        let digest = digest.as_ref().map(|(h, d)| (*h, d.as_slice()));
-        let bundle = Bundle::message_signature_v03_with(&key.public_key(), digest, &sig);
+        let bundle = Bundle::message_signature_v03_with(public, digest, sig);
         files::write_atomic(path, &bundle, 0o644, Overwrite::Replace)?;
         eprintln!("Wrote bundle to {}", path.display());
     }

@@ -62,7 +62,11 @@ pub(crate) async fn image_signer<'a>(
     trust: Option<&'a Trust>,
 ) -> Result<Box<dyn AsyncSigner + 'a>> {
     match (key, trust) {
-        (Some(k), _) => Ok(Box::new(KeySigner::for_images(load_signing_key(k)?)?)),
+        (Some(k), _) => match super::kms::reference(k)? {
+            // pkcs11:, hashivault://, awskms://: the key stays in its token or service.
+            Some(r) => Ok(Box::new(vouch_core::kms::RemoteKey::connect(&r).await?)),
+            None => Ok(Box::new(KeySigner::for_images(load_signing_key(k)?)?)),
+        },
         (None, Some(t)) => {
             let http = args.http();
             let token = identity_token(args, &t.config, &http).await?;

@@ -7,6 +7,7 @@ pub(crate) mod blob;
 pub(crate) mod bundle;
 pub(crate) mod keyless;
 pub(crate) mod keys;
+pub(crate) mod kms;
 pub(crate) mod policy;
 pub(crate) mod promote;
 pub(crate) mod sign;

@@ -12,7 +12,7 @@ use clap::Args;
 use vouch_core::cosign::AttachOutcome;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::oci::reference::ImageRef;
-use vouch_core::sign::{KeySigner, Signer};
+use vouch_core::sign::{AsyncSigner, KeySigner};
 use vouch_verify::policy::{Policy, Verdict};
 use vouch_verify::promote::copy::{
     BlobOutcome, CopyPlan, CopyProgress, CopyReport, ManifestOutcome, NoProgress,
@@ -37,7 +37,9 @@ pub(crate) struct PromoteArgs {
     #[arg(long)]
     dry_run: bool,
     /// Sign a promotion record (source, digest, policy digest, verdict, time) with this key
-    /// and attach it to the promoted image (predicate https://vouch.dev/attestation/promotion/v1).
+    /// and attach it to the promoted image (predicate https://vouch.dev/attestation/promotion/v1):
+    /// a key file, or a key in a token or key service (`pkcs11:…`, `hashivault://KEY`,
+    /// `awskms://…`).
     #[arg(long, value_name = "KEY")]
     attest_key: Option<PathBuf>,
     /// Result format (JSON on stdout; human text always on stderr).
@@ -187,10 +189,14 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
         .chunks(2)
         .map(|c| Ok((c[0].clone(), lib::canonical_destination(&c[1])?)))
         .collect::<Result<_>>()?;
-    let signer = match &args.attest_key {
-        Some(k) if !args.dry_run => Some(KeySigner::for_images(
-            crate::password::load_signing_key(k)?,
-        )?),
+    let signer: Option<Box<dyn AsyncSigner>> = match &args.attest_key {
+        Some(k) if !args.dry_run => Some(match super::kms::reference(k)? {
+            // pkcs11:, hashivault://, awskms://: the key stays in its token or service.
+            Some(r) => Box::new(vouch_core::kms::RemoteKey::connect(&r).await?),
+            None => Box::new(KeySigner::for_images(crate::password::load_signing_key(
+                k,
+            )?)?),
+        }),
         _ => None,
     };
     let cx = lib::Context {
@@ -231,7 +237,7 @@ pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
     // 2. The admitted images planned (dry run), or copied in one batch and recorded.
     let opts = BatchOptions {
         dry_run: args.dry_run,
-        signer: signer.as_ref().map(|s| s as &dyn Signer),
+        signer: signer.as_deref(),
     };
     lib::complete(&mut promotions, opts, &cx, progress).await;
     let mut plans = Vec::new();

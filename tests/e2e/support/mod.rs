@@ -2,6 +2,7 @@
 
 pub mod fake_registry;
 pub mod image;
+pub mod kms;
 pub mod proxy;
 pub mod registry;
 pub mod sigstore_stack;

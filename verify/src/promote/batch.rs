@@ -7,7 +7,7 @@
 use futures_util::stream::{self, StreamExt};
 use vouch_core::cosign::AttachOutcome;
 use vouch_core::oci::reference::ImageRef;
-use vouch_core::sign::Signer;
+use vouch_core::sign::AsyncSigner;
 use vouch_core::{Classify, ErrorClass};
 
 use super::copy::{CopyError, CopyPlan, CopyProgress, CopyReport, copy_images};
@@ -87,7 +87,7 @@ pub struct BatchOptions<'a> {
     pub dry_run: bool,
     /// Sign a promotion record with this signer and attach it to each promoted image (not in
     /// a dry run).
-    pub signer: Option<&'a dyn Signer>,
+    pub signer: Option<&'a dyn AsyncSigner>,
 }
 
 impl std::fmt::Debug for BatchOptions<'_> {

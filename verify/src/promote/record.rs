@@ -11,7 +11,7 @@ use vouch_core::oci::reference::ImageRef;
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::{OciError, ResolvedImage, resolve};
 use vouch_core::payload::intoto::Subject;
-use vouch_core::sign::{Signer, attach_bundle, sign_statement};
+use vouch_core::sign::{AsyncSigner, attach_bundle, sign_statement_async};
 use vouch_core::{Classify, ErrorClass};
 
 use super::Context;
@@ -81,7 +81,7 @@ pub fn predicate(
 /// Signs the record of the promotion of `source` (admitted as `admission`) to `destination` and
 /// attaches it there; returns `IDENTITY@DIGEST` of the destination image and what happened.
 pub async fn attach(
-    signer: &dyn Signer,
+    signer: &dyn AsyncSigner,
     source: &ResolvedImage,
     destination: &ImageRef,
     admission: &Admission,
@@ -119,12 +119,11 @@ pub async fn attach(
         SystemTime::now(),
     );
     let subject = Subject::sha256(Some(resolved.identity.clone()), digest);
-    let signed =
-        sign_statement(signer, &[subject], PROMOTION_PREDICATE, &predicate).map_err(|source| {
-            RecordError::Sign {
-                destination: destination.to_string(),
-                error: source,
-            }
+    let signed = sign_statement_async(signer, &[subject], PROMOTION_PREDICATE, &predicate)
+        .await
+        .map_err(|source| RecordError::Sign {
+            destination: destination.to_string(),
+            error: source,
         })?;
     let outcome = attach_bundle(
         &resolved,
