@@ -9,6 +9,7 @@ pub(crate) mod keyless;
 pub(crate) mod keys;
 pub(crate) mod policy;
 pub(crate) mod promote;
+pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod tree;
 pub(crate) mod verify;
