@@ -31,5 +31,6 @@ mod promote;
 mod referrers;
 mod registry_auth;
 mod registry_smoke;
+mod webhook;
 mod wild;
 mod wild_peers;
