@@ -528,3 +528,60 @@ impl Judge {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_scoped_by_namespace() {
+        let p = Policy::parse(
+            br#"version: 1
+images:
+  - match: "**"
+    namespaces: ["kube-system"]
+  - match: "r.example/**"
+    namespaces: ["team-*"]
+    excludeNamespaces: ["team-sandbox"]
+  - match: "r.example/**"
+"#,
+            "p.yaml",
+            Path::new("."),
+        )
+        .unwrap();
+        let first = |ns: Option<&str>| {
+            p.blocks
+                .iter()
+                .position(|b| b.pattern.matches("r.example/app") && b.applies_in(ns))
+        };
+        assert_eq!(first(Some("kube-system")), Some(0));
+        assert_eq!(first(Some("team-a")), Some(1));
+        assert_eq!(first(Some("team-sandbox")), Some(2));
+        assert_eq!(first(Some("default")), Some(2));
+        // Outside a cluster (verify, promote) blocks limited to namespaces do not apply.
+        assert_eq!(first(None), Some(2));
+        let e = Policy::parse(
+            b"version: 1\nimages:\n  - match: \"**\"\n    namespaces: [\"\"]\n",
+            "p.yaml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("images[0].namespaces[0]"), "{e}");
+    }
+
+    #[test]
+    fn bounded_cache_evicts_oldest_and_expires() {
+        let mut b = Bounded::new(2, Duration::from_secs(60));
+        b.insert(1, "a");
+        b.insert(2, "b");
+        b.insert(3, "c");
+        assert_eq!(
+            (b.get(&1), b.get(&2), b.get(&3)),
+            (None, Some("b"), Some("c"))
+        );
+        let mut b = Bounded::new(2, Duration::ZERO);
+        b.insert(1, "a");
+        assert_eq!(b.get(&1), None);
+    }
+}
