@@ -5,6 +5,7 @@ pub mod image;
 pub mod proxy;
 pub mod registry;
 pub mod sigstore_stack;
+pub mod tls;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
