@@ -232,12 +232,13 @@ impl Judge {
     }
 
     /// Judges every image (each distinct reference once, concurrently), in the namespace, before
-    /// the deadline. The result is in the order of `images`.
+    /// the deadline, by the policy in force (returned with the outcomes, in the order of
+    /// `images`; a reload meanwhile does not change it).
     pub async fn judge_images(
         self: &Arc<Self>,
         images: &[String],
         namespace: Option<&str>,
-    ) -> Vec<ImageVerdict> {
+    ) -> (Arc<LoadedPolicy>, Vec<ImageVerdict>) {
         let deadline = tokio::time::Instant::now() + self.opts.deadline;
         let policy = self.policy();
         let mut distinct: Vec<&String> = Vec::new();
@@ -267,13 +268,14 @@ impl Judge {
             }
         });
         let judged = futures_util::future::join_all(jobs).await;
-        images
+        let outcomes = images
             .iter()
             .map(|i| {
                 let at = distinct.iter().position(|d| *d == i).unwrap_or(0);
                 judged[at].clone()
             })
-            .collect()
+            .collect();
+        (policy, outcomes)
     }
 
     async fn digest_of(&self, r: &RegistryRef) -> Result<Sha256Digest, String> {
@@ -430,8 +432,7 @@ impl Judge {
 
     /// The answer for a review's images: denied when any image is denied or invalid, or could
     /// not be judged and the failure mode is deny; `mode: warn` failures become warnings.
-    pub fn answer(&self, outcomes: &[ImageVerdict]) -> Answer {
-        let policy = self.policy();
+    pub fn answer(&self, policy: &LoadedPolicy, outcomes: &[ImageVerdict]) -> Answer {
         let mut denied = Vec::new();
         let mut warnings = Vec::new();
         let mut failed = false;

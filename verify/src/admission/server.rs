@@ -444,11 +444,11 @@ async fn admission_review(
         }
     };
     let images: Vec<String> = req.images.iter().map(|s| s.image.clone()).collect();
-    let outcomes = st
+    let (policy, outcomes) = st
         .judge
         .judge_images(&images, req.namespace.as_deref())
         .await;
-    let mut answer = st.judge.answer(&outcomes);
+    let mut answer = st.judge.answer(&policy, &outcomes);
     if endpoint == "mutate" && answer.allowed {
         let slots: Vec<_> = req
             .images
@@ -488,11 +488,11 @@ async fn image_review(st: &State, body: &[u8], started: Instant) -> Response<Ful
         Ok(r) => r,
         Err(e) => return bad_request(st, "imagepolicy", &e),
     };
-    let outcomes = st
+    let (policy, outcomes) = st
         .judge
         .judge_images(&r.images, r.namespace.as_deref())
         .await;
-    let answer = st.judge.answer(&outcomes);
+    let answer = st.judge.answer(&policy, &outcomes);
     let reason = if answer.allowed {
         answer.warnings.join("; ")
     } else {
