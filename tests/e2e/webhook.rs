@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::support::image::{client, push_image};
+use crate::support::proxy::FaultProxy;
 use crate::support::registry::Registry;
 use crate::support::tls::make_certs;
 use crate::support::{python, run, vouch, workspace};
@@ -351,6 +352,13 @@ async fn webhook_validates_mutates_and_reviews_images() {
     assert_eq!(r["apiVersion"], "imagepolicy.k8s.io/v1alpha1");
     assert_eq!(r["kind"], "ImageReview");
     assert_eq!(r["status"]["allowed"], true, "{r}");
+    assert!(
+        r["status"]["auditAnnotations"]["vouch-policy-digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"),
+        "{r}"
+    );
     let r = review(&c, &ir, &image_review("prod", &[&good, &bad])).await;
     assert_eq!(r["status"]["allowed"], false, "{r}");
     let reason = r["status"]["reason"].as_str().unwrap();
@@ -604,6 +612,44 @@ async fn webhook_registry_down_applies_the_failure_mode() {
             .unwrap();
         assert!(m.contains("vouch_registry_errors_total{kind="), "{m}");
     }
+
+    // A registry that answers, slowly (every request held 5 s): the deadline answers first.
+    let slow = FaultProxy::start(f.host.clone(), |_, _| {
+        std::thread::sleep(Duration::from_secs(5));
+        false
+    });
+    std::fs::write(dir.join("policy.yaml"), policy(&slow.host)).unwrap();
+    let image = format!("{}/team/good:v1", slow.host);
+    let server = tokio::task::spawn_blocking({
+        let d = dir.clone();
+        move || Server::start(&d, &["--deadline-ms", "1000"])
+    })
+    .await
+    .unwrap();
+    let r = review(
+        &c,
+        &format!("{}/validate", server.url),
+        &admission("uid-slow", "prod", "Pod", pod(&[&image], &[])),
+    )
+    .await;
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    let msg = r["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&image) && msg.contains("not judged within the 1000 ms deadline"),
+        "{msg}"
+    );
+    let m = c
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("vouch_registry_errors_total{kind=\"deadline\"} 1"),
+        "{m}"
+    );
 }
 
 #[test]

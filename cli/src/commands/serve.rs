@@ -52,6 +52,9 @@ pub(crate) struct ServeArgs {
     /// How long a tag's digest is reused.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     tag_ttl: u64,
+    /// The most evaluations and tag resolutions in flight against one registry.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    registry_concurrency: usize,
     /// How often the certificate, key and policy files are checked for changes.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     watch_interval_ms: u64,
@@ -77,6 +80,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             Failure::Allow => FailureMode::Allow,
         },
         attachments_repository: attachments_repository()?,
+        registry_concurrency: args.registry_concurrency.max(1),
     };
     let clock = Arc::new(|| now().unwrap_or(0));
     let judge = Arc::new(Judge::new(policy, client(&args.registry)?, opts, clock));

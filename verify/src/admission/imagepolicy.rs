@@ -88,11 +88,15 @@ pub fn parse(body: &[u8]) -> Result<ImageReview, AdmissionError> {
     })
 }
 
-/// The ImageReview answer.
-pub fn response(allowed: bool, reason: &str) -> Value {
+/// The ImageReview answer. `audit` becomes `status.auditAnnotations` (the plugin records
+/// them in the audit log, prefixed `imagepolicywebhook.image-policy.k8s.io/`).
+pub fn response(allowed: bool, reason: &str, audit: &BTreeMap<String, String>) -> Value {
     let mut status = json!({"allowed": allowed});
     if !reason.is_empty() {
         status["reason"] = reason.into();
+    }
+    if !audit.is_empty() {
+        status["auditAnnotations"] = json!(audit);
     }
     json!({"apiVersion": API_VERSION, "kind": "ImageReview", "status": status})
 }
@@ -114,6 +118,9 @@ mod tests {
         assert_eq!(r.namespace.as_deref(), Some("ns"));
         assert_eq!(r.annotations.len(), 1);
         assert!(parse(br#"{"kind":"ImageReview","spec":{}}"#).is_err());
-        assert_eq!(response(false, "no")["status"]["reason"], "no");
+        assert_eq!(
+            response(false, "no", &BTreeMap::new())["status"]["reason"],
+            "no"
+        );
     }
 }

@@ -45,6 +45,8 @@ pub struct JudgeOptions {
     pub failure_mode: FailureMode,
     /// Where `.sig`/`.att` tags live when not beside the image (`VOUCH_REPOSITORY`).
     pub attachments_repository: Option<RegistryRef>,
+    /// The most evaluations and tag resolutions in flight against one registry.
+    pub registry_concurrency: usize,
 }
 
 impl Default for JudgeOptions {
@@ -57,6 +59,7 @@ impl Default for JudgeOptions {
             deadline: Duration::from_secs(8),
             failure_mode: FailureMode::Deny,
             attachments_repository: None,
+            registry_concurrency: 32,
         }
     }
 }
@@ -175,6 +178,7 @@ pub struct Judge {
     verdicts: Mutex<Bounded<Key, Arc<Verdict>>>,
     tags: Mutex<Bounded<String, Sha256Digest>>,
     inflight: Mutex<HashMap<Key, Flight>>,
+    per_registry: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     /// The service's metrics.
     pub metrics: Metrics,
 }
@@ -199,6 +203,7 @@ impl Judge {
             })),
             generation: AtomicU64::new(0),
             inflight: Mutex::new(HashMap::new()),
+            per_registry: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
         }
     }
@@ -278,6 +283,21 @@ impl Judge {
         (policy, outcomes)
     }
 
+    /// A slot for one operation against `registry` (`--registry-concurrency` per registry).
+    async fn registry_slot(&self, registry: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let sem = {
+            let mut m = self.per_registry.lock().ok()?;
+            m.entry(registry.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Semaphore::new(
+                        self.opts.registry_concurrency.max(1),
+                    ))
+                })
+                .clone()
+        };
+        sem.acquire_owned().await.ok()
+    }
+
     async fn digest_of(&self, r: &RegistryRef) -> Result<Sha256Digest, String> {
         if let Some(d) = r.digest {
             return Ok(d);
@@ -288,6 +308,7 @@ impl Judge {
             return Ok(d);
         }
         self.metrics.inc("vouch_cache_misses_total", "tag");
+        let _slot = self.registry_slot(&r.registry).await;
         let resolved = resolve(
             &ImageRef::Registry(r.clone()),
             &self.client,
@@ -388,6 +409,7 @@ impl Judge {
     fn evaluate(self: &Arc<Self>, policy: Arc<LoadedPolicy>, r: RegistryRef, key: Key) -> Flight {
         let me = self.clone();
         let task = tokio::spawn(async move {
+            let _slot = me.registry_slot(&r.registry).await;
             let target = Target::registry(me.client.clone(), &r);
             let attachments = crate::promote::attachment_target(
                 &target,

@@ -354,7 +354,9 @@ async fn handle(
                     let too_large = e
                         .downcast_ref::<http_body_util::LengthLimitError>()
                         .is_some();
-                    return Ok(if too_large {
+                    // The rest of the body is left unread: the connection cannot carry
+                    // another request, and the client must know before it reuses it.
+                    let mut r = if too_large {
                         reply(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "text/plain",
@@ -366,7 +368,12 @@ async fn handle(
                             "text/plain",
                             format!("vouch: cannot read the request body: {e}\n"),
                         )
-                    });
+                    };
+                    r.headers_mut().insert(
+                        hyper::header::CONNECTION,
+                        hyper::header::HeaderValue::from_static("close"),
+                    );
+                    return Ok(r);
                 }
             };
             let r = if endpoint == "imagepolicy" {
@@ -511,7 +518,16 @@ async fn image_review(st: &State, body: &[u8], started: Instant) -> Response<Ful
                "message": if answer.allowed { None } else { Some(&answer.message) },
                "ms": started.elapsed().as_secs_f64() * 1000.0}),
     );
-    json_reply(&imagepolicy::response(answer.allowed, &reason))
+    let audit = [
+        ("vouch-policy".to_owned(), policy.policy.source().to_owned()),
+        (
+            "vouch-policy-digest".to_owned(),
+            policy.policy.digest().to_string(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    json_reply(&imagepolicy::response(answer.allowed, &reason, &audit))
 }
 
 impl vouch_core::Classify for ServeError {
