@@ -391,6 +391,12 @@ impl Judge {
             let Ok(mut inflight) = self.inflight.lock() else {
                 return Err("internal lock poisoned".into());
             };
+            // Again under the lock: an evaluation that finished meanwhile put its verdict in
+            // the cache before leaving `inflight`.
+            if let Some(v) = self.verdicts.lock().ok().and_then(|c| c.get(&key)) {
+                self.metrics.inc("vouch_cache_hits_total", "verdict");
+                return Ok(v);
+            }
             if let Some(f) = inflight.get(&key) {
                 self.metrics.inc("vouch_cache_hits_total", "shared");
                 f.clone()
