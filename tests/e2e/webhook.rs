@@ -524,6 +524,21 @@ async fn webhook_validates_mutates_and_reviews_images() {
     .await;
     assert_eq!(r["response"]["allowed"], false, "{r}");
 
+    // SIGHUP re-reads the policy (and the keys it names) even when the file did not change.
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_for(|| server.logged(|v| v["msg"] == "policy reloaded" && v["signal"] == true));
+    let r = review(
+        &c,
+        &validate,
+        &admission("uid-after-hup", "prod", "Pod", pod(&[&good], &[])),
+    )
+    .await;
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+
     // The certificate replaced on disk (another CA): served without a restart.
     let c2 = https(&dir.join("two-ca.pem"));
     assert!(
