@@ -253,6 +253,19 @@ fn main() {
         &format!("a. cached verdicts, 8 images, {concurrency} in flight"),
         &r,
     );
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", cached.0.id())).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or("?".to_owned(), |v| v.trim().to_owned())
+    };
+    println!(
+        "a. server memory after the reviews above: RSS {} (peak {})",
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
     drop(cached);
 
     let uncached = serve(d, &["--verdict-ttl", "0", "--tag-ttl", "0"]);
