@@ -67,6 +67,9 @@ fn class_of(err: &anyhow::Error) -> Option<ErrorClass> {
             Some(e.class())
         } else if let Some(e) = cause.downcast_ref::<vouch_verify::policy::PolicyError>() {
             Some(e.class())
+        } else if let Some(e) = cause.downcast_ref::<vouch_verify::admission::server::ServeError>()
+        {
+            Some(e.class())
         } else if cause.downcast_ref::<VerificationFailed>().is_some() {
             Some(ErrorClass::Verification)
         } else if cause.downcast_ref::<UsageError>().is_some() {

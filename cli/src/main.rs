@@ -64,6 +64,8 @@ enum Command {
     /// Judge an image by a policy and, only if it passes, copy exactly that digest (with its
     /// signatures, attestations and referrers) to another registry or OCI layout.
     Promote(commands::promote::PromoteArgs),
+    /// Serve a Kubernetes admission webhook (HTTPS) that judges every Pod's images by a policy.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
             block_on(commands::verify_attestation::verify_attestation(args))
         }
         Command::Promote(args) => block_on(commands::promote::promote(args)),
+        Command::Serve(args) => block_on(commands::serve::serve(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,5 +36,6 @@ mod promote;
 mod referrers;
 mod registry_auth;
 mod registry_smoke;
+mod webhook;
 mod wild;
 mod wild_peers;

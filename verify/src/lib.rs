@@ -105,6 +105,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admission;
 mod attached;
 pub mod attestation;
 pub mod blob;

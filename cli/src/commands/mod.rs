@@ -10,6 +10,7 @@ pub(crate) mod keys;
 pub(crate) mod kms;
 pub(crate) mod policy;
 pub(crate) mod promote;
+pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod tree;
 pub(crate) mod verify;

@@ -6,6 +6,7 @@ pub mod kms;
 pub mod proxy;
 pub mod registry;
 pub mod sigstore_stack;
+pub mod tls;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

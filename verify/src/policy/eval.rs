@@ -981,6 +981,18 @@ pub async fn evaluate(
     now: i64,
     limits: &OciLimits,
 ) -> Result<Verdict, VerifyError> {
+    evaluate_in(policy, src, None, now, limits).await
+}
+
+/// [`evaluate`] for an image reviewed in a Kubernetes `namespace`: only blocks that apply in it
+/// (`namespaces`, `excludeNamespaces`) are tried.
+pub async fn evaluate_in(
+    policy: &Policy,
+    src: &ImageSource<'_>,
+    namespace: Option<&str>,
+    now: i64,
+    limits: &OciLimits,
+) -> Result<Verdict, VerifyError> {
     let name = src.name.clone();
     let mut verdict = Verdict {
         image: name.clone(),
@@ -989,7 +1001,11 @@ pub async fn evaluate(
         matched: None,
         checks: Vec::new(),
     };
-    let Some(block) = policy.blocks.iter().find(|b| b.pattern.matches(&name)) else {
+    let Some(block) = policy
+        .blocks
+        .iter()
+        .find(|b| b.pattern.matches(&name) && b.applies_in(namespace))
+    else {
         let patterns: Vec<&str> = policy.blocks.iter().map(|b| b.pattern.as_str()).collect();
         let expected = format!("an image matching one of [{}]", patterns.join(", "));
         let mut c = if policy.default_allow {

@@ -113,6 +113,27 @@ pub(crate) struct Block {
     pub(crate) signatures: Option<SignatureRule>,
     pub(crate) attestations: Vec<AttestationRule>,
     pub(crate) rego: Option<RegoModule>,
+    /// `namespaces`: when set, the block applies only to reviews in a matching namespace.
+    pub(crate) namespaces: Option<Vec<Pattern>>,
+    /// `excludeNamespaces`: the block never applies in these.
+    pub(crate) exclude_namespaces: Vec<Pattern>,
+}
+
+impl Block {
+    /// Whether the block applies to an image reviewed in `namespace` (`None`: outside a
+    /// cluster, `vouch verify` / `vouch promote`, where blocks limited to namespaces do not
+    /// apply).
+    pub(crate) fn applies_in(&self, namespace: Option<&str>) -> bool {
+        match namespace {
+            None => self.namespaces.is_none(),
+            Some(ns) => {
+                self.namespaces
+                    .as_ref()
+                    .is_none_or(|l| l.iter().any(|p| p.matches(ns)))
+                    && !self.exclude_namespaces.iter().any(|p| p.matches(ns))
+            }
+        }
+    }
 }
 
 /// The signature rule of a block.
@@ -829,12 +850,23 @@ impl Policy {
                     })
                 }
             };
+            let namespaces = rb
+                .namespaces
+                .as_ref()
+                .map(|l| ctx.patterns(l, &format!("{field}.namespaces")))
+                .transpose()?;
+            let exclude_namespaces = ctx.patterns(
+                &rb.exclude_namespaces,
+                &format!("{field}.excludeNamespaces"),
+            )?;
             blocks.push(Block {
                 pattern,
                 line: line(b),
                 signatures,
                 attestations,
                 rego,
+                namespaces,
+                exclude_namespaces,
             });
         }
         Ok(Policy {

@@ -36,7 +36,7 @@ pub(crate) mod vex;
 pub(crate) mod vuln;
 
 pub use admission::{Admission, Decision, admit};
-pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate};
+pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate, evaluate_in};
 pub use file::{Policy, PolicyError};
 
 /// Fuzzing entry points (feature `fuzzing`, for fuzz/ only).

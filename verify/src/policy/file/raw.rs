@@ -27,6 +27,12 @@ pub(super) struct RawBlock {
     pub(super) attestations: Vec<Spanned<RawAttestation>>,
     #[serde(default)]
     pub(super) rego: Option<Spanned<String>>,
+    /// Admission only (`vouch serve`): the namespaces the block applies in (globs).
+    #[serde(default)]
+    pub(super) namespaces: Option<Vec<Spanned<String>>>,
+    /// Admission only: namespaces the block does not apply in (globs).
+    #[serde(default, rename = "excludeNamespaces")]
+    pub(super) exclude_namespaces: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
