@@ -5,28 +5,21 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-use futures_util::future;
 use serde::Serialize;
-use vouch_core::cosign::{Attachment, read_attached};
+use vouch_core::cosign::Attachment;
 use vouch_core::digest::Sha256Digest;
-use vouch_core::oci::manifest::Descriptor;
-use vouch_core::oci::registry::Access;
-use vouch_core::oci::{OciError, OciLimits, Target};
+use vouch_core::oci::{OciLimits, Target};
 use vouch_core::referrers::COSIGN_SIGN_PREDICATE;
-use vouch_core::{Classify, ErrorClass};
 
-use super::file::{AttestationRule, Block, Policy, PolicyAuthority, SignatureRule};
+use super::file::{AttestationRule, Policy, PolicyAuthority, SignatureRule};
 use super::report::{Check, MAX_REJECTIONS_LISTED, Status, cap_details, codes};
 use super::rules::{ImageContext, Mode};
 use crate::VerifyError;
 use crate::attached::LayerError;
-use crate::attestation::{
-    FetchedReferrer, ReferrerFilter, VerifiedAttestation, fetch_referrers, is_type, root_for_keys,
-};
+use crate::attestation::{VerifiedAttestation, is_type, root_for_keys};
 use crate::image::VerifiedImageSignature;
-use crate::notary::{NotaryReferrer, VerifiedNotarySignature};
-use vouch_core::notary::envelope::{NotaryLimits, TargetDescriptor};
+use crate::notary::VerifiedNotarySignature;
+use vouch_core::notary::envelope::NotaryLimits;
 
 /// The image to judge: its name for matching, its digest, and where its attachments live.
 #[derive(Debug)]
@@ -79,219 +72,8 @@ impl Verdict {
     }
 }
 
-/// Fetched but not yet verified.
-struct Material {
-    /// `.sig` layers with their payloads, or why they could not be read.
-    sig_layers: Vec<(Descriptor, Result<Bytes, LayerError>)>,
-    /// `.att` layers with their envelopes.
-    att_layers: Vec<(Descriptor, Result<Vec<u8>, LayerError>)>,
-    /// Bundle referrers.
-    referrers: Vec<FetchedReferrer>,
-    /// Problems with the tags or the listing themselves.
-    notes: Vec<String>,
-    /// Notary Project signatures: the image's manifest as every signature must name it, and
-    /// the signature referrers (read only when a `notation` authority asks for them).
-    notary: Option<NotaryMaterial>,
-}
-
-struct NotaryMaterial {
-    /// The image manifest's descriptor (media type, digest, size), or why it cannot be read.
-    subject: Result<TargetDescriptor, String>,
-    referrers: Vec<NotaryReferrer>,
-}
-
-/// Reads the image manifest (its media type and size are signed) and its Notary Project
-/// signature referrers.
-async fn fetch_notary(
-    src: &ImageSource<'_>,
-    limits: &OciLimits,
-) -> Result<NotaryMaterial, VerifyError> {
-    use vouch_core::oci::ManifestRef;
-    let subject = match src
-        .referrers
-        .manifest(
-            ManifestRef::Digest(&src.digest),
-            Access::Pull,
-            limits.manifest,
-        )
-        .await
-    {
-        Ok(Some(m)) => {
-            let d = Descriptor::of(&m.media_type, &m.bytes);
-            if d.digest == src.digest {
-                Ok(TargetDescriptor {
-                    media_type: d.media_type,
-                    digest: d.digest.to_string(),
-                    size: d.size,
-                    annotations: Default::default(),
-                })
-            } else {
-                Err(format!(
-                    "the image manifest read has digest {}, not {}",
-                    d.digest, src.digest
-                ))
-            }
-        }
-        Ok(None) => Err(format!("the image manifest {} is not found", src.digest)),
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e) => Err(format!("the image manifest {}: {e}", src.digest)),
-    };
-    let referrers =
-        crate::notary::notary_referrers(src.referrers, &src.digest, limits, &NotaryLimits::DEFAULT)
-            .await?;
-    Ok(NotaryMaterial { subject, referrers })
-}
-
-impl Material {
-    fn referrer_type(r: &FetchedReferrer) -> Option<&str> {
-        r.desc
-            .annotations
-            .get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)
-            .map(String::as_str)
-    }
-}
-
-async fn fetch_tag_layers<T, F, Fut>(
-    target: &Target,
-    image: &Sha256Digest,
-    attachment: Attachment,
-    limits: &OciLimits,
-    keep: impl Fn(&Descriptor) -> bool,
-    fetch: F,
-) -> Result<(Vec<(Descriptor, Result<T, LayerError>)>, Option<String>), VerifyError>
-where
-    F: Fn(Descriptor) -> Fut,
-    Fut: std::future::Future<Output = Result<(Descriptor, Result<T, LayerError>), VerifyError>>,
-{
-    use futures_util::stream::{self, StreamExt};
-    let tag = attachment.tag(image);
-    let manifest = match read_attached(target, &tag, Access::Pull, limits).await {
-        Ok(Some((_, m))) => m,
-        Ok(None) => return Ok((Vec::new(), None)),
-        Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
-        Err(e @ (OciError::Manifest { .. } | OciError::TooLarge { .. })) => {
-            return Ok((Vec::new(), Some(format!("tag {tag}: {e}"))));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let layers: Vec<_> = manifest.layers.into_iter().filter(|d| keep(d)).collect();
-    let fetched: Vec<_> = stream::iter(layers).map(fetch).buffered(8).collect().await;
-    Ok((fetched.into_iter().collect::<Result<Vec<_>, _>>()?, None))
-}
-
-async fn fetch_material(
-    src: &ImageSource<'_>,
-    block: &Block,
-    limits: &OciLimits,
-) -> Result<Material, VerifyError> {
-    let want_sigs = block.signatures.is_some();
-    let mut types: Vec<&str> = block
-        .attestations
-        .iter()
-        .map(|a| a.predicate_type.as_str())
-        .collect();
-    if block
-        .attestations
-        .iter()
-        .any(|a| a.vulnerabilities.is_some())
-    {
-        types.push(vouch_core::predicate::OPENVEX);
-        // The verified SBOMs' dependency graphs tie application products of VEX to the image.
-        types.push(vouch_core::predicate::CYCLONEDX);
-        types.push(vouch_core::predicate::SPDX);
-    }
-    let want_atts = !types.is_empty();
-    let image = &src.digest;
-    let types_ref = &types;
-    let wanted_type = move |t: Option<&String>| -> bool {
-        t.is_none_or(|t| types_ref.iter().any(|w| is_type(t, w)))
-    };
-    let sigs = async {
-        if !want_sigs {
-            return Ok((Vec::new(), None));
-        }
-        fetch_tag_layers(
-            src.attachments,
-            image,
-            Attachment::Signatures,
-            limits,
-            |_| true,
-            |d| async move {
-                let r = crate::image::fetch_layer(src.attachments, &d, limits).await?;
-                Ok((d, r))
-            },
-        )
-        .await
-    };
-    let atts = async {
-        if !want_atts {
-            return Ok((Vec::new(), None));
-        }
-        fetch_tag_layers(
-            src.attachments,
-            image,
-            Attachment::Attestations,
-            limits,
-            |d| {
-                wanted_type(
-                    d.annotations
-                        .get(crate::attestation::PREDICATE_TYPE_ANNOTATION),
-                )
-            },
-            |d| async move {
-                let r = crate::attestation::fetch_layer(src.attachments, &d, None, limits).await?;
-                Ok((d, r))
-            },
-        )
-        .await
-    };
-    let mut referrer_types: Vec<&str> = types.clone();
-    if want_sigs {
-        referrer_types.push(COSIGN_SIGN_PREDICATE);
-    }
-    let refs = async {
-        if referrer_types.is_empty() {
-            return Ok(Ok(Vec::new()));
-        }
-        fetch_referrers(
-            src.referrers,
-            image,
-            ReferrerFilter::AnyOf(&referrer_types),
-            limits,
-        )
-        .await
-    };
-    let want_notary = block
-        .signatures
-        .as_ref()
-        .is_some_and(|s| s.authorities.iter().any(|a| a.notation().is_some()));
-    let notary = async {
-        if want_notary {
-            fetch_notary(src, limits).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let ((sigs, atts, refs), notary) = future::join(future::join3(sigs, atts, refs), notary).await;
-    let notary = notary?;
-    let (sig_layers, sig_note) = sigs?;
-    let (att_layers, att_note) = atts?;
-    let mut notes: Vec<String> = sig_note.into_iter().chain(att_note).collect();
-    let referrers = match refs? {
-        Ok(r) => r,
-        Err(f) => {
-            notes.push(f.reason.to_string());
-            Vec::new()
-        }
-    };
-    Ok(Material {
-        sig_layers,
-        att_layers,
-        referrers,
-        notes,
-        notary,
-    })
-}
+mod material;
+use material::{Material, fetch_material};
 
 /// Caps a list of rejection reasons (see [`MAX_REJECTIONS_LISTED`]).
 fn capped(v: Vec<String>) -> Vec<String> {
@@ -1100,25 +882,4 @@ pub async fn evaluate_in(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::match_signers;
-
-    fn v(x: &[&str]) -> Vec<String> {
-        x.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn distinct_signers_are_matched() {
-        // The same key twice counts once.
-        let m = match_signers(&[v(&["k1"]), v(&["k1"])]);
-        assert_eq!(m.iter().flatten().count(), 1);
-        // An identity matched by two authorities, and another only by the first: both count.
-        let m = match_signers(&[v(&["id1", "id2"]), v(&["id1"])]);
-        assert_eq!(m, vec![Some("id2".to_owned()), Some("id1".to_owned())]);
-        // Nothing verified.
-        assert_eq!(
-            match_signers(&[vec![], v(&["k"])]),
-            vec![None, Some("k".to_owned())]
-        );
-    }
-}
+mod tests;
