@@ -70,6 +70,7 @@ fn main() {
         "registry          format   sign (1 image)  round trips (verify + verify-attestation)   wall time (verify + verify-attestation)"
     );
     use support::registry::{Registry, RegistryKind};
+    let mut promotes = Vec::new();
     for (name, kind) in [
         ("docker-registry", RegistryKind::Distribution),
         ("ferro-oci-server", RegistryKind::ReferrersApi),
@@ -142,5 +143,36 @@ fn main() {
                 trips[0] + trips[1],
             );
         }
+        promotes.push((name, promote(d, &reg, kind)));
     }
+    for (name, took) in promotes {
+        println!(
+            "promote of the bundle-format image (1 signature + 3 attestations as referrers), {name} to {name}: {took:.2?}"
+        );
+    }
+}
+
+/// `vouch promote` of `bench/bundle:v1` in `src` to a new registry of `kind`, by a policy that
+/// requires the signature: its wall time.
+fn promote(
+    d: &Path,
+    src: &support::registry::Registry,
+    kind: support::registry::RegistryKind,
+) -> Duration {
+    let dst = support::registry::Registry::start_kind(kind);
+    std::fs::write(
+        d.join("promote.yaml"),
+        "version: 1\nimages:\n  - match: \"127.0.0.1:*/**\"\n    signatures:\n      authorities: [{key: vouch.pub}]\n",
+    )
+    .unwrap();
+    vouch(
+        d,
+        &[
+            "promote",
+            "--policy",
+            "promote.yaml",
+            &format!("{}/bench/bundle:v1", src.host()),
+            &format!("{}/prod/app:v1", dst.host()),
+        ],
+    )
 }
