@@ -194,8 +194,19 @@ pub async fn attach_referrers(
     if let Err(e) = target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await {
         return fail_all(target, referrers.len(), e);
     }
-    let pushed: Vec<Result<(), OciError>> = stream::iter(referrers)
+    // Whether each referrer manifest was stored before (`true`: not pushed again). Manifests are
+    // content-addressed, so one stored by digest is this referrer (OCI distribution 1.1,
+    // "Checking if content exists in the registry"); where the registry has a referrers API it
+    // lists every stored manifest with a subject ("Listing Referrers"), so stored before is
+    // listed before: `AlreadyPresent`, as the fallback index says elsewhere.
+    let pushed: Vec<Result<bool, OciError>> = stream::iter(referrers)
         .map(|(_, r)| async move {
+            if target
+                .has_manifest(&Sha256Digest::of(&r.manifest), Access::Push)
+                .await?
+            {
+                return Ok(true);
+            }
             let mut race = BlobRace::default();
             loop {
                 target.push_blob(r.bundle.clone()).await?;
@@ -203,7 +214,7 @@ pub async fn attach_referrers(
                     .push_manifest_by_digest(r.manifest.clone(), OCI_MANIFEST)
                     .await
                 {
-                    Ok(_) => return Ok(()),
+                    Ok(_) => return Ok(false),
                     // The race may have hit the shared config too: store it again.
                     Err(e) if race.again(&e).await => {
                         target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await?;
@@ -231,13 +242,17 @@ pub async fn attach_referrers(
             )
         })
         .collect();
+    let before: Vec<bool> = pushed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().copied())
+        .collect();
     let (positions, items): (Vec<usize>, Vec<StoredReferrer<'_>>) = stored.into_iter().unzip();
-    let mut indexed = index_referrers(&items, settle, limits, concurrency)
+    let mut indexed = index_stored(&items, &before, settle, limits, concurrency)
         .await
         .into_iter();
     let mut results: Vec<Result<AttachOutcome, OciError>> = pushed
         .into_iter()
-        .map(|p| p.map(|()| AttachOutcome::Added))
+        .map(|p| p.map(|_| AttachOutcome::Added))
         .collect();
     for i in positions {
         if let (Some(slot), Some(r)) = (results.get_mut(i), indexed.next()) {
@@ -268,6 +283,18 @@ pub struct StoredReferrer<'a> {
 /// referrer before.
 pub async fn index_referrers(
     items: &[StoredReferrer<'_>],
+    settle: SettleOptions,
+    limits: &OciLimits,
+    concurrency: usize,
+) -> Vec<Result<AttachOutcome, OciError>> {
+    index_stored(items, &[], settle, limits, concurrency).await
+}
+
+/// [`index_referrers`], where `before[i]` says that item `i`'s manifest was stored before this
+/// attach: with a referrers API it was listed before (`AlreadyPresent`).
+async fn index_stored(
+    items: &[StoredReferrer<'_>],
+    before: &[bool],
     settle: SettleOptions,
     limits: &OciLimits,
     concurrency: usize,
@@ -313,7 +340,13 @@ pub async fn index_referrers(
             continue;
         }
         match apis.get(&key) {
-            Some(Ok(true)) => results[i] = Some(Ok(AttachOutcome::Added)),
+            Some(Ok(true)) => {
+                results[i] = Some(Ok(if before.get(i).copied().unwrap_or(false) {
+                    AttachOutcome::AlreadyPresent
+                } else {
+                    AttachOutcome::Added
+                }))
+            }
             Some(Err(_)) => {
                 // The first item of the target carries the error, the others its message.
                 if let Some(Err(e)) = apis.remove(&key) {

@@ -125,9 +125,9 @@ fn attest_all_types(dir: &Path, image: &str, digest: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_type_in_the_registry() {
-    let reg = Registry::start();
+crate::on_each_registry! {
+async fn every_type_in_the_registry(kind) {
+    let reg = Registry::start_kind(kind);
     let dir = tempfile::tempdir().unwrap();
     keys(dir.path());
     let digest = push_image(&client(), &reg.host(), "att/app", "v1").await;
@@ -141,6 +141,7 @@ async fn every_type_in_the_registry() {
         "{}",
         out.stdout
     );
+}
 }
 
 #[test]

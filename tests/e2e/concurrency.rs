@@ -106,12 +106,12 @@ async fn concurrent_signers_lose_nothing() {
     assert_eq!(total, SIGNERS * ROUNDS);
 }
 
+crate::on_each_registry! {
 /// The same with cosign 3's format: 8 `vouch sign` processes with 8 keys on one image at once
 /// (4 rounds, a new image each round); the fallback referrers index keeps every signature.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_bundle_signers_lose_nothing() {
+async fn concurrent_bundle_signers_lose_nothing(kind) {
     const ROUNDS_BUNDLE: usize = 4;
-    let reg = Registry::start();
+    let reg = Registry::start_kind(kind);
     let dir = tempfile::tempdir().unwrap();
     for k in 0..SIGNERS {
         vouch_in(
@@ -167,4 +167,5 @@ async fn concurrent_bundle_signers_lose_nothing() {
             .ok();
         }
     }
+}
 }

@@ -16,9 +16,9 @@ fn keys(dir: &std::path::Path) {
     .ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_verify_in_registry() {
-    let reg = Registry::start();
+crate::on_each_registry! {
+async fn sign_verify_in_registry(kind) {
+    let reg = Registry::start_kind(kind);
     let dir = tempfile::tempdir().unwrap();
     keys(dir.path());
     let c = client();
@@ -163,10 +163,11 @@ async fn sign_verify_in_registry() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("signatures: 2"), "{}", out.stdout);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recursive_sign_and_verify_of_an_index() {
-    let reg = Registry::start();
+crate::on_each_registry! {
+async fn recursive_sign_and_verify_of_an_index(kind) {
+    let reg = Registry::start_kind(kind);
     let dir = tempfile::tempdir().unwrap();
     keys(dir.path());
     let c = client();
@@ -232,6 +233,7 @@ async fn recursive_sign_and_verify_of_an_index() {
         )
         .ok();
     }
+}
 }
 
 #[test]
@@ -336,9 +338,9 @@ fn reads_the_layout_cosign_saved() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signatures_in_another_repository() {
-    let reg = Registry::start();
+crate::on_each_registry! {
+async fn signatures_in_another_repository(kind) {
+    let reg = Registry::start_kind(kind);
     let dir = tempfile::tempdir().unwrap();
     keys(dir.path());
     let digest = push_image(&client(), &reg.host(), "app/main", "v1").await;
@@ -367,6 +369,7 @@ async fn signatures_in_another_repository() {
         .env("VOUCH_REPOSITORY", "not a repo")
         .args(["verify", "--key", "vouch.pub", &image]));
     assert_eq!(out.code, 2, "{out:?}");
+}
 }
 
 /// Signing inside a layout `cosign save` wrote (an index with a platform manifest and an

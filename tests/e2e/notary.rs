@@ -272,12 +272,13 @@ fn notary_signature_as_an_untagged_layout_entry_in_the_older_form() {
     );
 }
 
-/// In a registry without a referrers API (distribution 2.8): the fallback tag index.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notary_signature_in_a_registry_through_the_fallback_tag() {
+crate::on_each_registry! {
+/// In a registry without a referrers API (distribution 2.8: the fallback tag index) and in one
+/// with it (ferro-oci-server: the registry lists the signature itself).
+async fn notary_signature_in_a_registry(kind) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let reg = Registry::start();
+    let reg = Registry::start_kind(kind);
     let host = reg.host();
     let c = client();
     let digest = push_image(&c, &host, "notary/app", "v1").await;
@@ -287,6 +288,12 @@ async fn notary_signature_in_a_registry_through_the_fallback_tag() {
     let (root, envelope) = produce(dir, &subject);
     let target = Target::registry(c.clone(), &registry_ref(&host, "notary/app"));
     attach_to(&target, &subject, &envelope).await;
+    crate::support::registry::assert_fallback_index_as_kind(
+        kind,
+        &registry_ref(&host, "notary/app"),
+        &digest,
+    )
+    .await;
     let store = store(dir, "store", &root);
     let image = format!("{host}/notary/app:v1");
     let r = vouch_in(
@@ -320,4 +327,5 @@ async fn notary_signature_in_a_registry_through_the_fallback_tag() {
         ],
     )
     .code(1);
+}
 }

@@ -93,9 +93,9 @@ fn verify_at(dir: &Path, policy: &str, image: &str) -> Run {
     vouch_in(dir, &["verify", "--policy", policy, image])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn promote_between_registries_then_verify_there() {
-    let (a, b) = (Registry::start(), Registry::start());
+crate::on_each_registry! {
+async fn promote_between_registries_then_verify_there(kind) {
+    let (a, b) = (Registry::start_kind(kind), Registry::start_kind(kind));
     let (ha, hb) = (a.host(), b.host());
     let digest = push_image(&client(), &ha, "staging/app", "v1").await;
     let dir = tempfile::tempdir().unwrap();
@@ -204,10 +204,11 @@ async fn promote_between_registries_then_verify_there() {
     })
     .await;
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_digest_copied_is_the_digest_verified_when_the_tag_moves() {
-    let (a, b) = (Registry::start(), Registry::start());
+crate::on_each_registry! {
+async fn the_digest_copied_is_the_digest_verified_when_the_tag_moves(kind) {
+    let (a, b) = (Registry::start_kind(kind), Registry::start_kind(kind));
     let (ha, hb) = (a.host(), b.host());
     let c = client();
     let verified = push_image(&c, &ha, "staging/app", "v1").await;
@@ -289,10 +290,11 @@ async fn the_digest_copied_is_the_digest_verified_when_the_tag_moves() {
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v[0]["digest"], verified.to_string());
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn air_gapped_promotion_through_a_layout_and_an_index() {
-    let (a, b) = (Registry::start(), Registry::start());
+crate::on_each_registry! {
+async fn air_gapped_promotion_through_a_layout_and_an_index(kind) {
+    let (a, b) = (Registry::start_kind(kind), Registry::start_kind(kind));
     let (ha, hb) = (a.host(), b.host());
     let (index, platforms) = push_index(&client(), &ha, "staging/multi", "v2").await;
     let dir = tempfile::tempdir().unwrap();
@@ -340,10 +342,11 @@ async fn air_gapped_promotion_through_a_layout_and_an_index() {
     })
     .await;
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn several_pairs_each_judged_denied_ones_untouched() {
-    let (a, b) = (Registry::start(), Registry::start());
+crate::on_each_registry! {
+async fn several_pairs_each_judged_denied_ones_untouched(kind) {
+    let (a, b) = (Registry::start_kind(kind), Registry::start_kind(kind));
     let (ha, hb) = (a.host(), b.host());
     let c = client();
     let signed = push_image(&c, &ha, "staging/one", "v1").await;
@@ -414,15 +417,16 @@ async fn several_pairs_each_judged_denied_ones_untouched() {
     })
     .await;
 }
+}
 
+crate::on_each_registry! {
 /// Issue 20: every destination is judged under the name of the place it is written to, and
 /// every spelling of a registry under its canonical name. The policy lets images into
 /// `staging`, `fresh` and `link` (signed by release) but into `prod` only with a signature
 /// nobody made, and allows anything no block names: a name judged anywhere but where the image
 /// lands would let it into `prod`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn issue20_judged_where_it_lands_under_one_name() {
-    let a = Registry::start();
+async fn issue20_judged_where_it_lands_under_one_name(kind) {
+    let a = Registry::start_kind(kind);
     let ha = a.host();
     let c = client();
     push_image(&c, &ha, "staging/app", "v1").await;
@@ -492,4 +496,5 @@ async fn issue20_judged_where_it_lands_under_one_name() {
         }
     })
     .await;
+}
 }

@@ -1,5 +1,6 @@
 //! cosign 3's referrer format in a real registry without a referrers API (Debian's
-//! distribution 2.8: the fallback tag index) and in OCI layouts: attach, list, no lost writes.
+//! distribution 2.8: the fallback tag index), in one with it (ferro-oci-server: OCI distribution
+//! 1.1) and in OCI layouts: attach, list, no lost writes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use vouch_core::referrers::{
 };
 
 use crate::support::image::{client, layout_image};
-use crate::support::registry::Registry;
+use crate::support::registry::{Registry, assert_fallback_index_as_kind};
 use crate::support::vectors;
 
 /// The real cosign 3 bundle from tests/data/vectors and its subject.
@@ -106,12 +107,12 @@ async fn check_listing(target: &Target, subject: &Sha256Digest, n: usize) {
     assert_eq!(bundle, cosign3_bundle().0.to_vec());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn referrers_in_registry_and_layout() {
+crate::on_each_registry! {
+async fn referrers_in_registry_and_layout(kind) {
     let limits = OciLimits::default();
     let (_, subject) = cosign3_bundle();
-    // Registry (fallback index).
-    let reg = Registry::start();
+    // Registry (the fallback index, or the registry's referrers API).
+    let reg = Registry::start_kind(kind);
     let r = match format!("{}/cosign3/repo", reg.host())
         .parse::<ImageRef>()
         .unwrap()
@@ -126,6 +127,7 @@ async fn referrers_in_registry_and_layout() {
     for res in attach_referrers(&target, &refs, fast(), &limits, 4).await {
         assert_eq!(res.unwrap(), AttachOutcome::Added);
     }
+    assert_fallback_index_as_kind(kind, &r, &subject).await;
     // Again: nothing duplicated.
     for res in attach_referrers(&target, &refs, fast(), &limits, 4).await {
         assert_eq!(res.unwrap(), AttachOutcome::AlreadyPresent);
@@ -161,12 +163,13 @@ async fn referrers_in_registry_and_layout() {
         "https://cosign.sigstore.dev/attestation/v1"
     );
 }
+}
 
+crate::on_each_registry! {
 /// The fallback index is a read-modify-write too: 8 writers (own clients, as separate processes
 /// would be) adding referrers to one subject at once, 3 rounds: all 24 are listed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_writers_keep_every_referrer() {
-    let reg = Registry::start();
+async fn concurrent_writers_keep_every_referrer(kind) {
+    let reg = Registry::start_kind(kind);
     let (_, subject) = cosign3_bundle();
     let r: RegistryRef = match format!("{}/race/referrers", reg.host())
         .parse::<ImageRef>()
@@ -197,15 +200,17 @@ async fn concurrent_writers_keep_every_referrer() {
         .await
         .unwrap();
     assert_eq!(found.len(), 24);
+    assert_fallback_index_as_kind(kind, &r, &subject).await;
+}
 }
 
+crate::on_each_registry! {
 /// Real cosign 3 output attached as cosign 3 attaches it, verified by `vouch
 /// verify-attestation` through the fallback index (registry) and in a layout; another identity
 /// is rejected.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verify_attestation_reads_cosign_3_referrers() {
+async fn verify_attestation_reads_cosign_3_referrers(kind) {
     use crate::support::{run, vouch};
-    let reg = Registry::start();
+    let reg = Registry::start_kind(kind);
     let (_, subject) = cosign3_bundle();
     let r = match format!("{}/cosign3/app", reg.host())
         .parse::<ImageRef>()
@@ -251,13 +256,14 @@ async fn verify_attestation_reads_cosign_3_referrers() {
         "{out:?}"
     );
 }
+}
 
+crate::on_each_registry! {
 /// `--format bundle` end to end, in the registry and in a layout: sign and attest write cosign 3
 /// referrers; verify and verify-attestation read them (beside the tag format); tree shows them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bundle_format_sign_attest_verify() {
+async fn bundle_format_sign_attest_verify(kind) {
     use crate::support::{run, vouch, vouch_in};
-    let reg = Registry::start();
+    let reg = Registry::start_kind(kind);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     vouch_in(d, Some("pw"), ["generate-key-pair"]).ok();
@@ -370,6 +376,7 @@ async fn bundle_format_sign_attest_verify() {
         assert_eq!(v[0]["signatures"].as_array().unwrap().len(), 1);
         vouch_in(d, None, ["verify", "--key", "vouch.pub", &image]).ok();
     }
+}
 }
 
 /// Annotations exist only in the `.sig` format: with the default bundle format, `-a` is a usage
