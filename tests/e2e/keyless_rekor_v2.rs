@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::keyless_sign::{Rewrite, artifact, lying_proxy, no_proxy, python_verify, vouch_verify};
+use crate::keyless_sign::{
+    Rewrite, artifact, library_signed_statement, lying_proxy, no_proxy, python_verify, vouch_verify,
+};
 use crate::support::sigstore_stack::SigstoreStack;
 use crate::support::{Run, python, run, vouch, workspace};
 
@@ -147,45 +149,11 @@ fn vouch_signs_a_blob_with_rekor_v2_and_three_verifiers_accept_it() {
 
 #[test]
 fn vouch_signs_a_dsse_statement_with_rekor_v2() {
-    use vouch_core::digest::Sha256Digest;
-    use vouch_core::sigstore::http::HttpLimits;
-    use vouch_core::sigstore::oidc::find_token;
-    use vouch_core::sigstore::signing_config::ClientTrustConfig;
-    use vouch_verify::keyless::{KeylessContext, sign_statement};
-
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().unwrap();
-    let file = artifact(dir.path());
-    let digest = Sha256Digest::of(&std::fs::read(&file).unwrap());
-    let statement = serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "artifact.txt", "digest": {"sha256": digest.hex()}}],
-        "predicateType": "https://example.test/predicate/v1",
-        "predicate": {"built": true},
-    })
-    .to_string();
     let email = "alice@example.test";
-    let token = stack.email_token(email);
-    let tc = ClientTrustConfig::parse(&std::fs::read(stack.trust_config_v2()).unwrap()).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let signed = rt
-        .block_on(async {
-            let token = find_token(Some(&token), |_| None, &HttpLimits::DEFAULT).await?;
-            let ctx = KeylessContext {
-                trusted_root: &tc.trusted_root,
-                signing_config: &tc.signing_config,
-                http: HttpLimits::DEFAULT,
-            };
-            anyhow::Ok(sign_statement(statement.as_bytes(), &digest.into(), &token, &ctx).await?)
-        })
-        .unwrap();
-    assert_eq!(signed.identity().unwrap().san, email);
-    let bundle = dir.path().join("statement.sigstore.json");
-    std::fs::write(&bundle, signed.bytes()).unwrap();
-    let b: Value = serde_json::from_slice(signed.bytes()).unwrap();
+    let (file, bundle, b) =
+        library_signed_statement(&stack, &stack.trust_config_v2(), dir.path(), email);
     assert!(b["dsseEnvelope"]["payload"].is_string());
     // Rekor v2 logs the envelope as a hashedrekord of its PAE's digest.
     let e = v2_entry(&stack, &b);

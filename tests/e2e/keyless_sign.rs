@@ -515,45 +515,11 @@ fn a_tsa_timestamping_other_data_or_another_nonce_is_refused() {
 
 #[test]
 fn vouch_signs_a_statement_keylessly_in_a_dsse_bundle() {
-    use vouch_core::digest::Sha256Digest;
-    use vouch_core::sigstore::http::HttpLimits;
-    use vouch_core::sigstore::oidc::find_token;
-    use vouch_core::sigstore::signing_config::ClientTrustConfig;
-    use vouch_verify::keyless::{KeylessContext, sign_statement};
-
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().unwrap();
-    let file = artifact(dir.path());
-    let digest = Sha256Digest::of(&std::fs::read(&file).unwrap());
-    let statement = serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "artifact.txt", "digest": {"sha256": digest.hex()}}],
-        "predicateType": "https://example.test/predicate/v1",
-        "predicate": {"built": true},
-    })
-    .to_string();
     let email = "alice@example.test";
-    let token = stack.email_token(email);
-    let tc = ClientTrustConfig::parse(&std::fs::read(stack.trust_config()).unwrap()).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let signed = rt
-        .block_on(async {
-            let token = find_token(Some(&token), |_| None, &HttpLimits::DEFAULT).await?;
-            let ctx = KeylessContext {
-                trusted_root: &tc.trusted_root,
-                signing_config: &tc.signing_config,
-                http: HttpLimits::DEFAULT,
-            };
-            anyhow::Ok(sign_statement(statement.as_bytes(), &digest.into(), &token, &ctx).await?)
-        })
-        .unwrap();
-    assert_eq!(signed.identity().unwrap().san, email);
-    let bundle = dir.path().join("statement.sigstore.json");
-    std::fs::write(&bundle, signed.bytes()).unwrap();
-    let b: Value = serde_json::from_slice(signed.bytes()).unwrap();
+    let (file, bundle, b) =
+        library_signed_statement(&stack, &stack.trust_config(), dir.path(), email);
     assert_eq!(
         b["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
         "dsse"
@@ -641,4 +607,52 @@ fn a_service_that_never_answers_times_out_naming_it() {
         assert!(r.stderr.contains(name), "{kind}: {r:#?}");
         assert!(!bundle.exists(), "{kind}: a bundle was written");
     }
+}
+
+/// vouch signs an in-toto statement about a fresh artifact in `dir` keylessly, through the
+/// library (`vouch_verify::keyless::sign_statement`), for `email` with `trust_config`; the
+/// bundle is written to `dir`. Returns (the artifact, the bundle file, the bundle).
+pub(crate) fn library_signed_statement(
+    stack: &SigstoreStack,
+    trust_config: &Path,
+    dir: &Path,
+    email: &str,
+) -> (PathBuf, PathBuf, Value) {
+    use vouch_core::digest::Sha256Digest;
+    use vouch_core::sigstore::http::HttpLimits;
+    use vouch_core::sigstore::oidc::find_token;
+    use vouch_core::sigstore::signing_config::ClientTrustConfig;
+    use vouch_verify::keyless::{KeylessContext, sign_statement};
+
+    let file = artifact(dir);
+    let digest = Sha256Digest::of(&std::fs::read(&file).unwrap());
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "artifact.txt", "digest": {"sha256": digest.hex()}}],
+        "predicateType": "https://example.test/predicate/v1",
+        "predicate": {"built": true},
+    })
+    .to_string();
+    let token = stack.email_token(email);
+    let tc = ClientTrustConfig::parse(&std::fs::read(trust_config).unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let signed = rt
+        .block_on(async {
+            let token = find_token(Some(&token), |_| None, &HttpLimits::DEFAULT).await?;
+            let ctx = KeylessContext {
+                trusted_root: &tc.trusted_root,
+                signing_config: &tc.signing_config,
+                http: HttpLimits::DEFAULT,
+            };
+            anyhow::Ok(sign_statement(statement.as_bytes(), &digest.into(), &token, &ctx).await?)
+        })
+        .unwrap();
+    assert_eq!(signed.identity().unwrap().san, email);
+    let bundle = dir.join("statement.sigstore.json");
+    std::fs::write(&bundle, signed.bytes()).unwrap();
+    let b: Value = serde_json::from_slice(signed.bytes()).unwrap();
+    (file, bundle, b)
 }

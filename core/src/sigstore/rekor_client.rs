@@ -204,6 +204,41 @@ struct V1Proof {
     tree_size: i64,
 }
 
+/// POSTs a new entry (`body`, JSON) to `{url}{path}` and returns the answer's body: a 5xx or an
+/// unreachable log is [`RekorError::Unavailable`], another non-2xx is [`RekorError::Refused`].
+pub(super) async fn post_entry(
+    url: &str,
+    path: &str,
+    body: String,
+    limits: &HttpLimits,
+) -> Result<Vec<u8>, RekorError> {
+    let unavailable = |reason: String| RekorError::Unavailable {
+        url: url.to_owned(),
+        reason,
+    };
+    let http = client(limits).map_err(&unavailable)?;
+    let resp = http
+        .post(format!("{url}{path}"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?;
+    let (status, bytes) = read_body(resp, limits).await.map_err(&unavailable)?;
+    if status.is_server_error() {
+        return Err(unavailable(format!("HTTP {status}: {}", excerpt(&bytes))));
+    }
+    if !status.is_success() {
+        return Err(RekorError::Refused {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            message: excerpt(&bytes),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Logs `proposed`, signed with the certificate `cert_der`, in `rekor` (a Rekor v1 log, or a
 /// Rekor v2 log by [`super::rekor_v2_client`] when the signing config says `majorApiVersion` 2),
 /// and returns the verified entry as a bundle `tlogEntries[]` element.
@@ -228,36 +263,13 @@ pub async fn log_entry(
         }
     }
     let url = rekor.url.clone();
-    let unavailable = |reason: String| RekorError::Unavailable {
-        url: url.clone(),
-        reason,
-    };
     let malformed = |reason: String| RekorError::Malformed {
         url: url.clone(),
         reason,
     };
     let cert_b64 = B64.encode(super::fulcio_client::certificate_pem(cert_der));
     let body = proposed.body(&cert_b64).to_string();
-    let http = client(limits).map_err(&unavailable)?;
-    let resp = http
-        .post(format!("{url}/api/v1/log/entries"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| unavailable(e.without_url().to_string()))?;
-    let (status, bytes) = read_body(resp, limits).await.map_err(&unavailable)?;
-    if status.is_server_error() {
-        return Err(unavailable(format!("HTTP {status}: {}", excerpt(&bytes))));
-    }
-    if !status.is_success() {
-        return Err(RekorError::Refused {
-            url,
-            status: status.as_u16(),
-            message: excerpt(&bytes),
-        });
-    }
+    let bytes = post_entry(&url, "/api/v1/log/entries", body, limits).await?;
     let answer: std::collections::BTreeMap<String, V1Entry> =
         serde_json::from_slice(&bytes).map_err(|e| malformed(format!("not a log entry: {e}")))?;
     let mut entries = answer.into_values();

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use super::http::{HttpLimits, client, excerpt, read_body};
+use super::http::HttpLimits;
 use super::rekor_client::{Proposed, RekorError};
 use super::signing_config::Service;
 use super::tlog::TlogEntry;
@@ -116,10 +116,6 @@ pub async fn log_entry(
     limits: &HttpLimits,
 ) -> Result<Value, RekorError> {
     let url = rekor.url.clone();
-    let unavailable = |reason: String| RekorError::Unavailable {
-        url: url.clone(),
-        reason,
-    };
     let malformed = |reason: String| RekorError::Malformed {
         url: url.clone(),
         reason,
@@ -129,26 +125,13 @@ pub async fn log_entry(
             url: url.clone(),
             reason,
         })?;
-    let http = client(limits).map_err(&unavailable)?;
-    let resp = http
-        .post(format!("{url}/api/v2/log/entries"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(ours.request(cert_der).to_string())
-        .send()
-        .await
-        .map_err(|e| unavailable(e.without_url().to_string()))?;
-    let (status, bytes) = read_body(resp, limits).await.map_err(&unavailable)?;
-    if status.is_server_error() {
-        return Err(unavailable(format!("HTTP {status}: {}", excerpt(&bytes))));
-    }
-    if !status.is_success() {
-        return Err(RekorError::Refused {
-            url,
-            status: status.as_u16(),
-            message: excerpt(&bytes),
-        });
-    }
+    let bytes = super::rekor_client::post_entry(
+        &url,
+        "/api/v2/log/entries",
+        ours.request(cert_der).to_string(),
+        limits,
+    )
+    .await?;
     let e: TlogEntry = serde_json::from_slice(&bytes)
         .map_err(|e| malformed(format!("not a TransparencyLogEntry: {e}")))?;
     if e.kind_version.kind != "hashedrekord" || e.kind_version.version != "0.0.2" {
