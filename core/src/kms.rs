@@ -3,7 +3,7 @@
 //!
 //! | reference | backend |
 //! | --- | --- |
-//! | `pkcs11:token=T;object=O?module-path=/usr/lib/softhsm/libsofthsm2.so` | a PKCS#11 token (RFC 7512 URI; `id=` instead of `object=`; the PIN from `pin-value=` or `VOUCH_PKCS11_PIN`) |
+//! | `pkcs11:token=T;object=O?module-path=/usr/lib/softhsm/libsofthsm2.so` | a PKCS#11 token (RFC 7512 URI; `id=` instead of `object=`; the PIN from `pin-value=` or `VOUCH_PKCS11_PIN`, or one the caller asks for: [`Pkcs11Uri::set_pin`]) |
 //! | `hashivault://KEY` | Vault / OpenBao transit (`VAULT_ADDR`, `VAULT_TOKEN` or `~/.vault-token`, `TRANSIT_SECRET_ENGINE_PATH`) |
 //! | `awskms:///KEY-ID`, `awskms:///alias/NAME`, `awskms:///arn:aws:kms:…`, `awskms://HOST:PORT/…` | AWS KMS (`AWS_REGION`, environment or `~/.aws/credentials` credentials, `AWS_ENDPOINT_URL`) |
 //!

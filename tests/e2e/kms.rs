@@ -563,3 +563,57 @@ async fn images_sign_and_attest_with_remote_keys() {
     ]))
     .ok();
 }
+
+/// No PIN in the URI nor the environment, at a terminal (util-linux `script` gives vouch a pty):
+/// vouch asks for the token's user PIN without echoing it, and the key is read.
+#[test]
+fn pkcs11_pin_is_asked_for_at_a_terminal() {
+    let hsm = SoftHsm::new();
+    let uri = hsm.uri("object=signer");
+    // A pty driven by Python's pty module: the PIN is typed only once the prompt is shown (so it
+    // cannot be echoed before vouch turns echo off), and everything the terminal shows is kept.
+    const DRIVE: &str = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen = b""
+typed = False
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if not typed and b"PIN" in seen:
+        os.write(fd, os.environ["TEST_PIN"].encode() + b"\n")
+        typed = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(DRIVE)
+        .arg(env!("CARGO_BIN_EXE_vouch"))
+        .args(["public-key", "--key", &uri])
+        .env("TEST_PIN", PKCS11_PIN);
+    hsm.env(&mut cmd)
+        .env_remove("VOUCH_PKCS11_PIN")
+        .env_remove("COSIGN_PKCS11_PIN");
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stdout.contains("Enter the user PIN of pkcs11:"), "{r:#?}");
+    assert!(r.stdout.contains("BEGIN PUBLIC KEY"), "{r:#?}");
+    assert!(!r.stdout.contains(PKCS11_PIN), "the PIN was echoed: {r:#?}");
+    // Without a terminal: the usage error says how to give it.
+    let mut cmd = vouch();
+    hsm.env(&mut cmd)
+        .env_remove("VOUCH_PKCS11_PIN")
+        .env_remove("COSIGN_PKCS11_PIN")
+        .args(["public-key", "--key", &uri]);
+    let r = run(&mut cmd).code(2);
+    assert!(r.stderr.contains("VOUCH_PKCS11_PIN"), "{r:#?}");
+}

@@ -108,6 +108,20 @@ fn pct_decode_str(s: &str, what: &str) -> Result<String, KmsError> {
 }
 
 impl Pkcs11Uri {
+    /// The user PIN given without asking: `pin-value=` in the URI, else `VOUCH_PKCS11_PIN`, else
+    /// `COSIGN_PKCS11_PIN` (as cosign reads it).
+    pub fn pin_given(&self) -> Option<Zeroizing<String>> {
+        self.pin
+            .clone()
+            .or_else(|| env("VOUCH_PKCS11_PIN").map(Zeroizing::new))
+            .or_else(|| env("COSIGN_PKCS11_PIN").map(Zeroizing::new))
+    }
+
+    /// Sets the user PIN (one asked for at a terminal); it is never displayed.
+    pub fn set_pin(&mut self, pin: Zeroizing<String>) {
+        self.pin = Some(pin);
+    }
+
     /// Parses what follows `pkcs11:`: path attributes separated by `;`, then `?` and query
     /// attributes separated by `&` (`module-path`, `pin-value`). Unknown attributes are
     /// ignored, as RFC 7512 allows.
@@ -249,14 +263,9 @@ impl Pkcs11Key {
         let session = ctx
             .open_ro_session(slot)
             .map_err(|e| ck("opening a session", e))?;
-        let pin = uri
-            .pin
-            .clone()
-            .or_else(|| env("VOUCH_PKCS11_PIN").map(Zeroizing::new))
-            .or_else(|| env("COSIGN_PKCS11_PIN").map(Zeroizing::new));
-        let Some(pin) = pin else {
+        let Some(pin) = uri.pin_given() else {
             return Err(KmsError::MissingSetting(format!(
-                "the PKCS#11 token {:?} needs its user PIN: set VOUCH_PKCS11_PIN (or pin-value= in the URI)",
+                "the PKCS#11 token {:?} needs its user PIN: set VOUCH_PKCS11_PIN (or pin-value= in the URI, or run at a terminal to be asked)",
                 uri.token_name()
             )));
         };
