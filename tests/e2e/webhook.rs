@@ -566,7 +566,7 @@ async fn webhook_validates_mutates_and_reviews_images() {
 }
 
 /// Polls `cond` (file watching is asynchronous) for at most 30 s.
-fn wait_for(cond: impl Fn() -> bool) {
+pub(crate) fn wait_for(cond: impl Fn() -> bool) {
     let started = Instant::now();
     while !cond() {
         assert!(

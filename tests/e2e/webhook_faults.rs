@@ -5,6 +5,8 @@
 //! does not match its digest as `registry.digest-mismatch` (never the failure mode's allow); a
 //! signature manifest or blob that does not match is no signature (`signature.none-valid`).
 //! Nothing allowed is cached from a lie: the honest registry is then judged afresh and allowed.
+//! Also: the ImageReview break-glass annotation (honoured only with `--allow-break-glass`), and
+//! `/readyz` across a failed policy reload.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,7 +17,9 @@ use serde_json::Value;
 use vouch_core::digest::Sha256Digest;
 
 use crate::support::proxy::read_request;
-use crate::webhook::{Server, admission, fixture, https, image_review, pod, policy, review};
+use crate::webhook::{
+    Server, admission, fixture, https, image_review, pod, policy, review, wait_for,
+};
 
 const HONEST: u8 = 0;
 /// The tag answers with another digest (Docker-Content-Digest rewritten).
@@ -201,4 +205,169 @@ async fn webhook_denies_what_a_lying_registry_serves() {
             );
         }
     }
+}
+
+fn break_glass(images: &[&str]) -> Value {
+    let mut doc = image_review("prod", images);
+    doc["spec"]["annotations"]["alpha.image-policy.k8s.io/break-glass"] = "true".into();
+    doc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_break_glass_is_opt_in_and_audited() {
+    let f = fixture().await;
+    let dir = f.dir.path().to_owned();
+    let good = format!("{}/team/good:v1", f.host);
+    let bad = format!("{}/team/bad:v1", f.host);
+    let c = https(&dir.join("one-ca.pem"));
+
+    // Off (the default): the annotation is ignored, the unsigned image denied, and said so.
+    let server = tokio::task::spawn_blocking({
+        let d = dir.clone();
+        move || Server::start(&d, &[])
+    })
+    .await
+    .unwrap();
+    let ir = format!("{}/imagepolicy", server.url);
+    let r = review(&c, &ir, &break_glass(&[&bad])).await;
+    assert_eq!(r["status"]["allowed"], false, "{r}");
+    let reason = r["status"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("alpha.image-policy.k8s.io/break-glass annotation was ignored")
+            && reason.contains("--allow-break-glass")
+            && reason.contains("signature.none-valid"),
+        "{reason}"
+    );
+    assert_eq!(
+        r["status"]["auditAnnotations"]["vouch-break-glass"],
+        "ignored"
+    );
+    assert!(server.logged(|v| v["msg"] == "break-glass review"
+        && v["level"] == "warn"
+        && v["honoured"] == false));
+    drop(server);
+
+    // On: what the policy denies is admitted, the bypass and the verdict it overrode audited.
+    let server = tokio::task::spawn_blocking({
+        let d = dir.clone();
+        move || Server::start(&d, &["--allow-break-glass"])
+    })
+    .await
+    .unwrap();
+    let ir = format!("{}/imagepolicy", server.url);
+    let r = review(&c, &ir, &break_glass(&[&good, &bad])).await;
+    assert_eq!(r["status"]["allowed"], true, "{r}");
+    let reason = r["status"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("admitted by break-glass") && reason.contains("policy bypassed"),
+        "{reason}"
+    );
+    let audit = &r["status"]["auditAnnotations"];
+    assert_eq!(audit["vouch-break-glass"], "policy bypassed", "{r}");
+    let verdict = audit["vouch-bypassed-verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("denied: ")
+            && verdict.contains(&bad)
+            && verdict.contains("signature.none-valid"),
+        "{verdict}"
+    );
+    assert!(server.logged(|v| v["msg"] == "break-glass review"
+        && v["level"] == "warn"
+        && v["honoured"] == true
+        && v["allowed"] == true
+        && v["images"][1] == bad.as_str()));
+    // The flag alone admits nothing: without the annotation the image is denied.
+    let r = review(&c, &ir, &image_review("prod", &[&bad])).await;
+    assert_eq!(r["status"]["allowed"], false, "{r}");
+    assert!(
+        r["status"]["auditAnnotations"]
+            .get("vouch-break-glass")
+            .is_none()
+    );
+    // Another value than "true" is no break-glass.
+    let mut doc = break_glass(&[&bad]);
+    doc["spec"]["annotations"]["alpha.image-policy.k8s.io/break-glass"] = "yes".into();
+    assert_eq!(review(&c, &ir, &doc).await["status"]["allowed"], false);
+    // A signed image needs no glass broken.
+    let r = review(&c, &ir, &break_glass(&[&good])).await;
+    assert_eq!(r["status"]["allowed"], true, "{r}");
+    assert_eq!(
+        r["status"]["auditAnnotations"]["vouch-break-glass"],
+        "not needed"
+    );
+    // Break-glass is an ImageReview contract only: /validate judges as usual under the flag.
+    let r = review(
+        &c,
+        &format!("{}/validate", server.url),
+        &admission("uid-bg", "prod", "Pod", pod(&[&bad], &[])),
+    )
+    .await;
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    let m = c
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("vouch_reviews_total{endpoint=\"imagepolicy\",result=\"break-glass\"} 1"),
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_readiness_survives_a_failed_policy_reload() {
+    let f = fixture().await;
+    let dir = f.dir.path().to_owned();
+    let server = tokio::task::spawn_blocking({
+        let d = dir.clone();
+        move || Server::start(&d, &[])
+    })
+    .await
+    .unwrap();
+    let c = https(&dir.join("one-ca.pem"));
+    let get = |p: &'static str| {
+        let (c, url) = (c.clone(), format!("{}/{p}", server.url));
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("healthz").await, (200, "ok\n".to_owned()));
+    let (status, body) = get("readyz").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("ready: policy policy.yaml (sha256:") && body.contains("generation"),
+        "{body}"
+    );
+    assert!(!body.contains("reload failed"), "{body}");
+
+    // A broken policy: the reload fails, the old policy keeps serving, still ready, and
+    // /readyz says why the new file is not in force.
+    std::fs::write(dir.join("policy.yaml"), "version: 1\nimages: [").unwrap();
+    wait_for(|| server.logged(|v| v["msg"] == "policy reload failed; keeping the one in force"));
+    let (status, body) = get("readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("last policy reload failed, the policy above is still serving"),
+        "{body}"
+    );
+    let good = format!("{}/team/good:v1", f.host);
+    let r = review(
+        &c,
+        &format!("{}/validate", server.url),
+        &admission("uid-old", "prod", "Pod", pod(&[&good], &[])),
+    )
+    .await;
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+
+    // Fixed: reloaded, the failure no longer reported.
+    std::fs::write(dir.join("policy.yaml"), policy(&f.host)).unwrap();
+    wait_for(|| server.logged(|v| v["msg"] == "policy reloaded"));
+    let (status, body) = get("readyz").await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("reload failed"), "{body}");
+    assert_eq!(get("healthz").await.0, 200);
 }
