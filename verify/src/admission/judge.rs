@@ -672,6 +672,32 @@ images:
     }
 
     #[test]
+    fn a_digest_mismatch_is_tampering_not_an_outage() {
+        use vouch_core::oci::OciError;
+        use vouch_core::oci::registry::RegistryError;
+        let lie = OciError::Registry(RegistryError::DigestMismatch {
+            what: "manifest r.example/app:v1".into(),
+            expected: Sha256Digest::of(b"a").to_string(),
+            found: Sha256Digest::of(b"b"),
+        });
+        assert!(digest_mismatch(&lie));
+        assert!(!digest_mismatch(&OciError::Registry(
+            RegistryError::Credentials("x".into())
+        )));
+        let v = ImageVerdict::unjudged(
+            "r.example/app:v1",
+            Unjudged {
+                reason: lie.to_string(),
+                tampered: true,
+            },
+        );
+        assert!(matches!(v, ImageVerdict::Tampered { .. }));
+        assert!(v.allowed_digest().is_none());
+        let v = ImageVerdict::unjudged("r.example/app:v1", Unjudged::new("down".into()));
+        assert!(matches!(v, ImageVerdict::Failed { .. }));
+    }
+
+    #[test]
     fn bounded_cache_evicts_oldest_and_expires() {
         let mut b = Bounded::new(2, Duration::from_secs(60));
         b.insert(1, "a");
