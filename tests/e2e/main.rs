@@ -37,5 +37,6 @@ mod referrers;
 mod registry_auth;
 mod registry_smoke;
 mod webhook;
+mod webhook_faults;
 mod wild;
 mod wild_peers;

@@ -18,10 +18,10 @@ use crate::support::tls::make_certs;
 use crate::support::{python, run, vouch, workspace};
 
 /// A running `vouch serve`, killed when dropped; its JSON log lines collected.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
-    logs: Arc<Mutex<Vec<Value>>>,
+    pub(crate) url: String,
+    pub(crate) logs: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Drop for Server {
@@ -32,7 +32,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
         let mut child = vouch()
             .current_dir(dir)
             .args([
@@ -77,12 +77,12 @@ impl Server {
         }
     }
 
-    fn logged(&self, f: impl Fn(&Value) -> bool) -> bool {
+    pub(crate) fn logged(&self, f: impl Fn(&Value) -> bool) -> bool {
         self.logs.lock().unwrap().iter().any(f)
     }
 }
 
-fn https(ca: &Path) -> reqwest::Client {
+pub(crate) fn https(ca: &Path) -> reqwest::Client {
     let cert = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
     reqwest::Client::builder()
         .tls_certs_only([cert])
@@ -102,13 +102,13 @@ async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String) {
     (status, r.text().await.unwrap())
 }
 
-async fn review(c: &reqwest::Client, url: &str, doc: &Value) -> Value {
+pub(crate) async fn review(c: &reqwest::Client, url: &str, doc: &Value) -> Value {
     let (status, body) = post(c, url, serde_json::to_vec(doc).unwrap()).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
 
-fn admission(uid: &str, ns: &str, kind: &str, object: Value) -> Value {
+pub(crate) fn admission(uid: &str, ns: &str, kind: &str, object: Value) -> Value {
     json!({
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",
@@ -125,7 +125,7 @@ fn admission(uid: &str, ns: &str, kind: &str, object: Value) -> Value {
     })
 }
 
-fn pod(containers: &[&str], init: &[&str]) -> Value {
+pub(crate) fn pod(containers: &[&str], init: &[&str]) -> Value {
     let c = |list: &[&str]| -> Vec<Value> {
         list.iter()
             .enumerate()
@@ -136,7 +136,7 @@ fn pod(containers: &[&str], init: &[&str]) -> Value {
            "spec": {"containers": c(containers), "initContainers": c(init)}})
 }
 
-fn image_review(ns: &str, images: &[&str]) -> Value {
+pub(crate) fn image_review(ns: &str, images: &[&str]) -> Value {
     json!({
         "apiVersion": "imagepolicy.k8s.io/v1alpha1",
         "kind": "ImageReview",
@@ -157,7 +157,7 @@ fn vouch_ok(dir: &Path, args: &[&str]) {
     .ok();
 }
 
-fn policy(host: &str) -> String {
+pub(crate) fn policy(host: &str) -> String {
     format!(
         r#"version: 1
 images:
@@ -176,14 +176,14 @@ default: deny
     )
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
     _reg: Registry,
-    host: String,
-    good_digest: String,
+    pub(crate) host: String,
+    pub(crate) good_digest: String,
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let reg = Registry::start();
     let host = reg.host();
     let c = client();
@@ -566,7 +566,7 @@ async fn webhook_validates_mutates_and_reviews_images() {
 }
 
 /// Polls `cond` (file watching is asynchronous) for at most 30 s.
-fn wait_for(cond: impl Fn() -> bool) {
+pub(crate) fn wait_for(cond: impl Fn() -> bool) {
     let started = Instant::now();
     while !cond() {
         assert!(

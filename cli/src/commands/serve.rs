@@ -58,6 +58,11 @@ pub(crate) struct ServeArgs {
     /// How often the certificate, key and policy files are checked for changes.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     watch_interval_ms: u64,
+    /// Honour the ImageReview annotation `alpha.image-policy.k8s.io/break-glass: "true"`:
+    /// admit what the policy denies, with an audit annotation and a warning logged. Off by
+    /// default: the annotation is ignored and the answer says so.
+    #[arg(long)]
+    allow_break_glass: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -96,6 +101,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             tls_key: args.tls_key,
             policy: args.policy,
             watch_interval: Duration::from_millis(args.watch_interval_ms.max(50)),
+            allow_break_glass: args.allow_break_glass,
         },
         judge,
         log,

@@ -103,9 +103,32 @@ pub enum ImageVerdict {
         /// Why.
         reason: String,
     },
+    /// The registry sent content that does not match its digest (denied whatever the failure
+    /// mode: a registry that lies is not a registry that is down).
+    Tampered {
+        /// The reference as written.
+        image: String,
+        /// Which content, the digest expected and the digest found.
+        reason: String,
+    },
 }
 
 impl ImageVerdict {
+    fn unjudged(image: &str, u: Unjudged) -> Self {
+        let image = image.to_owned();
+        if u.tampered {
+            Self::Tampered {
+                image,
+                reason: u.reason,
+            }
+        } else {
+            Self::Failed {
+                image,
+                reason: u.reason,
+            }
+        }
+    }
+
     /// The digest judged, when allowed.
     pub fn allowed_digest(&self) -> Option<Sha256Digest> {
         match self {
@@ -166,7 +189,35 @@ impl<K: Clone + Eq + Hash, V: Clone> Bounded<K, V> {
     }
 }
 
-type Flight = Shared<BoxFuture<'static, Result<Arc<Verdict>, String>>>;
+type Flight = Shared<BoxFuture<'static, Result<Arc<Verdict>, Unjudged>>>;
+
+/// Why an image was not judged.
+#[derive(Debug, Clone)]
+struct Unjudged {
+    reason: String,
+    /// The registry sent content whose digest is not the one asked for or announced: a lie,
+    /// not an outage, so the failure mode does not apply (denied, and never cached).
+    tampered: bool,
+}
+
+impl Unjudged {
+    fn new(reason: String) -> Self {
+        Self {
+            reason,
+            tampered: false,
+        }
+    }
+}
+
+/// Whether a registry error is content that does not match its digest.
+fn digest_mismatch(e: &vouch_core::oci::OciError) -> bool {
+    matches!(
+        e,
+        vouch_core::oci::OciError::Registry(
+            vouch_core::oci::registry::RegistryError::DigestMismatch { .. }
+        )
+    )
+}
 
 /// Judges images for the webhook endpoints.
 pub struct Judge {
@@ -298,7 +349,7 @@ impl Judge {
         sem.acquire_owned().await.ok()
     }
 
-    async fn digest_of(&self, r: &RegistryRef) -> Result<Sha256Digest, String> {
+    async fn digest_of(&self, r: &RegistryRef) -> Result<Sha256Digest, Unjudged> {
         if let Some(d) = r.digest {
             return Ok(d);
         }
@@ -317,8 +368,19 @@ impl Judge {
         )
         .await
         .map_err(|e| {
-            self.metrics.inc("vouch_registry_errors_total", "registry");
-            format!("cannot resolve the tag: {e}")
+            let tampered = digest_mismatch(&e);
+            self.metrics.inc(
+                "vouch_registry_errors_total",
+                if tampered {
+                    "digest-mismatch"
+                } else {
+                    "registry"
+                },
+            );
+            Unjudged {
+                reason: format!("cannot resolve the tag: {e}"),
+                tampered,
+            }
         })?;
         if let Ok(mut t) = self.tags.lock() {
             t.insert(key, resolved.digest);
@@ -349,12 +411,7 @@ impl Judge {
         };
         let digest = match self.digest_of(&r).await {
             Ok(d) => d,
-            Err(reason) => {
-                return ImageVerdict::Failed {
-                    image: image.to_owned(),
-                    reason,
-                };
-            }
+            Err(u) => return ImageVerdict::unjudged(image, u),
         };
         let key = Key {
             name: r.name(),
@@ -369,10 +426,7 @@ impl Judge {
                 digest,
                 verdict,
             },
-            Err(reason) => ImageVerdict::Failed {
-                image: image.to_owned(),
-                reason,
-            },
+            Err(u) => ImageVerdict::unjudged(image, u),
         }
     }
 
@@ -382,14 +436,14 @@ impl Judge {
         policy: &Arc<LoadedPolicy>,
         r: &RegistryRef,
         key: Key,
-    ) -> Result<Arc<Verdict>, String> {
+    ) -> Result<Arc<Verdict>, Unjudged> {
         if let Some(v) = self.verdicts.lock().ok().and_then(|c| c.get(&key)) {
             self.metrics.inc("vouch_cache_hits_total", "verdict");
             return Ok(v);
         }
         let flight = {
             let Ok(mut inflight) = self.inflight.lock() else {
-                return Err("internal lock poisoned".into());
+                return Err(Unjudged::new("internal lock poisoned".into()));
             };
             // Again under the lock: an evaluation that finished meanwhile put its verdict in
             // the cache before leaving `inflight`.
@@ -439,8 +493,19 @@ impl Judge {
             .await
             .map(Arc::new)
             .map_err(|e| {
-                me.metrics.inc("vouch_registry_errors_total", "evaluation");
-                format!("cannot evaluate: {e}")
+                let tampered = matches!(&e, crate::VerifyError::Oci(o) if digest_mismatch(o));
+                me.metrics.inc(
+                    "vouch_registry_errors_total",
+                    if tampered {
+                        "digest-mismatch"
+                    } else {
+                        "evaluation"
+                    },
+                );
+                Unjudged {
+                    reason: format!("cannot evaluate: {e}"),
+                    tampered,
+                }
             });
             if let (Ok(v), Ok(mut c)) = (&out, me.verdicts.lock()) {
                 c.insert(key.clone(), v.clone());
@@ -452,7 +517,7 @@ impl Judge {
         });
         async move {
             task.await
-                .unwrap_or_else(|e| Err(format!("evaluation task failed: {e}")))
+                .unwrap_or_else(|e| Err(Unjudged::new(format!("evaluation task failed: {e}"))))
         }
         .boxed()
         .shared()
@@ -506,6 +571,13 @@ impl Judge {
                         .inc("vouch_verdicts_total", "image.invalid-reference");
                     denied.push(format!(
                         "{image} denied [image.invalid-reference]: {reason}"
+                    ));
+                }
+                ImageVerdict::Tampered { image, reason } => {
+                    self.metrics
+                        .inc("vouch_verdicts_total", "registry.digest-mismatch");
+                    denied.push(format!(
+                        "{image} denied [registry.digest-mismatch]: {reason}"
                     ));
                 }
                 ImageVerdict::Failed { image, reason } => {
@@ -597,6 +669,32 @@ images:
         )
         .unwrap_err();
         assert!(e.to_string().contains("images[0].namespaces[0]"), "{e}");
+    }
+
+    #[test]
+    fn a_digest_mismatch_is_tampering_not_an_outage() {
+        use vouch_core::oci::OciError;
+        use vouch_core::oci::registry::RegistryError;
+        let lie = OciError::Registry(RegistryError::DigestMismatch {
+            what: "manifest r.example/app:v1".into(),
+            expected: Sha256Digest::of(b"a").to_string(),
+            found: Sha256Digest::of(b"b"),
+        });
+        assert!(digest_mismatch(&lie));
+        assert!(!digest_mismatch(&OciError::Registry(
+            RegistryError::Credentials("x".into())
+        )));
+        let v = ImageVerdict::unjudged(
+            "r.example/app:v1",
+            Unjudged {
+                reason: lie.to_string(),
+                tampered: true,
+            },
+        );
+        assert!(matches!(v, ImageVerdict::Tampered { .. }));
+        assert!(v.allowed_digest().is_none());
+        let v = ImageVerdict::unjudged("r.example/app:v1", Unjudged::new("down".into()));
+        assert!(matches!(v, ImageVerdict::Failed { .. }));
     }
 
     #[test]

@@ -37,7 +37,15 @@ pub struct ServeOptions {
     pub policy: PathBuf,
     /// How often the files are checked for changes.
     pub watch_interval: Duration,
+    /// Honour `alpha.image-policy.k8s.io/break-glass: "true"` on an ImageReview: admit what
+    /// the policy denies, with an audit annotation and a warning in the log. Off: the
+    /// annotation is ignored (judged as usual) and the answer says so.
+    pub allow_break_glass: bool,
 }
+
+/// The ImageReview annotation asking the backend to admit in an emergency (the
+/// ImagePolicyWebhook plugin passes `*.image-policy.k8s.io/*` annotations through).
+pub const BREAK_GLASS: &str = "alpha.image-policy.k8s.io/break-glass";
 
 /// A log sink: one JSON object per event.
 pub type Log = Arc<dyn Fn(Value) + Send + Sync>;
@@ -112,6 +120,16 @@ impl ResolvesServerCert for Certs {
 struct State {
     judge: Arc<Judge>,
     log: Log,
+    allow_break_glass: bool,
+    health: Arc<Health>,
+}
+
+/// What `/readyz` reports: the certificate in force and the last policy reload.
+#[derive(Debug, Default)]
+struct Health {
+    /// The error of the last policy reload, while the policy before it is still serving;
+    /// cleared by the next successful reload.
+    reload_error: RwLock<Option<String>>,
 }
 
 fn now_secs() -> f64 {
@@ -178,8 +196,20 @@ pub async fn serve(
                "policyDigest": judge.policy().policy.digest().to_string()}),
     );
     bound(addr);
-    tokio::spawn(watch(opts.clone(), judge.clone(), certs, log.clone()));
-    let state = Arc::new(State { judge, log });
+    let health = Arc::new(Health::default());
+    tokio::spawn(watch(
+        opts.clone(),
+        judge.clone(),
+        certs,
+        log.clone(),
+        health.clone(),
+    ));
+    let state = Arc::new(State {
+        judge,
+        log,
+        allow_break_glass: opts.allow_break_glass,
+        health,
+    });
     let slots = Arc::new(tokio::sync::Semaphore::new(1024));
     loop {
         let (tcp, peer) = match listener.accept().await {
@@ -227,7 +257,13 @@ pub async fn serve(
 }
 
 /// Polls the certificate, key and policy files; reloads the policy on SIGHUP too.
-async fn watch(opts: ServeOptions, judge: Arc<Judge>, certs: Arc<Certs>, log: Log) {
+async fn watch(
+    opts: ServeOptions,
+    judge: Arc<Judge>,
+    certs: Arc<Certs>,
+    log: Log,
+    health: Arc<Health>,
+) {
     let mut cert_print = fingerprint(&[&opts.tls_cert, &opts.tls_key]);
     let mut policy_print = fingerprint(&[&opts.policy]);
     #[cfg(unix)]
@@ -286,6 +322,9 @@ async fn watch(opts: ServeOptions, judge: Arc<Judge>, certs: Arc<Certs>, log: Lo
             policy_print = now;
             match judge.reload(&opts.policy) {
                 Ok(p) => {
+                    if let Ok(mut e) = health.reload_error.write() {
+                        *e = None;
+                    }
                     judge.metrics.inc("vouch_policy_reloads_total", "ok");
                     emit(
                         &log,
@@ -295,6 +334,9 @@ async fn watch(opts: ServeOptions, judge: Arc<Judge>, certs: Arc<Certs>, log: Lo
                     );
                 }
                 Err(e) => {
+                    if let Ok(mut r) = health.reload_error.write() {
+                        *r = Some(e.to_string());
+                    }
                     judge.metrics.inc("vouch_policy_reloads_total", "error");
                     emit(
                         &log,
@@ -333,7 +375,7 @@ async fn handle(
     let method = req.method().clone();
     Ok(match (method, path.as_str()) {
         (Method::GET, "/healthz") => reply(StatusCode::OK, "text/plain", "ok\n"),
-        (Method::GET, "/readyz") => reply(StatusCode::OK, "text/plain", "ready\n"),
+        (Method::GET, "/readyz") => readiness(&st),
         (Method::GET, "/metrics") => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4",
@@ -395,6 +437,32 @@ async fn handle(
             "vouch: not found; endpoints: /validate /mutate /imagepolicy /healthz /readyz /metrics\n",
         ),
     })
+}
+
+/// Ready: the listener is up with a certificate and a policy in force (both are loaded before
+/// the server listens, and a failed reload keeps them). A failed policy reload is reported,
+/// still ready: the policy before it is serving. 503 only if the state cannot be read.
+fn readiness(st: &State) -> Response<Full<Bytes>> {
+    let Ok(reload_error) = st.health.reload_error.read().map(|e| e.clone()) else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not ready: internal state unreadable\n",
+        );
+    };
+    let p = st.judge.policy();
+    let mut body = format!(
+        "ready: policy {} ({}, generation {})\n",
+        p.policy.source(),
+        p.policy.digest(),
+        p.generation
+    );
+    if let Some(e) = reload_error {
+        body.push_str(&format!(
+            "last policy reload failed, the policy above is still serving: {e}\n"
+        ));
+    }
+    reply(StatusCode::OK, "text/plain", body)
 }
 
 fn bad_request(st: &State, endpoint: &str, e: &AdmissionError) -> Response<Full<Bytes>> {
@@ -500,25 +568,13 @@ async fn image_review(st: &State, body: &[u8], started: Instant) -> Response<Ful
         .judge_images(&r.images, r.namespace.as_deref())
         .await;
     let answer = st.judge.answer(&policy, &outcomes);
-    let reason = if answer.allowed {
+    let mut reason = if answer.allowed {
         answer.warnings.join("; ")
     } else {
         answer.message.clone()
     };
-    let result = if answer.allowed { "allowed" } else { "denied" };
-    st.judge
-        .metrics
-        .inc("vouch_reviews_total", format!("imagepolicy {result}"));
-    emit(
-        &st.log,
-        "info",
-        "review",
-        json!({"endpoint": "imagepolicy", "namespace": r.namespace, "images": r.images,
-               "annotations": r.annotations, "allowed": answer.allowed,
-               "message": if answer.allowed { None } else { Some(&answer.message) },
-               "ms": started.elapsed().as_secs_f64() * 1000.0}),
-    );
-    let audit = [
+    let mut allowed = answer.allowed;
+    let mut audit: std::collections::BTreeMap<String, String> = [
         ("vouch-policy".to_owned(), policy.policy.source().to_owned()),
         (
             "vouch-policy-digest".to_owned(),
@@ -527,7 +583,73 @@ async fn image_review(st: &State, body: &[u8], started: Instant) -> Response<Ful
     ]
     .into_iter()
     .collect();
-    json_reply(&imagepolicy::response(answer.allowed, &reason, &audit))
+    let break_glass = r
+        .annotations
+        .get(BREAK_GLASS)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let mut result = if answer.allowed { "allowed" } else { "denied" };
+    if break_glass {
+        let verdict = if answer.allowed {
+            "allowed".to_owned()
+        } else {
+            format!("denied: {}", truncate(&answer.message, 2048))
+        };
+        let note = if !st.allow_break_glass {
+            audit.insert("vouch-break-glass".into(), "ignored".into());
+            format!(
+                "vouch: the {BREAK_GLASS} annotation was ignored (this server does not run with --allow-break-glass); judged by the policy"
+            )
+        } else if answer.allowed {
+            audit.insert("vouch-break-glass".into(), "not needed".into());
+            format!("vouch: {BREAK_GLASS} requested; not needed, the policy admits the images")
+        } else {
+            allowed = true;
+            result = "break-glass";
+            audit.insert("vouch-break-glass".into(), "policy bypassed".into());
+            audit.insert("vouch-bypassed-verdict".into(), verdict.clone());
+            format!(
+                "vouch: admitted by break-glass ({BREAK_GLASS}), the policy bypassed; the policy's verdict: {verdict}"
+            )
+        };
+        emit(
+            &st.log,
+            "warn",
+            "break-glass review",
+            json!({"endpoint": "imagepolicy", "namespace": r.namespace, "images": r.images,
+                   "annotations": r.annotations, "honoured": st.allow_break_glass,
+                   "allowed": allowed, "verdict": verdict}),
+        );
+        reason = if reason.is_empty() {
+            note
+        } else {
+            format!("{note}; {reason}")
+        };
+    }
+    st.judge
+        .metrics
+        .inc("vouch_reviews_total", format!("imagepolicy {result}"));
+    emit(
+        &st.log,
+        "info",
+        "review",
+        json!({"endpoint": "imagepolicy", "namespace": r.namespace, "images": r.images,
+               "annotations": r.annotations, "allowed": allowed,
+               "message": if answer.allowed { None } else { Some(&answer.message) },
+               "ms": started.elapsed().as_secs_f64() * 1000.0}),
+    );
+    json_reply(&imagepolicy::response(allowed, &reason, &audit))
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 impl vouch_core::Classify for ServeError {
