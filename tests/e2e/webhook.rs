@@ -18,9 +18,9 @@ use crate::support::tls::make_certs;
 use crate::support::{python, run, vouch, workspace};
 
 /// A running `vouch serve`, killed when dropped; its JSON log lines collected.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     logs: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -32,7 +32,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
         let mut child = vouch()
             .current_dir(dir)
             .args([
@@ -82,7 +82,7 @@ impl Server {
     }
 }
 
-fn https(ca: &Path) -> reqwest::Client {
+pub(crate) fn https(ca: &Path) -> reqwest::Client {
     let cert = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
     reqwest::Client::builder()
         .tls_certs_only([cert])
@@ -102,13 +102,13 @@ async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String) {
     (status, r.text().await.unwrap())
 }
 
-async fn review(c: &reqwest::Client, url: &str, doc: &Value) -> Value {
+pub(crate) async fn review(c: &reqwest::Client, url: &str, doc: &Value) -> Value {
     let (status, body) = post(c, url, serde_json::to_vec(doc).unwrap()).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
 
-fn admission(uid: &str, ns: &str, kind: &str, object: Value) -> Value {
+pub(crate) fn admission(uid: &str, ns: &str, kind: &str, object: Value) -> Value {
     json!({
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",
@@ -125,7 +125,7 @@ fn admission(uid: &str, ns: &str, kind: &str, object: Value) -> Value {
     })
 }
 
-fn pod(containers: &[&str], init: &[&str]) -> Value {
+pub(crate) fn pod(containers: &[&str], init: &[&str]) -> Value {
     let c = |list: &[&str]| -> Vec<Value> {
         list.iter()
             .enumerate()
