@@ -5,87 +5,17 @@
 //! `vouch tree`.
 
 use std::path::Path;
-use std::time::Duration;
 
-use bytes::Bytes;
-use vouch_core::cosign::SettleOptions;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::notary::envelope::{ARTIFACT_TYPE, MEDIA_TYPE_JWS};
+use vouch_core::oci::Target;
 use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::{Descriptor, OCI_MANIFEST};
-use vouch_core::oci::{OciLimits, Target};
-use vouch_core::referrers::{StoredReferrer, index_referrers};
 
 use crate::support::image::{client, image_parts, layout_image, push_image, registry_ref};
+pub(crate) use crate::support::notary::{SIGNER, attach, attach_to, produce, store};
 use crate::support::registry::Registry;
-use crate::support::{python, vouch_in, workspace};
-
-pub(crate) const SIGNER: &str = "CN=vouch notary signer,O=vouch-test,L=Seattle,ST=WA,C=US";
-
-/// Runs the producer for `subject`; returns (root PEM, envelope bytes).
-pub(crate) fn produce(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>) {
-    let out = dir.join("producer");
-    let status = std::process::Command::new(python())
-        .arg(workspace().join("keys-test/notary_sign.py"))
-        .arg(&out)
-        .arg(&subject.media_type)
-        .arg(subject.digest.to_string())
-        .arg(subject.size.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (
-        std::fs::read(out.join("root.pem")).unwrap(),
-        std::fs::read(out.join("envelope.jws")).unwrap(),
-    )
-}
-
-/// Attaches `envelope` to `subject` in the layout as notation does in a registry: an image
-/// manifest with the Notary artifact type, the empty config, the envelope as its one layer.
-pub(crate) async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {
-    let target = Target::Layout(Layout::open_or_create(layout_dir).unwrap());
-    attach_to(&target, subject, envelope).await;
-}
-
-pub(crate) async fn attach_to(target: &Target, subject: &Descriptor, envelope: &[u8]) {
-    let empty = target.push_blob(Bytes::from_static(b"{}")).await.unwrap();
-    let env = target
-        .push_blob(Bytes::from(envelope.to_vec()))
-        .await
-        .unwrap();
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": ARTIFACT_TYPE,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.to_string(), "size": 2},
-        "layers": [{"mediaType": MEDIA_TYPE_JWS, "digest": env.to_string(), "size": envelope.len()}],
-        "subject": {"mediaType": subject.media_type, "digest": subject.digest.to_string(), "size": subject.size},
-        "annotations": {"io.cncf.notary.x509chain.thumbprint#S256": "[]"},
-    });
-    let bytes = serde_json::to_vec(&manifest).unwrap();
-    target
-        .push_manifest_by_digest(Bytes::from(bytes.clone()), OCI_MANIFEST)
-        .await
-        .unwrap();
-    let mut entry = Descriptor::of(OCI_MANIFEST, &bytes);
-    entry.artifact_type = Some(ARTIFACT_TYPE.into());
-    let r = index_referrers(
-        &[StoredReferrer {
-            target,
-            subject: subject.digest,
-            entry,
-        }],
-        SettleOptions {
-            window: Duration::from_millis(100),
-            settle: Duration::from_millis(200),
-            rounds: 10,
-        },
-        &OciLimits::default(),
-        1,
-    )
-    .await;
-    assert!(r.iter().all(Result::is_ok), "{r:?}");
-}
+use crate::support::vouch_in;
 
 /// Attaches `envelope` as `notation sign --oci-layout` leaves it (oras-go's OCI store): the
 /// signature manifest an untagged entry of index.json, no fallback tag; here in the older
@@ -128,13 +58,6 @@ fn policy(dir: &Path, identity: &str) -> String {
     )
     .unwrap();
     p.display().to_string()
-}
-
-pub(crate) fn store(dir: &Path, name: &str, root: &[u8]) -> String {
-    let s = dir.join(name);
-    std::fs::create_dir_all(s.join("x509/ca/e2e")).unwrap();
-    std::fs::write(s.join("x509/ca/e2e/root.pem"), root).unwrap();
-    s.display().to_string()
 }
 
 fn verify(dir: &Path, policy: &str, store: &str, extra: &[&str]) -> crate::support::Run {

@@ -4,7 +4,8 @@
 //! `application/vnd.cncf.notary.signature`, through the fallback tag on distribution); policies
 //! with a `notation` authority alone and in a 2-of-2 threshold with the key; a trust store that
 //! does not hold the signer; an image with only the cosign signature; `vouch promote` by a
-//! notation-only policy, and the verdict again at the destination.
+//! notation-only policy, and the verdict again at the destination; `vouch serve` (the admission
+//! webhook) by a notation-only policy.
 
 use std::fs;
 use std::path::Path;
@@ -16,7 +17,9 @@ use vouch_core::oci::manifest::{Descriptor, OCI_MANIFEST};
 use crate::notary::{SIGNER, attach, attach_to, image, produce, store};
 use crate::support::image::{client, image_parts, layout_image, push_image, registry_ref};
 use crate::support::registry::Registry;
+use crate::support::tls::make_certs;
 use crate::support::{Run, vouch_in};
+use crate::webhook::{Server, admission, https, pod, review};
 
 fn judge(dir: &Path, policy: &str, image: &str) -> (Run, Value) {
     let out = vouch_in(
@@ -256,5 +259,75 @@ async fn a_notation_authority_in_an_oci_layout() {
             && out.stderr.contains("no Notary Project signature"),
         "{}",
         out.stderr
+    );
+}
+
+/// `vouch serve` (the admission webhook) by a notation-only policy, the images in a real
+/// docker-registry: a Pod of the Notary-signed image is admitted; a Pod of an image signed only
+/// with a cosign key is denied, the reason `notation.signature-missing`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_honours_a_notation_authority() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_owned();
+    let reg = Registry::start();
+    let host = reg.host();
+    let c = client();
+    push_image(&c, &host, "np/app", "v1").await;
+    push_image(&c, &host, "np/cosign-only", "v1").await;
+    let (_, _, manifest) = image_parts(&format!("{host}/np/app:v1"));
+    let subject = Descriptor::of(OCI_MANIFEST, &manifest);
+    let (root, envelope) = produce(&dir, &subject);
+    let target = Target::registry(c.clone(), &registry_ref(&host, "np/app"));
+    attach_to(&target, &subject, &envelope).await;
+    store(&dir, "store", &root);
+    let app = format!("{host}/np/app:v1");
+    let cosign_only = format!("{host}/np/cosign-only:v1");
+
+    let server = tokio::task::spawn_blocking({
+        let (dir, cosign_only) = (dir.clone(), cosign_only.clone());
+        move || {
+            let dir = dir.as_path();
+            vouch_in(dir, Some("pw"), ["generate-key-pair", "--output-key-prefix", "release"]).ok();
+            vouch_in(dir, Some("pw"), ["sign", "--key", "release.key", &cosign_only]).ok();
+            make_certs(dir, "one");
+            fs::copy(dir.join("one.crt"), dir.join("tls.crt")).unwrap();
+            fs::copy(dir.join("one.key"), dir.join("tls.key")).unwrap();
+            write(
+                dir,
+                "policy.yaml",
+                &format!(
+                    "version: 1\nimages:\n  - match: \"127.0.0.1:*/**\"\n    signatures:\n      authorities:\n        - name: acme notary\n          notation:\n            trustStore: store\n            trustStores: [\"ca:e2e\"]\n            trustedIdentities: [\"x509.subject: {SIGNER}\"]\ndefault: deny\n"
+                ),
+            );
+            Server::start(dir, &[])
+        }
+    })
+    .await
+    .unwrap();
+    let https = https(&dir.join("one-ca.pem"));
+    let validate = format!("{}/validate", server.url);
+
+    let r = review(
+        &https,
+        &validate,
+        &admission("uid-notary", "prod", "Pod", pod(&[&app], &[])),
+    )
+    .await;
+    assert_eq!(r["response"]["uid"], "uid-notary");
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+
+    let r = review(
+        &https,
+        &validate,
+        &admission("uid-cosign", "prod", "Pod", pod(&[&cosign_only], &[])),
+    )
+    .await;
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    assert_eq!(r["response"]["status"]["code"], 403);
+    let msg = r["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("{cosign_only} (sha256:"))
+            && msg.contains("notation.signature-missing"),
+        "{msg}"
     );
 }

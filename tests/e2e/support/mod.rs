@@ -3,6 +3,7 @@
 pub mod fake_registry;
 pub mod image;
 pub mod kms;
+pub mod notary;
 pub mod proxy;
 pub mod registry;
 pub mod sigstore_stack;
