@@ -471,8 +471,8 @@ fn unsupported_and_malformed_references() {
     }
 }
 
-/// `vouch sign` and `vouch attest` with keys in a token and in a key service, in both storage
-/// formats; `vouch verify` / `verify-attestation` accept them with the exported public keys, and
+/// `vouch sign` and `vouch attest` with keys in a token and in key services (OpenBao, AWS KMS),
+/// in both storage formats; `vouch verify` / `verify-attestation` accept them with the exported public keys, and
 /// the Python peer verifies the legacy signatures; `promote --attest-key` with the token's key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_sign_and_attest_with_remote_keys() {
@@ -493,11 +493,23 @@ async fn images_sign_and_attest_with_remote_keys() {
     let hsm_ref = hsm.uri("object=signer");
     public_key(d, &hsm_env, &hsm_ref, "hsm.pub");
     public_key(d, &bao_env, "hashivault://signer", "bao.pub");
+    let moto = Moto::start();
+    let aws_env = aws_env(&moto.endpoint, &moto.signer);
+    let mut cmd = kms_vouch(d);
+    aws_env(&mut cmd);
+    let r = run(cmd.args(["generate-key-pair", "--kms", "awskms:///alias/images"])).ok();
+    std::fs::write(d.join("aws.pub"), &r.stdout).unwrap();
     std::fs::write(d.join("predicate.json"), br#"{"built-by":"kms test"}"#).unwrap();
     type Setup<'a> = &'a dyn Fn(&mut Command);
-    let keys: [(Setup, &str, &str, &str); 2] = [
+    let keys: [(Setup, &str, &str, &str); 3] = [
         (&hsm_env, hsm_ref.as_str(), "hsm.pub", PKCS11_PIN),
         (&bao_env, "hashivault://signer", "bao.pub", BAO_ROOT_TOKEN),
+        (
+            &aws_env,
+            "awskms:///alias/images",
+            "aws.pub",
+            moto.signer.secret.as_str(),
+        ),
     ];
     for (setup, reference, public, secret) in keys {
         for format in ["bundle", "legacy"] {
