@@ -24,6 +24,19 @@ pub(crate) struct Server {
     pub(crate) logs: Arc<Mutex<Vec<Value>>>,
 }
 
+impl Server {
+    /// The Prometheus text of `/metrics`.
+    pub(crate) async fn metrics(&self, c: &reqwest::Client) -> String {
+        c.get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -466,14 +479,7 @@ async fn webhook_validates_mutates_and_reviews_images() {
         let r = c.get(format!("{}/{p}", server.url)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200);
     }
-    let m = c
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = server.metrics(&c).await;
     assert!(
         m.contains("vouch_reviews_total{endpoint=\"validate\",result=\"denied\"}"),
         "{m}"
@@ -617,14 +623,7 @@ async fn webhook_registry_down_applies_the_failure_mode() {
                 "{msg}"
             );
         }
-        let m = c
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = server.metrics(&c).await;
         assert!(m.contains("vouch_registry_errors_total{kind="), "{m}");
     }
 
@@ -653,14 +652,7 @@ async fn webhook_registry_down_applies_the_failure_mode() {
         msg.contains(&image) && msg.contains("not judged within the 1000 ms deadline"),
         "{msg}"
     );
-    let m = c
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = server.metrics(&c).await;
     assert!(
         m.contains("vouch_registry_errors_total{kind=\"deadline\"} 1"),
         "{m}"

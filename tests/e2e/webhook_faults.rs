@@ -176,14 +176,7 @@ async fn webhook_denies_what_a_lying_registry_serves() {
             .await;
             assert_eq!(ir["status"]["allowed"], false, "mode {mode}: {ir}");
             if mode == TAG {
-                let m = c
-                    .get(format!("{}/metrics", server.url))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                let m = server.metrics(&c).await;
                 assert!(
                     m.contains("vouch_registry_errors_total{kind=\"digest-mismatch\"}"),
                     "{m}"
@@ -303,14 +296,7 @@ async fn webhook_break_glass_is_opt_in_and_audited() {
     )
     .await;
     assert_eq!(r["response"]["allowed"], false, "{r}");
-    let m = c
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = server.metrics(&c).await;
     assert!(
         m.contains("vouch_reviews_total{endpoint=\"imagepolicy\",result=\"break-glass\"} 1"),
         "{m}"

@@ -134,7 +134,7 @@ impl Registry {
             let storage = dir.path().join("storage");
             fs::create_dir_all(&storage).unwrap();
             let log = fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut child = Command::new(&bin)
+            let child = Command::new(&bin)
                 .env("FERRO_OCI_LISTEN", format!("127.0.0.1:{port}"))
                 .env("FERRO_OCI_STORAGE_DIR", &storage)
                 .env("RUST_LOG", "warn")
@@ -143,23 +143,14 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if answers(port, "/healthz") && answers(port, "/v2/") {
-                    return Registry {
-                        child,
-                        port,
-                        dir,
-                        kind: RegistryKind::ReferrersApi,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: most likely the port was taken meanwhile; try another
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if let Some(child) = ready(child, port, &["/healthz", "/v2/"]) {
+                return Registry {
+                    child,
+                    port,
+                    dir,
+                    kind: RegistryKind::ReferrersApi,
+                };
             }
-            let _ = child.kill();
-            let _ = child.wait();
             last_log = fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
         }
         panic!("ferro-oci-server did not start; its log:\n{last_log}");
@@ -203,7 +194,7 @@ impl Registry {
             }
             fs::write(&config, text).unwrap();
             let log = fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut child = Command::new(&bin)
+            let child = Command::new(&bin)
                 .arg("serve")
                 .arg(&config)
                 .stdin(Stdio::null())
@@ -211,23 +202,14 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if answers(port, "/v2/") {
-                    return Registry {
-                        child,
-                        port,
-                        dir,
-                        kind: RegistryKind::Distribution,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: most likely the port was taken meanwhile; try another
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if let Some(child) = ready(child, port, &["/v2/"]) {
+                return Registry {
+                    child,
+                    port,
+                    dir,
+                    kind: RegistryKind::Distribution,
+                };
             }
-            let _ = child.kill();
-            let _ = child.wait();
             last_log = fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
         }
         panic!("docker-registry did not start; its log:\n{last_log}");
@@ -304,4 +286,23 @@ pub async fn assert_fallback_index_as_kind(
         "{kind:?}: the fallback tag {tag} of {}",
         r.repository
     );
+}
+
+/// Waits up to 30 s for a started registry to answer every path in `paths`; `None` (the process
+/// stopped and reaped) when it exits first — most likely the port was taken meanwhile — or never
+/// answers.
+fn ready(mut child: Child, port: u16, paths: &[&str]) -> Option<Child> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if paths.iter().all(|p| answers(port, p)) {
+            return Some(child);
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
