@@ -582,10 +582,10 @@ async fn images_sign_and_attest_with_remote_keys() {
 fn pkcs11_pin_is_asked_for_at_a_terminal() {
     let hsm = SoftHsm::new();
     let uri = hsm.uri("object=signer");
-    // A pty driven by Python's pty module: the PIN is typed only once the prompt is shown (so it
-    // cannot be echoed before vouch turns echo off), and everything the terminal shows is kept.
+    // A pty driven by Python's pty module: the PIN is typed only once the prompt is shown and the
+    // terminal's echo is off, and everything the terminal shows is kept.
     const DRIVE: &str = r#"
-import os, pty, sys
+import os, pty, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
@@ -600,6 +600,12 @@ while True:
         break
     seen += chunk
     if not typed and b"PIN" in seen:
+        # The prompt is written before echo is turned off: type only once the terminal (whose
+        # settings the master side reads) no longer echoes.
+        waited = 0
+        while termios.tcgetattr(fd)[3] & termios.ECHO and waited < 1000:
+            time.sleep(0.01)
+            waited += 1
         os.write(fd, os.environ["TEST_PIN"].encode() + b"\n")
         typed = True
 _, status = os.waitpid(pid, 0)
