@@ -21,7 +21,11 @@ fn data() -> PathBuf {
 }
 
 fn policy(name: &str) -> String {
-    data().join("trustpolicies").join(name).display().to_string()
+    data()
+        .join("trustpolicies")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 /// A trust store `dir/name` with `ca/e2e` holding `ca` (PEM) and, if given, `tsa/e2e` `tsa`.
@@ -198,7 +202,10 @@ fn notations_invalid_signature() {
             &policy(p),
             &good,
             &image,
-            &["application/vnd.oci.image.layer.v1.tar", "not a Notary Project envelope"],
+            &[
+                "application/vnd.oci.image.layer.v1.tar",
+                "not a Notary Project envelope",
+            ],
         );
     }
     let r = vouch_in(
