@@ -442,14 +442,15 @@ fn notations_signature_with_an_invalid_timestamp() {
     );
 }
 
-/// `e2e-valid-signature` pushed into a real docker-registry by `vouch promote` under a
-/// notation-only policy (the image, then its signature as a referrer through the fallback
-/// tag), and verified there as in the layout.
-#[test]
-fn notations_valid_signature_in_a_registry() {
+crate::on_each_registry! {
+/// `e2e-valid-signature` pushed into a real registry by `vouch promote` under a notation-only
+/// policy (the image, then its signature as a referrer: through the fallback tag on
+/// docker-registry, distribution 2.8; listed by the registry itself on ferro-oci-server), and
+/// verified there as in the layout.
+async fn notations_valid_signature_in_a_registry(kind) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let reg = Registry::start();
+    let reg = Registry::start_kind(kind);
     let host = reg.host();
     let good = store(dir, "good", &localkey("e2e.crt"), None);
     let other = store(dir, "other", &localkey("new_e2e.crt"), None);
@@ -472,6 +473,12 @@ fn notations_valid_signature_in_a_registry() {
     )
     .ok();
     assert!(r.stderr.contains("Promoted"), "{}", r.stderr);
+    crate::support::registry::assert_fallback_index_as_kind(
+        kind,
+        &crate::support::image::registry_ref(&host, "notation/e2e"),
+        &SUBJECT.parse().unwrap(),
+    )
+    .await;
     let (r, doc) = verify(dir, &policy("trustpolicy.json"), &good, &dst);
     assert_eq!(r.code, 0, "{r:#?}");
     assert_eq!(doc["digest"], SUBJECT);
@@ -487,4 +494,5 @@ fn notations_valid_signature_in_a_registry() {
         &["authenticity"],
     );
     assert_eq!(tree(dir, &dst).as_array().unwrap().len(), 1);
+}
 }
