@@ -6,9 +6,13 @@ signature-specification.md), not from vouch's code: a root CA, a leaf with the c
 EKU, and a JWS envelope (flattened JSON serialisation, ES256) whose payload is the target
 descriptor given on the command line.
 
-    notary_sign.py OUTDIR MEDIA_TYPE DIGEST SIZE [CN]
+    notary_sign.py [--timestamp-pss] OUTDIR MEDIA_TYPE DIGEST SIZE [CN]
 
-writes OUTDIR/root.pem (the trust store certificate) and OUTDIR/envelope.jws.
+writes OUTDIR/root.pem (the trust store certificate) and OUTDIR/envelope.jws. With
+--timestamp-pss, the envelope carries a timestamp countersignature
+(`io.cncf.notary.timestampSignature`: an RFC 3161 token over the signature bytes) made by
+OpenSSL and signed with RSASSA-PSS (keys-test/openssl_tsa.py); the TSA's root is written to
+OUTDIR/tsa/tsa-root.pem (the `tsa` trust store certificate).
 """
 
 import base64
@@ -39,8 +43,10 @@ def name(cn: str) -> x509.Name:
 
 
 def main() -> None:
-    out, media_type, digest, size = sys.argv[1:5]
-    cn = sys.argv[5] if len(sys.argv) > 5 else "vouch notary signer"
+    args = [a for a in sys.argv[1:] if a != "--timestamp-pss"]
+    timestamp = len(args) < len(sys.argv) - 1
+    out, media_type, digest, size = args[0:4]
+    cn = args[4] if len(args) > 4 else "vouch notary signer"
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
 
@@ -92,6 +98,12 @@ def main() -> None:
         "signature": b64url(signature),
     }
     os.makedirs(out, exist_ok=True)
+    if timestamp:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from openssl_tsa import Tsa
+        token = Tsa(os.path.join(out, "tsa")).timestamp(signature)
+        # Standard base64 DER, as x5c (signature-envelope-jws.md).
+        envelope["header"]["io.cncf.notary.timestampSignature"] = base64.b64encode(token).decode()
     with open(os.path.join(out, "root.pem"), "wb") as f:
         f.write(root.public_bytes(serialization.Encoding.PEM))
     with open(os.path.join(out, "envelope.jws"), "w") as f:

@@ -12,7 +12,7 @@ use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use der::asn1::{GeneralizedTime, ObjectIdentifier, OctetString};
-use der::{Any, Decode, Encode, Sequence};
+use der::{Any, Decode, Encode, Sequence, Tagged as _};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
 
@@ -32,6 +32,10 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+const SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.4");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
@@ -208,6 +212,161 @@ struct SigningCertificateV2 {
     policies: Option<Any>,
 }
 
+/// RFC 4055 `RSASSA-PSS-params ::= SEQUENCE { hashAlgorithm [0] DEFAULT sha1,
+/// maskGenAlgorithm [1] DEFAULT mgf1SHA1, saltLength [2] INTEGER DEFAULT 20,
+/// trailerField [3] INTEGER DEFAULT 1 }`, every field explicitly tagged.
+#[derive(Sequence)]
+struct PssParamsDer {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    hash: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    mask_gen: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    salt_length: Option<der::asn1::Int>,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    trailer_field: Option<der::asn1::Int>,
+}
+
+/// The RSASSA-PSS parameters of a signer info, defaults applied (RFC 4055 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PssParams {
+    hash: ObjectIdentifier,
+    mgf: ObjectIdentifier,
+    mgf_hash: ObjectIdentifier,
+    salt_length: u64,
+    trailer_field: u64,
+}
+
+/// A hash algorithm identifier's OID; its parameters NULL or absent (RFC 4055 §2.1 allows both).
+fn hash_oid(alg: &AlgorithmIdentifierOwned) -> Result<ObjectIdentifier, TimestampError> {
+    match &alg.parameters {
+        Some(p) if p.tag() != der::Tag::Null || !p.value().is_empty() => Err(err(format!(
+            "hash algorithm {} with parameters",
+            hash_name(&alg.oid)
+        ))),
+        _ => Ok(alg.oid),
+    }
+}
+
+impl PssParams {
+    /// Reads `RSASSA-PSS-params` (absent parameters are all defaults; RFC 4055 says they must be
+    /// present, but a default-only SEQUENCE and an absent one mean the same).
+    fn parse(parameters: Option<&Any>) -> Result<Self, TimestampError> {
+        let p = match parameters {
+            None => None,
+            Some(a) if a.tag() == der::Tag::Null => None,
+            Some(a) => Some(
+                a.decode_as::<PssParamsDer>()
+                    .map_err(|e| err(format!("malformed RSASSA-PSS parameters: {e}")))?,
+            ),
+        };
+        let p = p.unwrap_or(PssParamsDer {
+            hash: None,
+            mask_gen: None,
+            salt_length: None,
+            trailer_field: None,
+        });
+        let hash = p.hash.as_ref().map(hash_oid).transpose()?.unwrap_or(SHA1);
+        let (mgf, mgf_hash) = match &p.mask_gen {
+            None => (MGF1, SHA1),
+            Some(m) => {
+                let inner = m
+                    .parameters
+                    .as_ref()
+                    .ok_or_else(|| err("mask generation function without its hash"))?
+                    .decode_as::<AlgorithmIdentifierOwned>()
+                    .map_err(|e| err(format!("malformed mask generation parameters: {e}")))?;
+                (m.oid, hash_oid(&inner)?)
+            }
+        };
+        let int = |i: &der::asn1::Int, what: &str| {
+            small_int(i).map_err(|_| err(format!("RSASSA-PSS {what} out of range")))
+        };
+        Ok(Self {
+            hash,
+            mgf,
+            mgf_hash,
+            salt_length: p
+                .salt_length
+                .as_ref()
+                .map(|i| int(i, "salt length"))
+                .transpose()?
+                .unwrap_or(20),
+            trailer_field: p
+                .trailer_field
+                .as_ref()
+                .map(|i| int(i, "trailer field"))
+                .transpose()?
+                .unwrap_or(1),
+        })
+    }
+
+    /// The verification algorithm for these parameters, with the signer info's digest
+    /// algorithm: what Go's crypto/x509 (and so notation's tspclient-go and sigstore-go)
+    /// verify, SHA-256/384/512 with MGF1 over the same hash, a salt as long as the hash and
+    /// the trailer 0xbc; anything else is refused by name.
+    fn algorithm(
+        &self,
+        digest_alg: &ObjectIdentifier,
+    ) -> Result<&'static sig::RsaParameters, TimestampError> {
+        let (alg, len): (&'static sig::RsaParameters, u64) = match self.hash {
+            SHA256 => (&sig::RSA_PSS_2048_8192_SHA256, 32),
+            SHA384 => (&sig::RSA_PSS_2048_8192_SHA384, 48),
+            SHA512 => (&sig::RSA_PSS_2048_8192_SHA512, 64),
+            h => {
+                return Err(err(format!(
+                    "RSASSA-PSS with {}: only SHA-256, SHA-384 and SHA-512 are supported",
+                    hash_name(&h)
+                )));
+            }
+        };
+        let hash = hash_name(&self.hash);
+        if self.hash != *digest_alg {
+            return Err(err(format!(
+                "RSASSA-PSS with {hash} but the signer's digest algorithm is {}",
+                hash_name(digest_alg)
+            )));
+        }
+        if self.mgf != MGF1 {
+            return Err(err(format!(
+                "RSASSA-PSS with the mask generation function {}: only MGF1 is supported",
+                self.mgf
+            )));
+        }
+        if self.mgf_hash != self.hash {
+            return Err(err(format!(
+                "RSASSA-PSS with {hash} and MGF1 over {}: only MGF1 over the same hash is supported",
+                hash_name(&self.mgf_hash)
+            )));
+        }
+        if self.salt_length != len {
+            return Err(err(format!(
+                "RSASSA-PSS with {hash} and a salt of {} bytes: only a salt as long as the hash ({len} bytes) is supported",
+                self.salt_length
+            )));
+        }
+        if self.trailer_field != 1 {
+            return Err(err(format!(
+                "RSASSA-PSS trailer field {}: only 1 (0xbc) is defined",
+                self.trailer_field
+            )));
+        }
+        Ok(alg)
+    }
+}
+
+/// A hash algorithm's name, for messages.
+fn hash_name(oid: &ObjectIdentifier) -> String {
+    match *oid {
+        SHA1 => "SHA-1".into(),
+        SHA224 => "SHA-224".into(),
+        SHA256 => "SHA-256".into(),
+        SHA384 => "SHA-384".into(),
+        SHA512 => "SHA-512".into(),
+        other => format!("hash algorithm {other}"),
+    }
+}
+
 /// A parsed RFC 3161 `TimeStampToken` whose TSTInfo is bound to its signer's signed attributes
 /// (content type and message digest checked). Neither the imprint nor the signature is checked
 /// by parsing: see [`TimestampToken::check_imprint`] and [`TimestampToken::verify_signature`].
@@ -223,6 +382,8 @@ pub struct TimestampToken {
     sid: SignerIdentifier,
     digest_alg: ObjectIdentifier,
     signature_alg: ObjectIdentifier,
+    /// The RSASSA-PSS parameters when `signature_alg` is id-RSASSA-PSS.
+    pss: Option<PssParams>,
     signature: Vec<u8>,
     signed_attrs: Vec<u8>,
     /// The signing-certificate-v2 attribute's first certificate hash (algorithm, hash).
@@ -319,6 +480,9 @@ impl TimestampToken {
             }
         };
         let signed_attrs = attrs.to_der().map_err(|e| err(e.to_string()))?;
+        let pss = (si.signature_algorithm.oid == RSASSA_PSS)
+            .then(|| PssParams::parse(si.signature_algorithm.parameters.as_ref()))
+            .transpose()?;
         let mut certificates = Vec::new();
         for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
             if let CertificateChoices::Certificate(c) = c {
@@ -351,6 +515,7 @@ impl TimestampToken {
             sid: si.sid.clone(),
             digest_alg: si.digest_alg.oid,
             signature_alg: si.signature_algorithm.oid,
+            pss,
             signature: si.signature.as_bytes().to_vec(),
             signed_attrs,
             signing_cert,
@@ -423,8 +588,9 @@ impl TimestampToken {
     }
 
     /// Verifies the signer's signature over the signed attributes with the key of `spki_der`
-    /// (a DER SubjectPublicKeyInfo the caller trusts): ECDSA P-256/P-384/P-521 or RSA PKCS #1
-    /// v1.5 (2048 to 8192 bits) with SHA-2.
+    /// (a DER SubjectPublicKeyInfo the caller trusts): ECDSA P-256/P-384/P-521, or RSA (2048
+    /// to 8192 bits) PKCS #1 v1.5 or RSASSA-PSS (MGF1 over the same hash, a salt as long as the
+    /// hash) with SHA-2.
     pub fn verify_signature(&self, spki_der: &[u8]) -> Result<(), TimestampError> {
         let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der)
             .map_err(|e| err(format!("public key: {e}")))?;
@@ -446,6 +612,10 @@ impl TimestampToken {
                 (P521, ECDSA_SHA512) => &sig::ECDSA_P521_SHA512_ASN1,
                 (c, s) => return Err(err(format!("unsupported key/signature pair {c} / {s}"))),
             }
+        } else if spki.algorithm.oid == RSA_ENCRYPTION
+            && let Some(pss) = &self.pss
+        {
+            pss.algorithm(&self.digest_alg)?
         } else if spki.algorithm.oid == RSA_ENCRYPTION {
             let hash = match self.signature_alg {
                 RSA_SHA256 => SHA256,
@@ -505,6 +675,189 @@ mod gen_time_tests {
             "20261130214802+0100",
         ] {
             assert!(TstTime::from_der(&der(bad)).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod pss_tests {
+    //! RSASSA-PSS tokens made by OpenSSL (tests/data/rfc3161-pss, keys-test/openssl_tsa.py).
+    use super::*;
+
+    fn data(name: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/data/rfc3161-pss")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    /// The TSA certificate's DER and its SubjectPublicKeyInfo.
+    fn tsa() -> (Vec<u8>, Vec<u8>) {
+        let pem = String::from_utf8(data("tsa.pem")).unwrap();
+        let (_, cert_der) = pem_rfc7468::decode_vec(pem.as_bytes()).unwrap();
+        let cert = x509_cert::Certificate::from_der(&cert_der).unwrap();
+        let spki = cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap();
+        (cert_der, spki)
+    }
+
+    fn message() -> Vec<u8> {
+        data("message.txt")
+    }
+
+    /// The token with its signer info's signature algorithm or signature changed by `f`.
+    fn rewrite(token: &[u8], f: impl FnOnce(&mut cms::signed_data::SignerInfo)) -> Vec<u8> {
+        let ci = ContentInfo::from_der(token).unwrap();
+        let mut sd: SignedData = ci.content.decode_as().unwrap();
+        let mut infos = sd.signer_infos.0.into_vec();
+        f(&mut infos[0]);
+        sd.signer_infos = cms::signed_data::SignerInfos(infos.try_into().unwrap());
+        ContentInfo {
+            content_type: ci.content_type,
+            content: Any::encode_from(&sd).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn pss_tokens_with_sha2_verify() {
+        let (cert, spki) = tsa();
+        for name in [
+            "pss-sha256.tst",
+            "pss-sha384.tst",
+            "pss-sha512.tst",
+            "pkcs1-sha256.tst",
+        ] {
+            let t = TimestampToken::parse(&data(name)).unwrap();
+            t.check_imprint(&message()).unwrap();
+            t.verify_signature(&spki)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            t.check_signing_certificate(&cert).unwrap();
+            assert!(t.names_signer(&x509_cert::Certificate::from_der(&cert).unwrap()));
+            assert!(
+                t.check_imprint(b"another message").is_err(),
+                "{name}: another imprint"
+            );
+        }
+        let t = TimestampToken::parse(&data("pss-sha256.tst")).unwrap();
+        assert_eq!(
+            t.pss,
+            Some(PssParams {
+                hash: SHA256,
+                mgf: MGF1,
+                mgf_hash: SHA256,
+                salt_length: 32,
+                trailer_field: 1
+            })
+        );
+    }
+
+    /// OpenSSL omits the parameters that have their default (RFC 4055): salt 20, MGF1-SHA-1.
+    /// Both are refused by name, as Go's crypto/x509 (notation) does not verify them either.
+    #[test]
+    fn other_salt_lengths_and_mgf1_hashes_are_refused_by_name() {
+        let (_, spki) = tsa();
+        let t = TimestampToken::parse(&data("pss-sha256-salt20.tst")).unwrap();
+        t.check_imprint(&message()).unwrap();
+        let e = t.verify_signature(&spki).unwrap_err().to_string();
+        assert!(
+            e.contains("a salt of 20 bytes") && e.contains("(32 bytes)"),
+            "{e}"
+        );
+        let t = TimestampToken::parse(&data("pss-sha256-mgf1-sha1.tst")).unwrap();
+        let e = t.verify_signature(&spki).unwrap_err().to_string();
+        assert!(e.contains("MGF1 over SHA-1"), "{e}");
+    }
+
+    #[test]
+    fn a_tampered_pss_signature_does_not_verify() {
+        let (_, spki) = tsa();
+        let token = rewrite(&data("pss-sha256.tst"), |si| {
+            let mut sig = si.signature.as_bytes().to_vec();
+            sig[7] ^= 1;
+            si.signature = OctetString::new(sig).unwrap();
+        });
+        let t = TimestampToken::parse(&token).unwrap();
+        let e = t.verify_signature(&spki).unwrap_err().to_string();
+        assert!(e.contains("does not verify"), "{e}");
+    }
+
+    /// A signature salted with 20 bytes whose parameters are rewritten to claim 32 (what is
+    /// supported): the signature itself does not verify.
+    #[test]
+    fn a_salt_other_than_the_parameters_say_does_not_verify() {
+        let (_, spki) = tsa();
+        let claimed = rewrite(&data("pss-sha256-salt20.tst"), |si| {
+            si.signature_algorithm.parameters = Some(params_salt32());
+        });
+        let t = TimestampToken::parse(&claimed).unwrap();
+        assert_eq!(t.pss.map(|p| p.salt_length), Some(32));
+        let e = t.verify_signature(&spki).unwrap_err().to_string();
+        assert!(e.contains("does not verify"), "{e}");
+    }
+
+    /// The parameters of pss-sha256.tst (SHA-256, MGF1-SHA-256, salt 32).
+    fn params_salt32() -> Any {
+        let ci = ContentInfo::from_der(&data("pss-sha256.tst")).unwrap();
+        let sd: SignedData = ci.content.decode_as().unwrap();
+        sd.signer_infos.0.as_slice()[0]
+            .signature_algorithm
+            .parameters
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn parameters_are_read_with_their_defaults_and_limits() {
+        // Absent parameters: every default (SHA-1): refused by name.
+        let p = PssParams::parse(None).unwrap();
+        assert_eq!(
+            (p.hash, p.mgf_hash, p.salt_length, p.trailer_field),
+            (SHA1, SHA1, 20, 1)
+        );
+        let e = p.algorithm(&SHA256).unwrap_err().to_string();
+        assert!(e.contains("RSASSA-PSS with SHA-1"), "{e}");
+        // A hash other than the signer's digest algorithm.
+        let p = PssParams {
+            hash: SHA384,
+            mgf: MGF1,
+            mgf_hash: SHA384,
+            salt_length: 48,
+            trailer_field: 1,
+        };
+        assert!(p.algorithm(&SHA384).is_ok());
+        let e = p.algorithm(&SHA256).unwrap_err().to_string();
+        assert!(e.contains("digest algorithm is SHA-256"), "{e}");
+        let e = PssParams {
+            trailer_field: 2,
+            ..p
+        }
+        .algorithm(&SHA384)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("trailer field 2"), "{e}");
+        let e = PssParams { mgf: SHA256, ..p }
+            .algorithm(&SHA384)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only MGF1"), "{e}");
+        // Malformed: not a SEQUENCE; a salt length beyond 32 bits; a hash with parameters.
+        for bad in [
+            &[0x04, 0x00][..],
+            &[0x30, 0x09, 0xa2, 0x07, 0x02, 0x05, 0x01, 0, 0, 0, 0][..],
+            &[
+                0x30, 0x11, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+                0x04, 0x02, 0x01, 0x02, 0x00,
+            ][..],
+        ] {
+            let any = Any::from_der(bad).unwrap();
+            assert!(PssParams::parse(Some(&any)).is_err(), "{bad:02x?}");
         }
     }
 }

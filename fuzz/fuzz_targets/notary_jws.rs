@@ -1,6 +1,6 @@
 //! Notary Project JWS envelopes (and the same bytes as COSE_Sign1): parsed with limits, the x5c chain checked the notation way,
 //! the signature checked with the leaf's key, the payload read; and the RFC 3161 token reader
-//! on the same bytes (timestamp countersignatures). Never a panic; never a verified signature
+//! on the same bytes (timestamp countersignatures, ECDSA / RSA PKCS #1 / RSASSA-PSS signers). Never a panic; never a verified signature
 //! over random data.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -33,5 +33,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(token) = vouch_core::rfc3161::TimestampToken::parse(data) {
         let _ = token.check_imprint(b"signature");
         let _ = token.time_range();
+        // The signature algorithm's dispatch (RSASSA-PSS parameters, parsed above, among
+        // them) with the embedded certificates' keys.
+        for c in token.certificates() {
+            if let Ok(spki) = der::Encode::to_der(c.tbs_certificate().subject_public_key_info()) {
+                let _ = token.verify_signature(&spki);
+            }
+        }
     }
 });

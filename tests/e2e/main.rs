@@ -31,6 +31,7 @@ mod keys;
 mod kms;
 mod notary;
 mod notary_policy;
+mod notation_layouts;
 mod policy;
 mod promote;
 mod referrers;

@@ -13,7 +13,9 @@ use vouch_core::oci::layout::Layout;
 use vouch_core::oci::manifest::{Descriptor, OCI_MANIFEST};
 
 use crate::support::image::{client, image_parts, layout_image, push_image, registry_ref};
-pub(crate) use crate::support::notary::{SIGNER, attach, attach_to, produce, store};
+pub(crate) use crate::support::notary::{
+    SIGNER, attach, attach_to, produce, produce_timestamped_pss, store,
+};
 use crate::support::registry::Registry;
 use crate::support::vouch_in;
 
@@ -124,6 +126,55 @@ async fn notary_signature_in_an_oci_layout_verifies_with_its_trust_store_and_ide
     assert_eq!(notary["entries"][0]["artifactType"], ARTIFACT_TYPE);
     let r = vouch_in(dir, None, ["tree", &image_ref]).ok();
     assert!(r.stdout.contains("notary signatures: 1"), "{}", r.stdout);
+}
+
+/// A signature whose timestamp countersignature is an RFC 3161 token signed with RSASSA-PSS
+/// (made by OpenSSL, keys-test/openssl_tsa.py): the policy asks for it to be verified
+/// (`verifyTimestamp: always` with a `tsa` trust store), as notation's tspclient-go would.
+#[tokio::test]
+async fn notary_signature_with_an_rsa_pss_timestamp_countersignature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let subject = image(dir);
+    let (root, tsa_root, envelope) = produce_timestamped_pss(dir, &subject);
+    attach(&dir.join("layout"), &subject, &envelope).await;
+    let with_tsa = |name: &str, tsa: &[u8]| {
+        let s = store(dir, name, &root);
+        let t = Path::new(&s).join("x509/tsa/e2e-tsa");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("root.pem"), tsa).unwrap();
+        s
+    };
+    let policy = dir.join("trustpolicy-tsa.json");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"version":"1.0","trustPolicies":[{{"name":"e2e","registryScopes":["*"],
+            "signatureVerification":{{"level":"strict","verifyTimestamp":"always"}},
+            "trustStores":["ca:e2e","tsa:e2e-tsa"],"trustedIdentities":["x509.subject:{SIGNER}"]}}]}}"#
+        ),
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+
+    let r = verify(
+        dir,
+        &policy,
+        &with_tsa("store", &tsa_root),
+        &["--output", "json"],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc[0]["verified"], true, "{doc}");
+    assert_eq!(doc[0]["notarySignatures"].as_array().unwrap().len(), 1);
+
+    // The tsa trust store holds another root (the signing root): the timestamp is not trusted.
+    let r = verify(dir, &policy, &with_tsa("other-tsa", &root), &[]).code(1);
+    assert!(
+        r.stderr.contains("timestamp") && r.stderr.contains("tsa trust store"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[tokio::test]

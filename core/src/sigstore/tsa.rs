@@ -55,3 +55,56 @@ pub fn verify_timestamp(
         )
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    //! A trusted root whose timestamp authority signs with RSASSA-PSS: the OpenSSL-made tokens
+    //! of tests/data/rfc3161-pss (keys-test/openssl_tsa.py) through the sigstore path.
+    use super::*;
+    use base64::Engine as _;
+
+    fn data(name: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/data/rfc3161-pss")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    fn root() -> TrustedRoot {
+        let der = |name: &str| {
+            let pem = String::from_utf8(data(name)).unwrap();
+            let (_, der) = pem_rfc7468::decode_vec(pem.as_bytes()).unwrap();
+            base64::engine::general_purpose::STANDARD.encode(der)
+        };
+        let doc = serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "timestampAuthorities": [{
+                "uri": "https://tsa.invalid",
+                "certChain": {"certificates": [
+                    {"rawBytes": der("tsa.pem")}, {"rawBytes": der("tsa-root.pem")}
+                ]},
+                "validFor": {"start": "2026-01-01T00:00:00Z"}
+            }]
+        });
+        TrustedRoot::parse(&serde_json::to_vec(&doc).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_tsa_signing_with_rsa_pss() {
+        let root = root();
+        let message = data("message.txt");
+        for name in ["pss-sha256.tst", "pss-sha512.tst", "pkcs1-sha256.tst"] {
+            let t = verify_timestamp(&data(name), &message, &root)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Made on 2026-12-01.
+            assert!((1_796_000_000..1_797_000_000).contains(&t), "{name}: {t}");
+        }
+        assert!(verify_timestamp(&data("pss-sha256.tst"), b"other", &root).is_err());
+        for name in ["pss-sha256-salt20.tst", "pss-sha256-mgf1-sha1.tst"] {
+            let e = verify_timestamp(&data(name), &message, &root).unwrap_err();
+            assert!(e.0.contains("not signed by a timestamp authority"), "{e}");
+        }
+    }
+}

@@ -17,9 +17,22 @@ pub const SIGNER: &str = "CN=vouch notary signer,O=vouch-test,L=Seattle,ST=WA,C=
 
 /// Runs the producer for `subject`; returns (root PEM, envelope bytes).
 pub fn produce(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>) {
+    produce_with(dir, subject, &[])
+}
+
+/// The producer with a timestamp countersignature made by OpenSSL and signed with RSASSA-PSS
+/// (keys-test/openssl_tsa.py); returns (root PEM, TSA root PEM, envelope bytes).
+pub fn produce_timestamped_pss(dir: &Path, subject: &Descriptor) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (root, envelope) = produce_with(dir, subject, &["--timestamp-pss"]);
+    let tsa_root = std::fs::read(dir.join("producer/tsa/tsa-root.pem")).unwrap();
+    (root, tsa_root, envelope)
+}
+
+fn produce_with(dir: &Path, subject: &Descriptor, flags: &[&str]) -> (Vec<u8>, Vec<u8>) {
     let out = dir.join("producer");
     let status = std::process::Command::new(super::python())
         .arg(super::workspace().join("keys-test/notary_sign.py"))
+        .args(flags)
         .arg(&out)
         .arg(&subject.media_type)
         .arg(subject.digest.to_string())
