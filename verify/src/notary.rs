@@ -7,7 +7,7 @@
 //! compares nothing by hand: the expected descriptor is checked before it is returned.
 
 use vouch_core::digest::Sha256Digest;
-use vouch_core::notary::crl::{self, Crl, Verdict};
+use vouch_core::notary::crl::{self, Crl, Reason, Verdict};
 use vouch_core::notary::envelope::{
     ARTIFACT_TYPE, EnvelopeError, MEDIA_TYPE_COSE, MEDIA_TYPE_JWS, NotaryLimits,
     PAYLOAD_CONTENT_TYPE, SignerInfo, SigningScheme, TargetDescriptor, parse_envelope,
@@ -93,32 +93,55 @@ pub enum CheckError {
     RevocationNotChecked,
     /// A certificate of the chain is revoked by a supplied CRL.
     #[error(
-        "{chain} certificate with subject {subject:?} is revoked (serial {serial}, revoked at {date} Unix seconds{})",
-        reason.map(|r| format!(", reason {r}")).unwrap_or_default()
+        "{} certificate with subject {subject:?} is revoked (serial {serial}, revoked at {date} Unix seconds{})",
+        chain.name(),
+        reason.map(|r| format!(", reason {}", r.name())).unwrap_or_default()
     )]
     Revoked {
-        /// "signing" or "timestamping".
-        chain: &'static str,
+        /// The signing or the timestamping chain.
+        chain: RevocationChain,
         /// The revoked certificate.
         subject: String,
         /// Its serial number, hex.
-        serial: String,
+        serial: Box<str>,
         /// `revocationDate`, Unix seconds.
         date: i64,
-        /// The CRL entry's reason code (RFC 5280 name), if any.
-        reason: Option<&'static str>,
+        /// The CRL entry's reason code, if any.
+        reason: Option<Reason>,
     },
     /// The revocation status of a certificate of the chain cannot be told from the supplied
     /// CRLs (none for its issuer, expired, badly signed, unsupported).
-    #[error("{chain} certificate with subject {subject:?} revocation status is unknown: {why}")]
+    #[error(
+        "{} certificate with subject {subject:?} revocation status is unknown: {why}",
+        chain.name()
+    )]
     RevocationUnknown {
-        /// "signing" or "timestamping".
-        chain: &'static str,
+        /// The signing or the timestamping chain.
+        chain: RevocationChain,
         /// The certificate.
         subject: String,
         /// Why.
         why: String,
     },
+}
+
+/// Which chain a revocation error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationChain {
+    /// The signature's `x5c` chain.
+    Signing,
+    /// The timestamp countersignature's TSA chain.
+    Timestamping,
+}
+
+impl RevocationChain {
+    /// `signing` / `timestamping`, as notation's messages say.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Signing => "signing",
+            Self::Timestamping => "timestamping",
+        }
+    }
 }
 
 /// The supplied CRLs' verdict on `chain` as a check error (`None`: not revoked).
@@ -127,7 +150,7 @@ fn revocation(
     crls: &[Crl],
     now: i64,
     signing_time: Option<i64>,
-    which: &'static str,
+    which: RevocationChain,
 ) -> Option<CheckError> {
     let statuses = crl::check_chain(chain, crls, now, signing_time);
     match crl::verdict(chain, &statuses) {
@@ -139,9 +162,9 @@ fn revocation(
         } => Some(CheckError::Revoked {
             chain: which,
             subject,
-            serial,
+            serial: serial.into(),
             date,
-            reason: reason.map(|r| r.name()),
+            reason,
         }),
         Verdict::Unknown { subject, why } => Some(CheckError::RevocationUnknown {
             chain: which,
@@ -166,15 +189,15 @@ impl CheckError {
                 date,
                 reason,
             } => Some(serde_json::json!({
-                "status": "revoked", "chain": chain, "subject": subject, "serial": serial,
-                "revocationDate": date, "reasonCode": reason,
+                "status": "revoked", "chain": chain.name(), "subject": subject, "serial": serial,
+                "revocationDate": date, "reasonCode": reason.map(Reason::name),
             })),
             Self::RevocationUnknown {
                 chain,
                 subject,
                 why,
             } => Some(serde_json::json!({
-                "status": "unknown", "chain": chain, "subject": subject, "why": why,
+                "status": "unknown", "chain": chain.name(), "subject": subject, "why": why,
             })),
             Self::RevocationNotChecked => Some(serde_json::json!({"status": "not checked"})),
             _ => None,
@@ -434,7 +457,7 @@ pub fn verify_envelope_with_crls(
         } else {
             let signing_time =
                 (info.scheme() == SigningScheme::X509SigningAuthority).then(|| info.signing_time());
-            if let Some(e) = revocation(&chain, crls, now, signing_time, "signing") {
+            if let Some(e) = revocation(&chain, crls, now, signing_time, RevocationChain::Signing) {
                 run.fail(Check::Revocation, e)?;
             }
         }
@@ -612,7 +635,13 @@ fn authentic_timestamp(
     }
     // notation-go checks the TSA chain's revocation too (at the time of verification).
     if !crls.is_empty()
-        && let Some(e) = revocation(&ts.tsa_chain, crls, now, None, "timestamping")
+        && let Some(e) = revocation(
+            &ts.tsa_chain,
+            crls,
+            now,
+            None,
+            RevocationChain::Timestamping,
+        )
     {
         return Err(e);
     }

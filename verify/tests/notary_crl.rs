@@ -7,12 +7,12 @@
 
 use std::path::PathBuf;
 
-use vouch_core::notary::crl::{Crl, CrlLimits, read_crls};
+use vouch_core::notary::crl::{Crl, CrlLimits, Reason, read_crls};
 use vouch_core::notary::envelope::{NotaryLimits, TargetDescriptor};
 use vouch_core::notary::policy::{Action, Check, TrustPolicyDocument};
 use vouch_core::notary::store::TrustStore;
 use vouch_verify::notary::{
-    CheckError, NotaryError, VerifiedNotarySignature, verify_envelope_with_crls,
+    CheckError, NotaryError, RevocationChain, VerifiedNotarySignature, verify_envelope_with_crls,
 };
 
 const IMAGE: &str = "registry.acme-rockets.io/software/net-monitor@sha256:60043cf45eaebc4c0867fea485a039b598f52fd09fd5b07b0b2d2f88fad9d74e";
@@ -123,11 +123,11 @@ fn revoked_leaf_fails_strict_with_the_named_certificate() {
                     date,
                     reason,
                 } => {
-                    assert_eq!(*chain, "signing");
+                    assert_eq!(*chain, RevocationChain::Signing);
                     assert!(subject.contains("CN=vouch notary signer"), "{subject}");
-                    assert_eq!(serial, &leaf_serial());
+                    assert_eq!(&**serial, leaf_serial());
                     assert_eq!(*date, NOW - 2 * 86_400);
-                    assert_eq!(*reason, Some("keyCompromise"));
+                    assert_eq!(*reason, Some(Reason::KeyCompromise));
                 }
                 other => panic!("{other:?}"),
             }
@@ -155,7 +155,7 @@ fn revoked_intermediate_fails_strict() {
                 subject, reason, ..
             } => {
                 assert!(subject.contains("intermediate"), "{subject}");
-                assert_eq!(reason, Some("cACompromise"));
+                assert_eq!(reason, Some(Reason::CaCompromise));
             }
             other => panic!("{other:?}"),
         },
@@ -265,7 +265,7 @@ fn hold_removed_by_a_delta_crl_passes() {
     );
     assert!(
         matches!(&r, Err(NotaryError::Failed { failure, .. })
-            if matches!(failure.error, CheckError::Revoked { reason: Some("certificateHold"), .. })),
+            if matches!(failure.error, CheckError::Revoked { reason: Some(Reason::CertificateHold), .. })),
         "{r:?}"
     );
     verify(
