@@ -289,3 +289,68 @@ fn invalidity_date_does_not_matter_under_notary_x509() {
         "{r:?}"
     );
 }
+
+/// notation-go's timestamped envelope (tests/data/notary, see ORIGIN.md): the TSA chain is
+/// GlobalSign's, whose TSA certificate names a CRL distribution point and an OCSP responder.
+/// With CRLs supplied and none for GlobalSign, the TSA chain's revocation is unknown: the
+/// authentic timestamp fails as notation's `verifyTimestamp` fails
+/// ("timestamping certificate with subject %q revocation status is unknown"); without CRLs
+/// the timestamp verifies (revocation not checked).
+#[test]
+fn timestamping_chain_revocation_unknown_fails_the_authentic_timestamp() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/notary");
+    let env = std::fs::read(data.join("envelopes/jwsWithTimestamp.sig")).unwrap();
+    let store = TrustStore::new(data.join("truststore"), NotaryLimits::DEFAULT);
+    let image = "localhost:5000/net-monitor@sha256:c0669ef34cdc14332c0f1ab0c2c01acb91d96014b172f1a76f3a39e63d1f0bda";
+    let target = TargetDescriptor {
+        media_type: "application/vnd.docker.distribution.manifest.v2+json".into(),
+        digest: "sha256:c0669ef34cdc14332c0f1ab0c2c01acb91d96014b172f1a76f3a39e63d1f0bda".into(),
+        size: 528,
+        annotations: Default::default(),
+    };
+    let p = TrustPolicyDocument::from_json(
+        br#"{"version":"1.0","trustPolicies":[{"name":"ts","registryScopes":["*"],
+        "signatureVerification":{"level":"strict","verifyTimestamp":"always"},
+        "trustStores":["ca:valid-trust-store","tsa:test-timestamp"],"trustedIdentities":["*"]}]}"#,
+        &NotaryLimits::DEFAULT,
+    )
+    .unwrap();
+    // 2026-11-30T00:00:00Z, as verify/tests/notary.rs.
+    let now = 1_796_083_200;
+    let run = |crls: &[Crl]| {
+        verify_envelope_with_crls(
+            &env,
+            "application/jose+json",
+            &p,
+            &store,
+            image,
+            &target,
+            now,
+            &NotaryLimits::DEFAULT,
+            crls,
+        )
+    };
+    run(&[]).unwrap();
+    // Any CRLs (here ours, for another CA): revocation is checked, GlobalSign's unknown.
+    match run(&crls(&["int-empty.crl", "root-empty.crl"])) {
+        Err(NotaryError::Failed { failure, .. }) => {
+            assert_eq!(failure.check, Check::AuthenticTimestamp);
+            match &failure.error {
+                CheckError::RevocationUnknown { chain, subject, .. } => {
+                    assert_eq!(*chain, RevocationChain::Timestamping);
+                    assert!(subject.contains("Globalsign TSA"), "{subject}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(
+                failure
+                    .error
+                    .to_string()
+                    .starts_with("timestamping certificate with subject"),
+                "{}",
+                failure.error
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
