@@ -24,7 +24,12 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(crls) = read_crls(data, &limits) {
         for c in &crls {
-            let _ = (c.issuer(), c.this_update(), c.next_update(), c.entries().len());
+            let _ = (
+                c.issuer(),
+                c.this_update(),
+                c.next_update(),
+                c.entries().len(),
+            );
         }
         let statuses = check_chain(&chain, &crls, NOW, Some(NOW));
         let _ = verdict(&chain, &statuses);
