@@ -10,11 +10,13 @@
 //! - [`policy`]: `trustpolicy.json` version 1.0 with notation's validation rules.
 //! - [`store`]: the trust-store folder layout `x509/{ca,signingAuthority,tsa}/NAME/*`.
 //! - [`timestamp`]: RFC 3161 countersignatures checked against a `tsa` trust store.
+//! - [`crl`]: X.509 v2 CRLs supplied by the policy, checked against the signing chain.
 //!
 //! Verification (signatures, trust stores, trust policy verdicts) is in `vouch-verify`'s
 //! `notary` module; only it builds verified types.
 
 pub mod cose;
+pub mod crl;
 pub mod envelope;
 pub mod jws;
 pub mod policy;

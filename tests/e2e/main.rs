@@ -30,6 +30,7 @@ mod keyless_stack;
 mod keys;
 mod kms;
 mod notary;
+mod notary_crl;
 mod notary_policy;
 mod notation_layouts;
 mod policy;

@@ -7,6 +7,7 @@
 //! compares nothing by hand: the expected descriptor is checked before it is returned.
 
 use vouch_core::digest::Sha256Digest;
+use vouch_core::notary::crl::{self, Crl, Reason, Verdict};
 use vouch_core::notary::envelope::{
     ARTIFACT_TYPE, EnvelopeError, MEDIA_TYPE_COSE, MEDIA_TYPE_JWS, NotaryLimits,
     PAYLOAD_CONTENT_TYPE, SignerInfo, SigningScheme, TargetDescriptor, parse_envelope,
@@ -90,9 +91,120 @@ pub enum CheckError {
     /// Revocation is not checked offline.
     #[error("revocation (OCSP/CRL) was not checked: vouch verifies offline")]
     RevocationNotChecked,
+    /// A certificate of the chain is revoked by a supplied CRL.
+    #[error(
+        "{} certificate with subject {subject:?} is revoked (serial {serial}, revoked at {date} Unix seconds{})",
+        chain.name(),
+        reason.map(|r| format!(", reason {}", r.name())).unwrap_or_default()
+    )]
+    Revoked {
+        /// The signing or the timestamping chain.
+        chain: RevocationChain,
+        /// The revoked certificate.
+        subject: String,
+        /// Its serial number, hex.
+        serial: Box<str>,
+        /// `revocationDate`, Unix seconds.
+        date: i64,
+        /// The CRL entry's reason code, if any.
+        reason: Option<Reason>,
+    },
+    /// The revocation status of a certificate of the chain cannot be told from the supplied
+    /// CRLs (none for its issuer, expired, badly signed, unsupported).
+    #[error(
+        "{} certificate with subject {subject:?} revocation status is unknown: {why}",
+        chain.name()
+    )]
+    RevocationUnknown {
+        /// The signing or the timestamping chain.
+        chain: RevocationChain,
+        /// The certificate.
+        subject: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Which chain a revocation error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationChain {
+    /// The signature's `x5c` chain.
+    Signing,
+    /// The timestamp countersignature's TSA chain.
+    Timestamping,
+}
+
+impl RevocationChain {
+    /// `signing` / `timestamping`, as notation's messages say.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Signing => "signing",
+            Self::Timestamping => "timestamping",
+        }
+    }
+}
+
+/// The supplied CRLs' verdict on `chain` as a check error (`None`: not revoked).
+fn revocation(
+    chain: &[Cert],
+    crls: &[Crl],
+    now: i64,
+    signing_time: Option<i64>,
+    which: RevocationChain,
+) -> Option<CheckError> {
+    let statuses = crl::check_chain(chain, crls, now, signing_time);
+    match crl::verdict(chain, &statuses) {
+        Verdict::Revoked {
+            subject,
+            serial,
+            date,
+            reason,
+        } => Some(CheckError::Revoked {
+            chain: which,
+            subject,
+            serial: serial.into(),
+            date,
+            reason,
+        }),
+        Verdict::Unknown { subject, why } => Some(CheckError::RevocationUnknown {
+            chain: which,
+            subject,
+            why,
+        }),
+        _ => None,
+    }
 }
 
 // Not `#[from]`: each message prints its cause, so it is no `source` (printed once in a chain).
+impl CheckError {
+    /// A JSON description of a revocation failure (`None` for other errors): `status`
+    /// (`revoked` / `unknown`), the chain, the certificate's subject and, when revoked, its
+    /// serial, revocation date and reason code.
+    pub fn revocation_json(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Revoked {
+                chain,
+                subject,
+                serial,
+                date,
+                reason,
+            } => Some(serde_json::json!({
+                "status": "revoked", "chain": chain.name(), "subject": subject, "serial": serial,
+                "revocationDate": date, "reasonCode": reason.map(Reason::name),
+            })),
+            Self::RevocationUnknown {
+                chain,
+                subject,
+                why,
+            } => Some(serde_json::json!({
+                "status": "unknown", "chain": chain.name(), "subject": subject, "why": why,
+            })),
+            Self::RevocationNotChecked => Some(serde_json::json!({"status": "not checked"})),
+            _ => None,
+        }
+    }
+}
+
 impl From<EnvelopeError> for CheckError {
     fn from(e: EnvelopeError) -> Self {
         Self::Envelope(e)
@@ -173,6 +285,7 @@ pub struct VerifiedNotarySignature {
     scheme: SigningScheme,
     signing_time: i64,
     logged: Vec<CheckFailure>,
+    revocation_checked: bool,
 }
 
 impl VerifiedNotarySignature {
@@ -196,9 +309,13 @@ impl VerifiedNotarySignature {
     pub fn signing_time(&self) -> i64 {
         self.signing_time
     }
-    /// Failures the level only logs, and checks not run (revocation).
+    /// Failures the level only logs, and checks not run (revocation without CRLs).
     pub fn logged(&self) -> &[CheckFailure] {
         &self.logged
+    }
+    /// Whether revocation was checked against supplied CRLs (and passed or was only logged).
+    pub fn revocation_checked(&self) -> bool {
+        self.revocation_checked
     }
 }
 
@@ -248,6 +365,7 @@ impl Run<'_> {
 
 /// Verifies one envelope for `image_name` (the reference it was found for) against the trust
 /// policy and trust store, at `now` (Unix seconds); the signed target must equal `expected`.
+/// Revocation is reported as not checked: see [`verify_envelope_with_crls`].
 #[allow(clippy::too_many_arguments)]
 pub fn verify_envelope(
     bytes: &[u8],
@@ -258,6 +376,36 @@ pub fn verify_envelope(
     expected: &TargetDescriptor,
     now: i64,
     limits: &NotaryLimits,
+) -> Result<VerifiedNotarySignature, NotaryError> {
+    verify_envelope_with_crls(
+        bytes,
+        media_type,
+        policy,
+        store,
+        image_name,
+        expected,
+        now,
+        limits,
+        &[],
+    )
+}
+
+/// As [`verify_envelope`], with revocation checked against `crls` (when there are any) for
+/// the signing chain and, when a timestamp is verified, the TSA chain. As notation-go does,
+/// the authentic signing time is compared with a CRL entry's invalidity date only under the
+/// `notary.x509.signingAuthority` scheme; under `notary.x509` a revoked certificate is revoked
+/// whatever a timestamp says.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_envelope_with_crls(
+    bytes: &[u8],
+    media_type: &str,
+    policy: &TrustPolicyDocument,
+    store: &TrustStore,
+    image_name: &str,
+    expected: &TargetDescriptor,
+    now: i64,
+    limits: &NotaryLimits,
+    crls: &[Crl],
 ) -> Result<VerifiedNotarySignature, NotaryError> {
     let repository =
         repository_of(image_name).ok_or_else(|| NotaryError::BadImageName(image_name.into()))?;
@@ -294,16 +442,25 @@ pub fn verify_envelope(
         run.fail(Check::Expiry, CheckError::Expired { expiry })?;
     }
     if run.runs(Check::AuthenticTimestamp)
-        && let Err(e) = authentic_timestamp(&info, &chain, statement, store, now)
+        && let Err(e) = authentic_timestamp(&info, &chain, statement, store, now, crls)
     {
         run.fail(Check::AuthenticTimestamp, e)?;
     }
+    let revocation_checked = run.runs(Check::Revocation) && !crls.is_empty();
     if run.runs(Check::Revocation) {
-        run.logged.push(CheckFailure {
-            check: Check::Revocation,
-            action: Action::Log,
-            error: CheckError::RevocationNotChecked,
-        });
+        if crls.is_empty() {
+            run.logged.push(CheckFailure {
+                check: Check::Revocation,
+                action: Action::Log,
+                error: CheckError::RevocationNotChecked,
+            });
+        } else {
+            let signing_time =
+                (info.scheme() == SigningScheme::X509SigningAuthority).then(|| info.signing_time());
+            if let Some(e) = revocation(&chain, crls, now, signing_time, RevocationChain::Signing) {
+                run.fail(Check::Revocation, e)?;
+            }
+        }
     }
     // The payload, from the verified bytes.
     let target =
@@ -328,6 +485,7 @@ pub fn verify_envelope(
         scheme: info.scheme(),
         signing_time: info.signing_time(),
         logged: run.logged,
+        revocation_checked,
     })
 }
 
@@ -436,6 +594,7 @@ fn authentic_timestamp(
     statement: &Statement,
     store: &TrustStore,
     now: i64,
+    crls: &[Crl],
 ) -> Result<(), CheckError> {
     if info.scheme() == SigningScheme::X509SigningAuthority {
         return valid_at(chain, info.signing_time(), "authentic signing time");
@@ -473,6 +632,18 @@ fn authentic_timestamp(
                 not_after: c.not_after(),
             });
         }
+    }
+    // notation-go checks the TSA chain's revocation too (at the time of verification).
+    if !crls.is_empty()
+        && let Some(e) = revocation(
+            &ts.tsa_chain,
+            crls,
+            now,
+            None,
+            RevocationChain::Timestamping,
+        )
+    {
+        return Err(e);
     }
     Ok(())
 }
@@ -628,6 +799,9 @@ pub struct ImageNotarySignatures {
     pub verified: Vec<(Sha256Digest, VerifiedNotarySignature)>,
     /// Those that did not, by referrer manifest digest, with why.
     pub failures: Vec<(Sha256Digest, String)>,
+    /// Of those, the ones that failed an enforced check: which, and the error (a revoked
+    /// certificate is [`CheckError::Revoked`]).
+    pub failed_checks: Vec<(Sha256Digest, CheckFailure)>,
 }
 
 impl ImageNotarySignatures {
@@ -639,7 +813,8 @@ impl ImageNotarySignatures {
 
 /// Reads the Notary Project signatures of the image `manifest` (its descriptor: media type,
 /// digest, size — the target every signature must name) from `target` and verifies each for
-/// `image_name` (`registry/repository@digest`, what trust policy scopes match) at `now`.
+/// `image_name` (`registry/repository@digest`, what trust policy scopes match) at `now`,
+/// revocation against `crls` (none: not checked).
 #[allow(clippy::too_many_arguments)]
 pub async fn verify_image(
     target: &Target,
@@ -647,6 +822,7 @@ pub async fn verify_image(
     manifest: &Descriptor,
     policy: &TrustPolicyDocument,
     store: &TrustStore,
+    crls: &[Crl],
     now: i64,
     oci: &OciLimits,
     limits: &NotaryLimits,
@@ -666,7 +842,7 @@ pub async fn verify_image(
         let digest = r.manifest.digest;
         match r.envelope {
             Err(reason) => out.failures.push((digest, reason)),
-            Ok((bytes, media_type)) => match verify_envelope(
+            Ok((bytes, media_type)) => match verify_envelope_with_crls(
                 &bytes,
                 &media_type,
                 policy,
@@ -675,9 +851,15 @@ pub async fn verify_image(
                 &expected,
                 now,
                 limits,
+                crls,
             ) {
                 Ok(v) => out.verified.push((digest, v)),
-                Err(e) => out.failures.push((digest, e.to_string())),
+                Err(e) => {
+                    if let NotaryError::Failed { failure, .. } = &e {
+                        out.failed_checks.push((digest, failure.clone()));
+                    }
+                    out.failures.push((digest, e.to_string()));
+                }
             },
         }
     }

@@ -113,6 +113,14 @@ pub enum CertError {
     SignatureMismatch,
 }
 
+/// Why [`Cert::verify_signed`] failed.
+#[derive(Debug)]
+pub(crate) enum SignedError {
+    Malformed(String),
+    Unsupported(String),
+    Invalid,
+}
+
 fn malformed(e: impl std::fmt::Display) -> CertError {
     CertError::Malformed(e.to_string())
 }
@@ -238,50 +246,76 @@ impl Cert {
         if self.cert.tbs_certificate().issuer() != issuer.cert.tbs_certificate().subject() {
             return Err(not_issued());
         }
-        let (key_alg, curve, raw) = issuer.key()?;
-        let alg = self.cert.signature_algorithm();
-        let algorithm: &dyn sig::VerificationAlgorithm =
-            match (alg.oid, key_alg, curve) {
-                (RSA_SHA256, RSA, _) => &sig::RSA_PKCS1_2048_8192_SHA256,
-                (RSA_SHA384, RSA, _) => &sig::RSA_PKCS1_2048_8192_SHA384,
-                (RSA_SHA512, RSA, _) => &sig::RSA_PKCS1_2048_8192_SHA512,
-                (RSA_PSS, RSA, _) => {
-                    let params = alg
-                        .parameters
-                        .as_ref()
-                        .ok_or_else(|| malformed("RSASSA-PSS without parameters"))?
-                        .decode_as::<PssParams>()
-                        .map_err(malformed)?;
-                    let hash = params.hash.map(|h| h.oid);
-                    match (hash, params.salt) {
-                        (Some(SHA256), Some(32)) => &sig::RSA_PSS_2048_8192_SHA256,
-                        (Some(SHA384), Some(48)) => &sig::RSA_PSS_2048_8192_SHA384,
-                        (Some(SHA512), Some(64)) => &sig::RSA_PSS_2048_8192_SHA512,
-                        _ => return Err(self.unsupported(
-                            "RSASSA-PSS parameters other than SHA-2 with the hash's length as salt",
-                        )),
-                    }
-                }
-                (ECDSA_SHA256, EC, Some(P256)) => &sig::ECDSA_P256_SHA256_ASN1,
-                (ECDSA_SHA384, EC, Some(P256)) => &sig::ECDSA_P256_SHA384_ASN1,
-                (ECDSA_SHA256, EC, Some(P384)) => &sig::ECDSA_P384_SHA256_ASN1,
-                (ECDSA_SHA384, EC, Some(P384)) => &sig::ECDSA_P384_SHA384_ASN1,
-                (ECDSA_SHA512, EC, Some(P521)) => &sig::ECDSA_P521_SHA512_ASN1,
-                (ECDSA_SHA384, EC, Some(P521)) => &sig::ECDSA_P521_SHA384_ASN1,
-                (s, _, _) => {
-                    return Err(
-                        self.unsupported(format!("signature algorithm {s} with the issuer's key"))
-                    );
-                }
-            };
+        // The issuer's key errors name the issuer.
+        issuer.key()?;
         let signature = self
             .cert
             .signature()
             .as_bytes()
             .ok_or_else(|| malformed("signature with unused bits"))?;
+        match issuer.verify_signed(
+            self.cert.signature_algorithm(),
+            &self.der[self.tbs.clone()],
+            signature,
+        ) {
+            Ok(()) => Ok(()),
+            Err(SignedError::Malformed(m)) => Err(malformed(m)),
+            Err(SignedError::Unsupported(r)) => Err(self.unsupported(r)),
+            Err(SignedError::Invalid) => Err(not_issued()),
+        }
+    }
+
+    /// Checks that this certificate's key made `signature` over `tbs` with `alg` (a
+    /// certificate's or a CRL's signature algorithm).
+    pub(crate) fn verify_signed(
+        &self,
+        alg: &AlgorithmIdentifierOwned,
+        tbs: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignedError> {
+        let (key_alg, curve, raw) = self.key().map_err(|e| match e {
+            CertError::UnsupportedKey { reason, .. } => SignedError::Unsupported(reason),
+            other => SignedError::Malformed(other.to_string()),
+        })?;
+        let algorithm: &dyn sig::VerificationAlgorithm = match (alg.oid, key_alg, curve) {
+            (RSA_SHA256, RSA, _) => &sig::RSA_PKCS1_2048_8192_SHA256,
+            (RSA_SHA384, RSA, _) => &sig::RSA_PKCS1_2048_8192_SHA384,
+            (RSA_SHA512, RSA, _) => &sig::RSA_PKCS1_2048_8192_SHA512,
+            (RSA_PSS, RSA, _) => {
+                let params = alg
+                    .parameters
+                    .as_ref()
+                    .ok_or_else(|| SignedError::Malformed("RSASSA-PSS without parameters".into()))?
+                    .decode_as::<PssParams>()
+                    .map_err(|e| SignedError::Malformed(e.to_string()))?;
+                let hash = params.hash.map(|h| h.oid);
+                match (hash, params.salt) {
+                    (Some(SHA256), Some(32)) => &sig::RSA_PSS_2048_8192_SHA256,
+                    (Some(SHA384), Some(48)) => &sig::RSA_PSS_2048_8192_SHA384,
+                    (Some(SHA512), Some(64)) => &sig::RSA_PSS_2048_8192_SHA512,
+                    _ => {
+                        return Err(SignedError::Unsupported(
+                            "RSASSA-PSS parameters other than SHA-2 with the hash's length as salt"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+            (ECDSA_SHA256, EC, Some(P256)) => &sig::ECDSA_P256_SHA256_ASN1,
+            (ECDSA_SHA384, EC, Some(P256)) => &sig::ECDSA_P256_SHA384_ASN1,
+            (ECDSA_SHA256, EC, Some(P384)) => &sig::ECDSA_P384_SHA256_ASN1,
+            (ECDSA_SHA384, EC, Some(P384)) => &sig::ECDSA_P384_SHA384_ASN1,
+            (ECDSA_SHA512, EC, Some(P521)) => &sig::ECDSA_P521_SHA512_ASN1,
+            (ECDSA_SHA384, EC, Some(P521)) => &sig::ECDSA_P521_SHA384_ASN1,
+            (s, _, _) => {
+                return Err(SignedError::Unsupported(format!(
+                    "signature algorithm {s} with the issuer's key"
+                )));
+            }
+        };
         sig::UnparsedPublicKey::new(algorithm, raw)
-            .verify(&self.der[self.tbs.clone()], signature)
-            .map_err(|_| not_issued())
+            .verify(tbs, signature)
+            .map_err(|_| SignedError::Invalid)
     }
 
     fn unsupported(&self, reason: impl ToString) -> CertError {

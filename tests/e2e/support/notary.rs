@@ -46,6 +46,34 @@ fn produce_with(dir: &Path, subject: &Descriptor, flags: &[&str]) -> (Vec<u8>, V
     )
 }
 
+/// Runs the producer with `--crls` for `subject`: a leaf → intermediate → root chain and the
+/// CRLs its docstring lists, in `dir/producer-crl/crl/`. Returns (root PEM, envelope bytes,
+/// the CRL folder, the leaf's serial in hex).
+pub fn produce_with_crls(
+    dir: &Path,
+    subject: &Descriptor,
+) -> (Vec<u8>, Vec<u8>, std::path::PathBuf, String) {
+    let out = dir.join("producer-crl");
+    let status = std::process::Command::new(super::python())
+        .arg(super::workspace().join("keys-test/notary_sign.py"))
+        .arg(&out)
+        .arg(&subject.media_type)
+        .arg(subject.digest.to_string())
+        .arg(subject.size.to_string())
+        .arg("--crls")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("info.json")).unwrap()).unwrap();
+    (
+        std::fs::read(out.join("root.pem")).unwrap(),
+        std::fs::read(out.join("envelope.jws")).unwrap(),
+        out.join("crl"),
+        info["leafSerial"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// Attaches `envelope` to `subject` in the layout as notation does in a registry: an image
 /// manifest with the Notary artifact type, the empty config, the envelope as its one layer.
 pub async fn attach(layout_dir: &Path, subject: &Descriptor, envelope: &[u8]) {

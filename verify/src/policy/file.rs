@@ -183,6 +183,8 @@ pub(crate) enum AuthorityKind {
 pub(crate) struct NotationAuthority {
     pub(crate) policy: TrustPolicyDocument,
     pub(crate) store: TrustStore,
+    /// CRLs revocation is checked against (`crls:`); none: revocation not checked.
+    pub(crate) crls: Vec<vouch_core::notary::crl::Crl>,
 }
 
 /// A keyless authority: the certificate's identity, its GitHub claims, the trusted root.

@@ -154,6 +154,10 @@ pub mod codes {
     /// under its trust policy and trust store (untrusted certificate, identity, integrity,
     /// expiry, timestamp), or its signature is about another artifact.
     pub const NOTATION_UNTRUSTED: &str = "notation.untrusted";
+    /// A `notation` authority not satisfied, and a signature of the image failed because a
+    /// certificate of its chain is revoked by a CRL the authority supplies (`crls:`), with
+    /// revocation enforced.
+    pub const NOTATION_REVOKED: &str = "notation.revoked";
     /// No verified attestation of the required predicate type.
     pub const ATTESTATION_MISSING: &str = "attestation.missing";
     /// The provenance's builder id is not in the allow-list.

@@ -315,9 +315,10 @@ fn verify_notary<'p>(
     let image_name = format!("{name}@{image}");
     let limits = NotaryLimits::DEFAULT;
     let mut out = Vec::new();
+    let mut revoked = false;
     for r in &notary.referrers {
         let v = match &r.envelope {
-            Ok((bytes, media_type)) => crate::notary::verify_envelope(
+            Ok((bytes, media_type)) => crate::notary::verify_envelope_with_crls(
                 bytes,
                 media_type,
                 &n.policy,
@@ -326,8 +327,16 @@ fn verify_notary<'p>(
                 expected,
                 now,
                 &limits,
+                &n.crls,
             )
-            .map_err(|e| e.to_string()),
+            .map_err(|e| {
+                if let crate::notary::NotaryError::Failed { failure, .. } = &e
+                    && matches!(failure.error, crate::notary::CheckError::Revoked { .. })
+                {
+                    revoked = true;
+                }
+                e.to_string()
+            }),
             Err(e) => Err(e.clone()),
         };
         match v {
@@ -342,7 +351,12 @@ fn verify_notary<'p>(
             )),
         }
     }
-    (out, codes::NOTATION_UNTRUSTED)
+    let code = if revoked && out.is_empty() {
+        codes::NOTATION_REVOKED
+    } else {
+        codes::NOTATION_UNTRUSTED
+    };
+    (out, code)
 }
 
 /// Who made a signature: its certificate identity, or its key.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_saphyr::Spanned;
 use vouch_core::keys::files;
 use vouch_core::limits::Limits;
+use vouch_core::notary::crl::{Crl, CrlLimits, read_crls};
 use vouch_core::notary::envelope::NotaryLimits;
 use vouch_core::notary::policy::TrustPolicyDocument;
 use vouch_core::notary::store::TrustStore;
@@ -183,13 +184,14 @@ impl Ctx<'_> {
         let inline = v.trust_stores.is_some()
             || v.trusted_identities.is_some()
             || v.signature_verification.is_some()
-            || v.verify_timestamp.is_some();
+            || v.verify_timestamp.is_some()
+            || v.override_.is_some();
         let (policy, label) = match (&v.trust_policy, inline) {
             (Some(p), true) => {
                 return Err(self.invalid(
                     line(p),
                     format!("{f}.trustPolicy"),
-                    "give `trustPolicy: FILE` or an inline statement (`trustStores`, `trustedIdentities`, `signatureVerification`, `verifyTimestamp`), not both",
+                    "give `trustPolicy: FILE` or an inline statement (`trustStores`, `trustedIdentities`, `signatureVerification`, `verifyTimestamp`, `override`), not both",
                 ));
             }
             (None, false) => {
@@ -238,6 +240,9 @@ impl Ctx<'_> {
                 if let Some(t) = &v.verify_timestamp {
                     verification["verifyTimestamp"] = t.value.clone().into();
                 }
+                if let Some(o) = &v.override_ {
+                    verification["override"] = serde_json::json!(o.value);
+                }
                 let document = serde_json::json!({
                     "version": "1.0",
                     "trustPolicies": [{
@@ -261,10 +266,50 @@ impl Ctx<'_> {
                 (doc, format!("notation {}", identities.join(" | ")))
             }
         };
+        let crls = self.crls(v, f)?;
         Ok(PolicyAuthority {
             label: name.map_or(label, str::to_owned),
-            kind: AuthorityKind::Notation(Box::new(NotationAuthority { policy, store })),
+            kind: AuthorityKind::Notation(Box::new(NotationAuthority {
+                policy,
+                store,
+                crls,
+            })),
         })
+    }
+
+    /// `crls:` of a `notation` authority: CRL files (DER or PEM), read and parsed now (an
+    /// unreadable or malformed CRL is an input error); checked against each signature's chain
+    /// when it is verified.
+    fn crls(&self, v: &RawNotation, f: &str) -> Result<Vec<Crl>, PolicyError> {
+        let Some(list) = &v.crls else {
+            return Ok(Vec::new());
+        };
+        let cf = format!("{f}.crls");
+        if list.value.is_empty() {
+            return Err(self.invalid(
+                line(list),
+                &cf,
+                "expected at least one CRL file (or leave `crls` out: revocation is then not checked)",
+            ));
+        }
+        const MAX_CRL_FILES: usize = 256;
+        if list.value.len() > MAX_CRL_FILES {
+            return Err(self.invalid(
+                line(list),
+                &cf,
+                format!("more than {MAX_CRL_FILES} CRL files"),
+            ));
+        }
+        let limits = CrlLimits::DEFAULT;
+        let mut out = Vec::new();
+        for (i, rel) in list.value.iter().enumerate() {
+            let field = format!("{cf}[{i}]");
+            let (path, bytes) = self.read(rel, &field, "CRL")?;
+            let crls = read_crls(&bytes, &limits)
+                .map_err(|e| self.invalid(line(rel), &field, format!("{}: {e}", path.display())))?;
+            out.extend(crls);
+        }
+        Ok(out)
     }
 
     pub(super) fn authorities(

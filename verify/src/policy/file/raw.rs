@@ -76,6 +76,12 @@ pub(super) struct RawNotation {
     pub(super) signature_verification: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) verify_timestamp: Option<Spanned<String>>,
+    /// Inline only: notation's `signatureVerification.override` (`revocation: log`, ...).
+    #[serde(default, rename = "override")]
+    pub(super) override_: Option<Spanned<BTreeMap<String, String>>>,
+    /// CRL files (DER or PEM) revocation is checked against.
+    #[serde(default)]
+    pub(super) crls: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]

@@ -275,3 +275,63 @@ fn notation_authorities_never_verify_attestations() {
     assert_eq!(a.len(), 1);
     assert!(a[0].notation().is_none());
 }
+
+#[test]
+fn notation_authority_crls_and_override() {
+    // CRL files relative to the policy (tests/data/notary here), DER and PEM; an override.
+    let doc = format!(
+        "{NOTATION_HEAD}        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"*\"]\n            override: {{revocation: log}}\n            crls: [crl/int-empty.crl, crl/int-revokes-leaf.pem, crl/root-empty.crl]\n"
+    );
+    let p = parse_in_notary_data(&doc).unwrap();
+    let n = p.blocks[0].signatures.as_ref().unwrap().authorities[0]
+        .notation()
+        .unwrap();
+    assert_eq!(n.crls.len(), 3);
+    assert_eq!(
+        n.policy.statements()[0]
+            .level
+            .action(vouch_core::notary::policy::Check::Revocation),
+        vouch_core::notary::policy::Action::Log
+    );
+    // Without `crls:` none (revocation reported as not checked).
+    let doc = format!(
+        "{NOTATION_HEAD}        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"*\"]\n"
+    );
+    let p = parse_in_notary_data(&doc).unwrap();
+    assert!(
+        p.blocks[0].signatures.as_ref().unwrap().authorities[0]
+            .notation()
+            .unwrap()
+            .crls
+            .is_empty()
+    );
+    // Errors name the line and the entry.
+    let base = "        - notation:\n            trustStore: truststore\n            trustStores: [\"ca:valid-trust-store\"]\n            trustedIdentities: [\"*\"]\n";
+    for (crls, at, says) in [
+        (
+            "            crls: [crl/no-such.crl]\n",
+            "p.yaml:10: `images[0].signatures.authorities[0].notation.crls[0]`",
+            "cannot read CRL",
+        ),
+        (
+            "            crls: [crl/int-empty.crl, crl/root.pem]\n",
+            "p.yaml:10: `images[0].signatures.authorities[0].notation.crls[1]`",
+            "not X509 CRL",
+        ),
+        (
+            "            crls: []\n",
+            "p.yaml:10: `images[0].signatures.authorities[0].notation.crls`",
+            "at least one",
+        ),
+        (
+            "            override: {revocation: sometimes}\n",
+            "p.yaml:7: `images[0].signatures.authorities[0].notation`",
+            "sometimes",
+        ),
+    ] {
+        let e = parse_in_notary_data(&format!("{NOTATION_HEAD}{base}{crls}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(at) && e.contains(says), "{crls}: {e}");
+    }
+}
