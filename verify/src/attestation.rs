@@ -469,20 +469,32 @@ pub(crate) async fn fetch_referrers(
     filter: ReferrerFilter<'_>,
     limits: &OciLimits,
 ) -> Result<Result<Vec<FetchedReferrer>, LayerFailure>, VerifyError> {
-    use futures_util::stream::{self, StreamExt};
-    use vouch_core::referrers::{
-        BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, PREDICATE_TYPE_ANNOTATION,
-    };
+    use vouch_core::referrers::BUNDLE_ARTIFACT_TYPE;
 
-    let listed = match target
+    let listed = target
         .referrers(
             image,
             Some(BUNDLE_ARTIFACT_TYPE),
             Access::Pull,
             limits.manifest,
         )
-        .await
-    {
+        .await;
+    fetch_listed_referrers(target, image, listed, filter, limits).await
+}
+
+/// [`fetch_referrers`] of a listing read already (`listed`: the referrers of artifact type
+/// [`vouch_core::referrers::BUNDLE_ARTIFACT_TYPE`]).
+pub(crate) async fn fetch_listed_referrers(
+    target: &Target,
+    image: &Sha256Digest,
+    listed: Result<Vec<Descriptor>, vouch_core::oci::OciError>,
+    filter: ReferrerFilter<'_>,
+    limits: &OciLimits,
+) -> Result<Result<Vec<FetchedReferrer>, LayerFailure>, VerifyError> {
+    use futures_util::stream::{self, StreamExt};
+    use vouch_core::referrers::{COSIGN_SIGN_PREDICATE, PREDICATE_TYPE_ANNOTATION};
+
+    let listed = match listed {
         Ok(l) => l,
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
         Err(e) => {

@@ -13,10 +13,12 @@
 //! and no hook to add either (see the issue note); this module is small and does exactly that.
 
 mod blobs;
+mod tags;
 mod challenge;
 pub mod credentials;
 
 pub use self::blobs::{BlobStream, BlobUpload, Mount};
+pub use self::tags::{TagList, TagListLimits};
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
