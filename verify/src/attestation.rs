@@ -657,13 +657,17 @@ pub(crate) fn verify_referrer(
     let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
         return Err(LayerError::NotAttestation);
     };
-    let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
-    {
-        Ok(s) => {
-            let span = s.predicate_span(&statement);
-            (s.predicate_type, s.subjects, span)
-        }
-        Err(e) => return Err(LayerError::Payload(e.to_string())),
+    // Read once, by the bundle's verifier, with these limits (the span is the same in this
+    // copy of the bytes).
+    let (predicate_type, subjects, predicate) = match v.parsed_statement() {
+        Some(p) => (p.predicate_type.clone(), p.subjects.clone(), p.predicate.clone()),
+        None => match StatementRef::parse(&statement, &parse_limits) {
+            Ok(s) => {
+                let span = s.predicate_span(&statement);
+                (s.predicate_type, s.subjects, span)
+            }
+            Err(e) => return Err(LayerError::Payload(e.to_string())),
+        },
     };
     if let Some(a) = manifest
         .annotations
