@@ -349,11 +349,7 @@ impl Target {
             Some(b) => Some(b),
             None if tags.is_some_and(|t| !t.may_have(&fallback)) => None,
             None => self
-                .manifest(
-                    ManifestRef::Tag(&fallback),
-                    access,
-                    limit,
-                )
+                .manifest(ManifestRef::Tag(&fallback), access, limit)
                 .await?
                 .map(|m| m.bytes),
         };

@@ -660,7 +660,11 @@ pub(crate) fn verify_referrer(
     // Read once, by the bundle's verifier, with these limits (the span is the same in this
     // copy of the bytes).
     let (predicate_type, subjects, predicate) = match v.parsed_statement() {
-        Some(p) => (p.predicate_type.clone(), p.subjects.clone(), p.predicate.clone()),
+        Some(p) => (
+            p.predicate_type.clone(),
+            p.subjects.clone(),
+            p.predicate.clone(),
+        ),
         None => match StatementRef::parse(&statement, &parse_limits) {
             Ok(s) => {
                 let span = s.predicate_span(&statement);

@@ -164,7 +164,7 @@ pub(crate) async fn verify(
     let client = client(registry)?;
     let now = now()?;
     // Each repository's tags are listed once for the whole batch.
-    let batch = BatchTags::new();
+    let batch = BatchTags::for_images(images.len());
     let outcomes: Vec<_> = stream::iter(&images)
         .map(|image| judge_ref(&policy, &batch, image, &client, &limits, now))
         .buffered(CONCURRENCY)

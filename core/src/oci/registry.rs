@@ -13,9 +13,9 @@
 //! and no hook to add either (see the issue note); this module is small and does exactly that.
 
 mod blobs;
-mod tags;
 mod challenge;
 pub mod credentials;
+mod tags;
 
 pub use self::blobs::{BlobStream, BlobUpload, Mount};
 pub use self::tags::{TagList, TagListLimits};

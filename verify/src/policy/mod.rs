@@ -38,8 +38,8 @@ pub(crate) mod vuln;
 
 pub use admission::{Admission, Decision, admit};
 pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate, evaluate_among, evaluate_in};
-pub use tags::BatchTags;
 pub use file::{Policy, PolicyError};
+pub use tags::BatchTags;
 
 /// Fuzzing entry points (feature `fuzzing`, for fuzz/ only).
 #[cfg(feature = "fuzzing")]

@@ -29,6 +29,20 @@ impl BatchTags {
         Self::default()
     }
 
+    /// For a batch of `images`: a listing reads at most one page per image (100 at most), so
+    /// that it never costs more requests than the probes it saves (two or three per image); a
+    /// repository with more tags is listed incompletely, and probed.
+    pub fn for_images(images: usize) -> Self {
+        let defaults = TagListLimits::default();
+        BatchTags {
+            limits: TagListLimits {
+                pages: images.clamp(1, defaults.pages),
+                ..defaults
+            },
+            lists: Mutex::default(),
+        }
+    }
+
     /// The tags of `target`'s repository, listed on first use (`None` for layouts, whose index
     /// is read anyway, and where the registry did not list them completely or at all).
     /// `subject` (an image of the batch) asks the registry once whether it has a referrers API

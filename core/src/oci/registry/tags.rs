@@ -185,7 +185,9 @@ mod tests {
         assert_eq!(next_link(&h, path), None);
         h.insert(
             "link",
-            "</v2/a/tags/list?n=2&last=b>; rel=\"next\"".parse().unwrap(),
+            "</v2/a/tags/list?n=2&last=b>; rel=\"next\""
+                .parse()
+                .unwrap(),
         );
         assert_eq!(
             next_link(&h, path),

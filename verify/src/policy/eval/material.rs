@@ -2,10 +2,10 @@
 //! Notary Project signatures), each read checked against its digest; nothing here is verified.
 
 use super::super::file::Block;
+use super::super::tags::BatchTags;
 use super::ImageSource;
 use crate::VerifyError;
 use crate::attached::LayerError;
-use super::super::tags::BatchTags;
 use crate::attestation::{FetchedReferrer, ReferrerFilter, fetch_listed_referrers, is_type};
 use crate::notary::NotaryReferrer;
 use bytes::Bytes;
