@@ -6,6 +6,8 @@
 //!
 //!     cargo bench -p vouch --bench policy [-- N]
 //!
+//! It also counts the batch's registry requests by kind (through a pass-through proxy).
+//!
 //! Targets (issue 7): one image, one process, median wall time <= 20 ms; a batch of N (1,000)
 //! images in one invocation >= 500 images/s.
 
@@ -330,6 +332,55 @@ images:
         Some((wall, vouch_cpu, registry))
     })();
 
+    // Round trips of the batch: the same batch through a counting pass-through proxy, by kind.
+    let kinds = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        String,
+        usize,
+    >::new()));
+    let counter = kinds.clone();
+    let proxy = support::proxy::FaultProxy::start(host.clone(), move |method, path| {
+        let path = path.split('?').next().unwrap_or(path);
+        let kind = if path.contains("/tags/list") {
+            "tags/list".to_owned()
+        } else if path.contains("/referrers/") {
+            "referrers API".to_owned()
+        } else if let Some((_, r)) = path.split_once("/manifests/") {
+            if r.starts_with("sha256:") {
+                "manifest by digest".to_owned()
+            } else if r.ends_with(".sig") || r.ends_with(".att") {
+                format!("tag .{}", &r[r.len() - 3..])
+            } else if r.starts_with("sha256-") {
+                "tag sha256-<hex> (referrers fallback)".to_owned()
+            } else {
+                "tag (other)".to_owned()
+            }
+        } else if path.contains("/blobs/") {
+            "blob".to_owned()
+        } else {
+            path.to_owned()
+        };
+        *counter
+            .lock()
+            .unwrap()
+            .entry(format!("{method} {kind}"))
+            .or_default() += 1;
+        false
+    });
+    {
+        let proxied: Vec<String> = refs
+            .iter()
+            .map(|r| r.replacen(&host, &proxy.host, 1))
+            .collect();
+        let policy = std::fs::read_to_string(d.join("policy.yaml"))
+            .unwrap()
+            .replacen(&host, &proxy.host, 1);
+        std::fs::write(d.join("proxied.yaml"), policy).unwrap();
+        let mut args = vec!["verify", "--policy", "proxied.yaml", "--output", "json"];
+        args.extend(proxied.iter().map(String::as_str));
+        ok(vouch(d, &args));
+    }
+    let trips = kinds.lock().unwrap().clone();
+
     // Where the time goes: the same batch with the policy cut down, kind by kind.
     let full = std::fs::read_to_string(d.join("policy.yaml")).unwrap();
     let cut = |upto: &str| {
@@ -343,7 +394,9 @@ images:
         ("+ SBOM", cut("    rego:")),
     ];
     let mut breakdown = Vec::new();
-    for (name, text) in variants {
+    // VOUCH_BENCH_NO_BREAKDOWN=1: the full policy only (quicker, when iterating).
+    let skip = std::env::var_os("VOUCH_BENCH_NO_BREAKDOWN").is_some();
+    for (name, text) in variants.into_iter().filter(|_| !skip) {
         std::fs::write(d.join("variant.yaml"), text).unwrap();
         let mut single: Vec<Duration> = (0..9)
             .map(|_| {
@@ -376,6 +429,17 @@ images:
             2.0 * wall,
             1000.0 * v / n as f64,
             1000.0 * r / n as f64
+        );
+    }
+    let total: usize = trips.values().sum();
+    println!(
+        "requests during a batch of {n} (pass-through proxy): {total} ({:.2} per image)",
+        total as f64 / n as f64
+    );
+    for (kind, count) in &trips {
+        println!(
+            "  {kind:<44} {count:>7}  {:>6.2} per image",
+            *count as f64 / n as f64
         );
     }
     println!(

@@ -76,7 +76,9 @@ struct Wire {
     media_type: String,
     verification_material: Option<Value>,
     message_signature: Option<WireMessageSignature>,
-    dsse_envelope: Option<Value>,
+    /// Read as its exact text (already checked strictly with the whole bundle), parsed once by
+    /// [`Envelope::parse`].
+    dsse_envelope: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -341,7 +343,9 @@ impl Bundle {
                 };
                 BundleContent::MessageSignature { digest, signature }
             }
-            (None, Some(env)) => BundleContent::Dsse(Envelope::from_value(env, limits)?),
+            (None, Some(env)) => {
+                BundleContent::Dsse(Envelope::parse(env.get().as_bytes(), limits)?)
+            }
             (Some(_), Some(_)) => {
                 return Err(field(
                     "content",

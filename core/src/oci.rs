@@ -313,6 +313,21 @@ impl Target {
         access: Access,
         limit: u64,
     ) -> Result<Vec<Descriptor>, OciError> {
+        self.referrers_among(subject, artifact_type, access, limit, None)
+            .await
+    }
+
+    /// [`Target::referrers`], knowing the repository's tags (`tags`, listed once for a batch):
+    /// where the fallback tag is used and a complete listing lacks it, there are none, and it
+    /// is not asked for.
+    pub async fn referrers_among(
+        &self,
+        subject: &Sha256Digest,
+        artifact_type: Option<&str>,
+        access: Access,
+        limit: u64,
+        tags: Option<&registry::TagList>,
+    ) -> Result<Vec<Descriptor>, OciError> {
         let mut filtered = false;
         let index_bytes = match self {
             Target::Registry { client, repo } => {
@@ -329,14 +344,12 @@ impl Target {
             }
             Target::Layout(_) => None,
         };
+        let fallback = format!("sha256-{}", subject.hex());
         let index_bytes = match index_bytes {
             Some(b) => Some(b),
+            None if tags.is_some_and(|t| !t.may_have(&fallback)) => None,
             None => self
-                .manifest(
-                    ManifestRef::Tag(&format!("sha256-{}", subject.hex())),
-                    access,
-                    limit,
-                )
+                .manifest(ManifestRef::Tag(&fallback), access, limit)
                 .await?
                 .map(|m| m.bytes),
         };

@@ -899,3 +899,126 @@ async fn registry_policy_with_json_codes() {
         "4 MEDIUM"
     );
 }
+
+/// Issue 16: a batch lists each repository's tags once and asks for no attachment tag the
+/// listing lacks (an unsigned image costs no `.sig` or referrers-fallback probe); where the
+/// listing is refused, every tag is asked for as before, with the same verdicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_batch_lists_tags_once_and_probes_only_listed_tags() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::support::proxy::FaultProxy;
+
+    let reg = Registry::start();
+    let c = client();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let refuse_listing = Arc::new(AtomicBool::new(false));
+    let (log, refuse) = (seen.clone(), refuse_listing.clone());
+    let proxy = FaultProxy::start(reg.host(), move |method, path| {
+        log.lock().unwrap().push(format!("{method} {path}"));
+        refuse.load(Ordering::SeqCst) && path.contains("/tags/list")
+    });
+    let host = proxy.host.clone();
+    let mut images = Vec::new();
+    for tag in ["legacy", "bundle", "unsigned"] {
+        let digest = push_image(&c, &host, "team/batch", tag).await;
+        images.push((format!("{host}/team/batch@{digest}"), digest));
+    }
+    let f = Fixture::new();
+    let dir = f.path().to_owned();
+    let (legacy, bundle) = (images[0].0.clone(), images[1].0.clone());
+    tokio::task::spawn_blocking(move || {
+        vouch_ok(
+            &dir,
+            &[
+                "sign",
+                "--key",
+                "release.key",
+                "--format",
+                "legacy",
+                &legacy,
+            ],
+        );
+        vouch_ok(&dir, &["sign", "--key", "release.key", &bundle]);
+    })
+    .await
+    .unwrap();
+    fs::write(
+        f.path().join("policy.yaml"),
+        format!(
+            "version: 1\nimages:\n  - match: \"{host}/team/*\"\n    signatures:\n      authorities: [{{key: release.pub}}]\n"
+        ),
+    )
+    .unwrap();
+    let judge = |refused: bool| {
+        refuse_listing.store(refused, Ordering::SeqCst);
+        seen.lock().unwrap().clear();
+        let mut args = vec!["verify", "--policy", "policy.yaml", "--output", "json"];
+        args.extend(images.iter().map(|(r, _)| r.as_str()));
+        let out = run(vouch()
+            .current_dir(f.path())
+            .env("VOUCH_NOW", NOW)
+            .args(&args));
+        assert_eq!(out.code, 1, "the unsigned image is denied: {out:#?}");
+        let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+        let verdicts: Vec<(bool, Vec<String>)> = doc["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let codes = v["failures"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned())
+                    .collect();
+                (v["allowed"] == true, codes)
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            vec![
+                (true, vec![]),
+                (true, vec![]),
+                (false, vec!["signature.none-valid".to_owned()]),
+            ],
+            "{}",
+            out.stderr
+        );
+        seen.lock().unwrap().clone()
+    };
+    let asked = |requests: &[String], suffix: &str| {
+        requests
+            .iter()
+            .filter(|r| r.starts_with("GET ") && r.ends_with(suffix))
+            .count()
+    };
+    let tag_of = |digest: &vouch_core::digest::Sha256Digest, ext: &str| {
+        format!("/manifests/sha256-{}{ext}", digest.hex())
+    };
+
+    let listed = judge(false);
+    assert_eq!(
+        listed.iter().filter(|r| r.contains("/tags/list")).count(),
+        1,
+        "one listing for the batch: {listed:#?}"
+    );
+    // Only the legacy image has a `.sig` tag, only the bundle-signed one a fallback index.
+    let (d_legacy, d_bundle, d_unsigned) = (&images[0].1, &images[1].1, &images[2].1);
+    assert_eq!(asked(&listed, &tag_of(d_legacy, ".sig")), 1, "{listed:#?}");
+    for d in [d_bundle, d_unsigned] {
+        assert_eq!(asked(&listed, &tag_of(d, ".sig")), 0, "{listed:#?}");
+    }
+    assert_eq!(asked(&listed, &tag_of(d_bundle, "")), 1, "{listed:#?}");
+    for d in [d_legacy, d_unsigned] {
+        assert_eq!(asked(&listed, &tag_of(d, "")), 0, "{listed:#?}");
+    }
+
+    // The listing refused: each image's tags are asked for, the verdicts unchanged.
+    let probed = judge(true);
+    for (_, d) in &images {
+        assert_eq!(asked(&probed, &tag_of(d, ".sig")), 1, "{probed:#?}");
+        assert_eq!(asked(&probed, &tag_of(d, "")), 1, "{probed:#?}");
+    }
+}

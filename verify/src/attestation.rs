@@ -469,20 +469,32 @@ pub(crate) async fn fetch_referrers(
     filter: ReferrerFilter<'_>,
     limits: &OciLimits,
 ) -> Result<Result<Vec<FetchedReferrer>, LayerFailure>, VerifyError> {
-    use futures_util::stream::{self, StreamExt};
-    use vouch_core::referrers::{
-        BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, PREDICATE_TYPE_ANNOTATION,
-    };
+    use vouch_core::referrers::BUNDLE_ARTIFACT_TYPE;
 
-    let listed = match target
+    let listed = target
         .referrers(
             image,
             Some(BUNDLE_ARTIFACT_TYPE),
             Access::Pull,
             limits.manifest,
         )
-        .await
-    {
+        .await;
+    fetch_listed_referrers(target, image, listed, filter, limits).await
+}
+
+/// [`fetch_referrers`] of a listing read already (`listed`: the referrers of artifact type
+/// [`vouch_core::referrers::BUNDLE_ARTIFACT_TYPE`]).
+pub(crate) async fn fetch_listed_referrers(
+    target: &Target,
+    image: &Sha256Digest,
+    listed: Result<Vec<Descriptor>, vouch_core::oci::OciError>,
+    filter: ReferrerFilter<'_>,
+    limits: &OciLimits,
+) -> Result<Result<Vec<FetchedReferrer>, LayerFailure>, VerifyError> {
+    use futures_util::stream::{self, StreamExt};
+    use vouch_core::referrers::{COSIGN_SIGN_PREDICATE, PREDICATE_TYPE_ANNOTATION};
+
+    let listed = match listed {
         Ok(l) => l,
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
         Err(e) => {
@@ -645,13 +657,21 @@ pub(crate) fn verify_referrer(
     let Some(statement) = v.statement().map(<[u8]>::to_vec) else {
         return Err(LayerError::NotAttestation);
     };
-    let (predicate_type, subjects, predicate) = match StatementRef::parse(&statement, &parse_limits)
-    {
-        Ok(s) => {
-            let span = s.predicate_span(&statement);
-            (s.predicate_type, s.subjects, span)
-        }
-        Err(e) => return Err(LayerError::Payload(e.to_string())),
+    // Read once, by the bundle's verifier, with these limits (the span is the same in this
+    // copy of the bytes).
+    let (predicate_type, subjects, predicate) = match v.parsed_statement() {
+        Some(p) => (
+            p.predicate_type.clone(),
+            p.subjects.clone(),
+            p.predicate.clone(),
+        ),
+        None => match StatementRef::parse(&statement, &parse_limits) {
+            Ok(s) => {
+                let span = s.predicate_span(&statement);
+                (s.predicate_type, s.subjects, span)
+            }
+            Err(e) => return Err(LayerError::Payload(e.to_string())),
+        },
     };
     if let Some(a) = manifest
         .annotations

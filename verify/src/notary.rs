@@ -678,10 +678,23 @@ pub async fn notary_referrers(
     oci: &OciLimits,
     limits: &NotaryLimits,
 ) -> Result<Vec<NotaryReferrer>, VerifyError> {
-    // (entry, whether it was found in a layout's index.json rather than listed for the image)
-    let mut listed: Vec<(Descriptor, bool)> = target
+    let listed = target
         .referrers(image, None, Access::Pull, oci.manifest)
-        .await?
+        .await?;
+    notary_referrers_listed(target, image, listed, oci, limits).await
+}
+
+/// [`notary_referrers`] of a listing read already (`listed`: every referrer of `image`, of any
+/// artifact type), so that one listing serves bundles and Notary signatures.
+pub(crate) async fn notary_referrers_listed(
+    target: &Target,
+    image: &Sha256Digest,
+    listed: Vec<Descriptor>,
+    oci: &OciLimits,
+    limits: &NotaryLimits,
+) -> Result<Vec<NotaryReferrer>, VerifyError> {
+    // (entry, whether it was found in a layout's index.json rather than listed for the image)
+    let mut listed: Vec<(Descriptor, bool)> = listed
         .into_iter()
         .filter(maybe_notary)
         .map(|d| (d, false))

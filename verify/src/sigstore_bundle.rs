@@ -133,8 +133,20 @@ pub struct VerifiedSigstoreBundle {
     log_index: Option<i64>,
     key_hint: String,
     statement: Option<Vec<u8>>,
+    /// The statement as read once here (its predicate type, subjects and where its predicate
+    /// lies in `statement`), so that callers need not read it again.
+    parsed: Option<ParsedStatement>,
     identity: Option<CertIdentity>,
     _proof: ValidSignature,
+}
+
+/// What a verified bundle's statement says, as read by [`StatementRef::parse`] with the limits
+/// the bundle was verified with.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedStatement {
+    pub(crate) predicate_type: String,
+    pub(crate) subjects: Vec<vouch_core::payload::intoto::Subject>,
+    pub(crate) predicate: Option<std::ops::Range<usize>>,
 }
 
 impl VerifiedSigstoreBundle {
@@ -157,6 +169,10 @@ impl VerifiedSigstoreBundle {
     /// The key's hint.
     pub fn key_hint(&self) -> &str {
         &self.key_hint
+    }
+    /// The statement as read during verification (DSSE bundles).
+    pub(crate) fn parsed_statement(&self) -> Option<&ParsedStatement> {
+        self.parsed.as_ref()
     }
     /// The in-toto statement bytes, for DSSE bundles.
     pub fn statement(&self) -> Option<&[u8]> {
@@ -417,7 +433,7 @@ pub fn verify(
         }
     };
     // The signature.
-    let (proof, statement) = match &b.content {
+    let (proof, statement, parsed) = match &b.content {
         BundleContent::MessageSignature { digest, signature } => {
             // The bundle's digest algorithm (SHA2_256 when it names none).
             let alg = match digest {
@@ -447,7 +463,7 @@ pub fn verify(
             let p = key
                 .verify_prehashed(alg, ours, signature)
                 .map_err(|e| fail("signature", e.to_string()))?;
-            (p, None)
+            (p, None, None)
         }
         BundleContent::Dsse(env) => {
             if env.payload_type != INTOTO_PAYLOAD_TYPE {
@@ -482,7 +498,12 @@ pub fn verify(
                     "the statement does not name the artifact's digest",
                 ));
             }
-            (p, Some(env.payload.clone()))
+            let parsed = ParsedStatement {
+                predicate: st.predicate_span(&env.payload),
+                predicate_type: st.predicate_type,
+                subjects: st.subjects,
+            };
+            (p, Some(env.payload.clone()), Some(parsed))
         }
     };
     // The log.
@@ -659,6 +680,7 @@ pub fn verify(
         log_index: logged.as_ref().map(|(e, _)| e.log_index),
         key_hint: key.hint(),
         statement,
+        parsed,
         identity,
         _proof: proof,
     })

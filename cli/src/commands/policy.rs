@@ -11,7 +11,7 @@ use vouch_core::oci::reference::ImageRef;
 use vouch_core::oci::registry::{Access, RegistryClient};
 use vouch_core::oci::{OciLimits, Target, resolve};
 use vouch_verify::policy::report::Status;
-use vouch_verify::policy::{ImageSource, Policy, Verdict, evaluate};
+use vouch_verify::policy::{BatchTags, ImageSource, Policy, Verdict, evaluate_among};
 
 use crate::args::{
     CONCURRENCY, Output, RegistryArgs, attachment_target_of, client, image_digest, parse_images,
@@ -45,9 +45,12 @@ pub(crate) fn load(path: &Path) -> Result<Policy> {
 }
 
 /// Judges the image at `digest` in `image_target` (already resolved: the digest is what will be
-/// deployed or promoted), named `name` ([`policy_name`]) for the policy's patterns.
+/// deployed or promoted), named `name` ([`policy_name`]) for the policy's patterns; `batch`
+/// holds the tags listed for the batch.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn judge(
     policy: &Policy,
+    batch: &BatchTags,
     name: &str,
     digest: &Sha256Digest,
     image_target: &Target,
@@ -62,11 +65,12 @@ pub(crate) async fn judge(
         attachments: &attachments,
         referrers: image_target,
     };
-    Ok(evaluate(policy, &src, now, limits).await?)
+    Ok(evaluate_among(policy, &src, None, Some(batch), now, limits).await?)
 }
 
 async fn judge_ref(
     policy: &Policy,
+    batch: &BatchTags,
     image: &ImageRef,
     client: &Arc<RegistryClient>,
     limits: &OciLimits,
@@ -77,6 +81,7 @@ async fn judge_ref(
         let target = Target::registry(client.clone(), r);
         return judge(
             policy,
+            batch,
             &policy_name(image)?,
             &digest,
             &target,
@@ -89,6 +94,7 @@ async fn judge_ref(
     let resolved = resolve(image, client, Access::Pull, limits).await?;
     judge(
         policy,
+        batch,
         &policy_name(image)?,
         &resolved.digest,
         &resolved.target,
@@ -157,8 +163,10 @@ pub(crate) async fn verify(
     let images = parse_images(images)?;
     let client = client(registry)?;
     let now = now()?;
+    // Each repository's tags are listed once for the whole batch.
+    let batch = BatchTags::for_images(images.len());
     let outcomes: Vec<_> = stream::iter(&images)
-        .map(|image| judge_ref(&policy, image, &client, &limits, now))
+        .map(|image| judge_ref(&policy, &batch, image, &client, &limits, now))
         .buffered(CONCURRENCY)
         .collect()
         .await;

@@ -15,8 +15,10 @@
 mod blobs;
 mod challenge;
 pub mod credentials;
+mod tags;
 
 pub use self::blobs::{BlobStream, BlobUpload, Mount};
+pub use self::tags::{TagList, TagListLimits};
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -58,11 +58,12 @@ pub fn pae_digest(payload_type: &str, payload: &[u8]) -> Sha256Digest {
         payload_type.len(),
         payload.len()
     );
-    let (d, _) = match Sha256Digest::of_reader(std::io::Read::chain(header.as_bytes(), payload)) {
-        Ok(x) => x,
-        Err(_) => unreachable!("reading from memory cannot fail"),
-    };
-    d
+    // Hashed in place: no PAE built, no stream buffer (this runs for every DSSE verified).
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(header.as_bytes());
+    hasher.update(payload);
+    Sha256Digest::from_bytes(hasher.finalize().into())
 }
 
 /// A DSSE envelope. The payload is kept as the exact decoded bytes that were signed.

@@ -9,6 +9,7 @@ pub mod rules;
 
 mod admission;
 mod eval;
+mod tags;
 
 /// Helpers for the evaluators' unit tests.
 #[cfg(test)]
@@ -36,8 +37,9 @@ pub(crate) mod vex;
 pub(crate) mod vuln;
 
 pub use admission::{Admission, Decision, admit};
-pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate, evaluate_in};
+pub use eval::{ImageSource, MatchedBlock, Verdict, evaluate, evaluate_among, evaluate_in};
 pub use file::{Policy, PolicyError};
+pub use tags::BatchTags;
 
 /// Fuzzing entry points (feature `fuzzing`, for fuzz/ only).
 #[cfg(feature = "fuzzing")]

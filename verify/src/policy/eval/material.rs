@@ -2,10 +2,11 @@
 //! Notary Project signatures), each read checked against its digest; nothing here is verified.
 
 use super::super::file::Block;
+use super::super::tags::BatchTags;
 use super::ImageSource;
 use crate::VerifyError;
 use crate::attached::LayerError;
-use crate::attestation::{FetchedReferrer, ReferrerFilter, fetch_referrers, is_type};
+use crate::attestation::{FetchedReferrer, ReferrerFilter, fetch_listed_referrers, is_type};
 use crate::notary::NotaryReferrer;
 use bytes::Bytes;
 use futures_util::future;
@@ -13,9 +14,9 @@ use vouch_core::cosign::{Attachment, read_attached};
 use vouch_core::digest::Sha256Digest;
 use vouch_core::notary::envelope::{NotaryLimits, TargetDescriptor};
 use vouch_core::oci::manifest::Descriptor;
-use vouch_core::oci::registry::Access;
+use vouch_core::oci::registry::{Access, TagList};
 use vouch_core::oci::{OciError, OciLimits, Target};
-use vouch_core::referrers::COSIGN_SIGN_PREDICATE;
+use vouch_core::referrers::{BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE};
 use vouch_core::{Classify, ErrorClass};
 
 /// Fetched but not yet verified.
@@ -43,6 +44,7 @@ pub(super) struct NotaryMaterial {
 /// signature referrers.
 async fn fetch_notary(
     src: &ImageSource<'_>,
+    listed: Vec<Descriptor>,
     limits: &OciLimits,
 ) -> Result<NotaryMaterial, VerifyError> {
     use vouch_core::oci::ManifestRef;
@@ -75,9 +77,14 @@ async fn fetch_notary(
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
         Err(e) => Err(format!("the image manifest {}: {e}", src.digest)),
     };
-    let referrers =
-        crate::notary::notary_referrers(src.referrers, &src.digest, limits, &NotaryLimits::DEFAULT)
-            .await?;
+    let referrers = crate::notary::notary_referrers_listed(
+        src.referrers,
+        &src.digest,
+        listed,
+        limits,
+        &NotaryLimits::DEFAULT,
+    )
+    .await?;
     Ok(NotaryMaterial { subject, referrers })
 }
 
@@ -94,6 +101,7 @@ async fn fetch_tag_layers<T, F, Fut>(
     target: &Target,
     image: &Sha256Digest,
     attachment: Attachment,
+    known: Option<&TagList>,
     limits: &OciLimits,
     keep: impl Fn(&Descriptor) -> bool,
     fetch: F,
@@ -104,6 +112,10 @@ where
 {
     use futures_util::stream::{self, StreamExt};
     let tag = attachment.tag(image);
+    // Listed for the batch, and not among the tags: there is no such tag.
+    if known.is_some_and(|t| !t.may_have(&tag)) {
+        return Ok((Vec::new(), None));
+    }
     let manifest = match read_attached(target, &tag, Access::Pull, limits).await {
         Ok(Some((_, m))) => m,
         Ok(None) => return Ok((Vec::new(), None)),
@@ -121,9 +133,15 @@ where
 pub(super) async fn fetch_material(
     src: &ImageSource<'_>,
     block: &Block,
+    batch: Option<&BatchTags>,
     limits: &OciLimits,
 ) -> Result<Material, VerifyError> {
-    let want_sigs = block.signatures.is_some();
+    // cosign signatures (`.sig`, bundle referrers) only for a rule with a cosign authority;
+    // Notary Project signatures only for one with a `notation` authority.
+    let want_sigs = block
+        .signatures
+        .as_ref()
+        .is_some_and(|s| s.authorities.iter().any(|a| a.notation().is_none()));
     let mut types: Vec<&str> = block
         .attestations
         .iter()
@@ -140,6 +158,19 @@ pub(super) async fn fetch_material(
         types.push(vouch_core::predicate::SPDX);
     }
     let want_atts = !types.is_empty();
+    let (att_tags, ref_tags) = match batch {
+        Some(b) => {
+            let a = b.of(src.attachments, &src.digest).await;
+            let r = if src.referrers.describe() == src.attachments.describe() {
+                a.clone()
+            } else {
+                b.of(src.referrers, &src.digest).await
+            };
+            (a, r)
+        }
+        None => (None, None),
+    };
+    let (att_tags, ref_tags) = (att_tags.as_deref(), ref_tags.as_deref());
     let image = &src.digest;
     let types_ref = &types;
     let wanted_type = move |t: Option<&String>| -> bool {
@@ -153,6 +184,7 @@ pub(super) async fn fetch_material(
             src.attachments,
             image,
             Attachment::Signatures,
+            att_tags,
             limits,
             |_| true,
             |d| async move {
@@ -170,6 +202,7 @@ pub(super) async fn fetch_material(
             src.attachments,
             image,
             Attachment::Attestations,
+            att_tags,
             limits,
             |d| {
                 wanted_type(
@@ -188,35 +221,71 @@ pub(super) async fn fetch_material(
     if want_sigs {
         referrer_types.push(COSIGN_SIGN_PREDICATE);
     }
-    let refs = async {
-        if referrer_types.is_empty() {
-            return Ok(Ok(Vec::new()));
-        }
-        fetch_referrers(
-            src.referrers,
-            image,
-            ReferrerFilter::AnyOf(&referrer_types),
-            limits,
-        )
-        .await
-    };
     let want_notary = block
         .signatures
         .as_ref()
         .is_some_and(|s| s.authorities.iter().any(|a| a.notation().is_some()));
-    let notary = async {
-        if want_notary {
-            fetch_notary(src, limits).await.map(Some)
-        } else {
-            Ok(None)
+    let want_bundles = !referrer_types.is_empty();
+    // One listing of the image's referrers for bundles and Notary signatures alike: of every
+    // artifact type when both are wanted (bundles kept by their artifact type here).
+    let refs = async {
+        if !want_bundles && !want_notary {
+            return Ok((Ok(Vec::new()), None));
         }
+        let referrer_types = &referrer_types;
+        let listed = src
+            .referrers
+            .referrers_among(
+                image,
+                (!want_notary).then_some(BUNDLE_ARTIFACT_TYPE),
+                Access::Pull,
+                limits.manifest,
+                ref_tags,
+            )
+            .await;
+        let (bundles, notary) = match listed {
+            Ok(all) if want_notary => {
+                let bundles: Vec<Descriptor> = all
+                    .iter()
+                    .filter(|d| d.artifact_type.as_deref() == Some(BUNDLE_ARTIFACT_TYPE))
+                    .cloned()
+                    .collect();
+                (Ok(bundles), Some(all))
+            }
+            Ok(bundles) => (Ok(bundles), None),
+            // Notary signatures cannot be judged without their listing (as before: an error).
+            Err(e) if want_notary => return Err(VerifyError::from(e)),
+            Err(e) => (Err(e), None),
+        };
+        let notary = notary.map(|all| fetch_notary(src, all, limits));
+        let bundles = async {
+            if !want_bundles {
+                return Ok(Ok(Vec::new()));
+            }
+            fetch_listed_referrers(
+                src.referrers,
+                image,
+                bundles,
+                ReferrerFilter::AnyOf(referrer_types),
+                limits,
+            )
+            .await
+        };
+        let (bundles, notary) = future::join(bundles, async {
+            match notary {
+                Some(n) => n.await.map(Some),
+                None => Ok(None),
+            }
+        })
+        .await;
+        Ok::<_, VerifyError>((bundles?, notary?))
     };
-    let ((sigs, atts, refs), notary) = future::join(future::join3(sigs, atts, refs), notary).await;
-    let notary = notary?;
+    let (sigs, atts, refs) = future::join3(sigs, atts, refs).await;
+    let (refs, notary) = refs?;
     let (sig_layers, sig_note) = sigs?;
     let (att_layers, att_note) = atts?;
     let mut notes: Vec<String> = sig_note.into_iter().chain(att_note).collect();
-    let referrers = match refs? {
+    let referrers = match refs {
         Ok(r) => r,
         Err(f) => {
             notes.push(f.reason.to_string());

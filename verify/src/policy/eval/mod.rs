@@ -14,6 +14,7 @@ use vouch_core::referrers::COSIGN_SIGN_PREDICATE;
 use super::file::{AttestationRule, Policy, PolicyAuthority, SignatureRule};
 use super::report::{Check, MAX_REJECTIONS_LISTED, Status, cap_details, codes};
 use super::rules::{ImageContext, Mode};
+use super::tags::BatchTags;
 use crate::VerifyError;
 use crate::attached::LayerError;
 use crate::attestation::{VerifiedAttestation, is_type, root_for_keys};
@@ -789,6 +790,20 @@ pub async fn evaluate_in(
     now: i64,
     limits: &OciLimits,
 ) -> Result<Verdict, VerifyError> {
+    evaluate_among(policy, src, namespace, None, now, limits).await
+}
+
+/// [`evaluate_in`] for one image of a batch: `batch` lists each repository's tags once for
+/// every image of the batch, so that attachment tags absent from a complete listing are not
+/// asked for (see [`BatchTags`]).
+pub async fn evaluate_among(
+    policy: &Policy,
+    src: &ImageSource<'_>,
+    namespace: Option<&str>,
+    batch: Option<&BatchTags>,
+    now: i64,
+    limits: &OciLimits,
+) -> Result<Verdict, VerifyError> {
     let name = src.name.clone();
     let mut verdict = Verdict {
         image: name.clone(),
@@ -828,7 +843,7 @@ pub async fn evaluate_in(
         pattern: block.pattern.as_str().to_owned(),
         line: block.line,
     });
-    let material = fetch_material(src, block, limits).await?;
+    let material = fetch_material(src, block, batch, limits).await?;
     let ctx = ImageContext {
         name: name.clone(),
         digest: src.digest,
