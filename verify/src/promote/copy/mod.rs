@@ -708,7 +708,12 @@ pub async fn execute_copies(
     let mut modes: HashMap<BlobKey, BlobMode> = HashMap::new();
     for ((c, dst_att), k) in copies.iter().zip(&dst_attachments).zip(&known) {
         for (side, lane, desc) in &c.plan.blobs {
-            let mode = k.mode(*side, *lane, desc);
+            let (from, to): (&Target, &Target) = match side {
+                Side::Image => (&c.plan.source, c.destination),
+                Side::Attachments => (&c.plan.source_attachments, dst_att),
+            };
+            let mountable = opts.mount && to.mount_source(from).is_some();
+            let mode = k.mode(*side, *lane, desc, mountable);
             modes
                 .entry(key_of(c, dst_att, *side, desc.digest))
                 .and_modify(|m| *m = m.combine(mode))

@@ -12,7 +12,8 @@ pub(super) enum BlobMode {
     Present,
     /// Ask the destination first (`HEAD`), send only if absent.
     Check,
-    /// Small, and the manifest naming it is absent: send it without asking.
+    /// Small (or mountable), and the manifest naming it is absent: send (or mount) it without
+    /// asking.
     Send,
 }
 
@@ -44,9 +45,16 @@ pub(super) struct Known {
 }
 
 impl Known {
-    /// How to copy `desc`, needed by `lane` of this copy.
-    pub(super) fn mode(&self, side: Side, lane: Lane, desc: &Descriptor) -> BlobMode {
-        let small = desc.size <= SMALL_BLOB;
+    /// How to copy `desc`, needed by `lane` of this copy; `mountable`: the destination can
+    /// mount it from the source (same registry), one request whatever its size.
+    pub(super) fn mode(
+        &self,
+        side: Side,
+        lane: Lane,
+        desc: &Descriptor,
+        mountable: bool,
+    ) -> BlobMode {
+        let small = desc.size <= SMALL_BLOB || mountable;
         match lane {
             Lane::Image => match self.root {
                 Some(true) => BlobMode::Present,
