@@ -35,6 +35,8 @@ pub(super) struct Known {
     /// Whether the destination holds the image's root manifest; `None`: could not tell (every
     /// blob is then asked about, as without a probe).
     pub(super) root: Option<bool>,
+    /// The root is an index.
+    index: bool,
     /// The destination's referrers of each subject of the plan's referrers; `None`: not read
     /// (then [`store_referrers`] reads them, and reports any error).
     pub(super) referrers: Option<HashMap<Sha256Digest, HashSet<Sha256Digest>>>,
@@ -57,7 +59,9 @@ impl Known {
         let small = desc.size <= SMALL_BLOB || mountable;
         match lane {
             Lane::Image => match self.root {
-                Some(true) => BlobMode::Present,
+                // An image manifest stored means its blobs are; an index stored says nothing
+                // of its children's blobs (another tool may have copied some platforms only).
+                Some(true) if !self.index => BlobMode::Present,
                 Some(false) if small => BlobMode::Send,
                 _ => BlobMode::Check,
             },
@@ -107,6 +111,11 @@ pub(super) async fn probe(c: &CopyTo<'_>, _dst_attachments: &Target, opts: &Copy
     let (root, referrers) = futures_util::future::join(root, listing).await;
     let mut known = Known {
         root: root.ok(),
+        index: plan.images.len() > 1
+            || plan
+                .images
+                .first()
+                .is_some_and(|m| m.role == ManifestRole::Index),
         referrers,
         ..Known::default()
     };
