@@ -48,11 +48,22 @@ async def forward_exactly(reader, writer, n):
 
 
 async def pipe_requests(reader, writer):
-    """Client → upstream, counting requests."""
+    """Client → upstream, counting requests. A connection that does not start with an HTTP
+    method (a TLS ClientHello: skopeo tries https first) is passed through uncounted, so the
+    registry refuses it at once as it would without the proxy."""
     try:
+        first = await reader.read(1)
+        if not first:
+            raise ConnectionError
+        writer.write(first)
+        if not first.isalpha():
+            await pipe_raw(reader, writer)
+            return
+        pending = first
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             writer.write(head)
+            head, pending = pending + head, b""
             lines = head.split(b"\r\n")
             method = lines[0].split(b" ", 1)[0].decode("latin-1")
             counts[method] += 1
