@@ -26,6 +26,9 @@ const BLOBS_TOTAL_MAX: usize = 64 << 20;
 /// A repository: `HOST/REPO`.
 type Repo = String;
 
+/// Remembered blobs, and their total size.
+type Blobs = (HashMap<(Repo, Sha256Digest), Bytes>, usize);
+
 #[derive(Debug, Default)]
 pub(super) struct Reads {
     /// (repository, tag or digest) → the manifest, or `None`: absent.
@@ -34,7 +37,7 @@ pub(super) struct Reads {
     /// `None`: the registry has none (the fallback tag is then a remembered manifest).
     referrers: Mutex<HashMap<(Repo, Sha256Digest), Option<Bytes>>>,
     /// (repository, digest) → small blobs, checked against their digest when read.
-    blobs: Mutex<(HashMap<(Repo, Sha256Digest), Bytes>, usize)>,
+    blobs: Mutex<Blobs>,
 }
 
 tokio::task_local! {
