@@ -11,8 +11,12 @@
 //!    is checked against its digest and capped in size ([`OciLimits::manifest`]).
 //! 2. [`execute_copy`] writes the destination, in an order that keeps it consistent whatever
 //!    fails midway:
-//!    - every blob first, several at once ([`CopyOptions::concurrency`]): skipped when the
-//!      destination has it (`HEAD`), mounted from the source repository when both are
+//!    - first one probe per manifest, not per blob: a `HEAD` of the image's manifest and the
+//!      destination's referrer listing — a manifest stored means its blobs are (an index's
+//!      children excepted), a manifest absent means its small (or mountable) blobs are sent
+//!      without asking; other blobs are asked about with a `HEAD`;
+//!    - every blob, several at once ([`CopyOptions::concurrency`]): skipped when the
+//!      destination has it, mounted from the source repository when both are
 //!      repositories of one registry, else streamed — never held whole in memory — while it
 //!      is hashed and counted; a blob whose bytes do not match its descriptor (digest, or more
 //!      or fewer bytes) is abandoned before it is committed (a registry's final
