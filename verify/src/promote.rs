@@ -261,6 +261,7 @@ pub fn job<'a>(
         destination_attachments: Some(cx.attachments_of(&destination)),
         destination,
         tag,
+        manifest: Some(judged.source.manifest.clone()),
     })
 }
 

@@ -175,6 +175,12 @@ fn print_promoted(src: &ImageRef, dst: &ImageRef, digest: &Sha256Digest, report:
 }
 
 pub(crate) async fn promote(args: PromoteArgs) -> Result<()> {
+    // What the gate reads of each source (manifest, signatures, attestations) is what the copy
+    // reads again: remembered once for the whole run.
+    vouch_core::oci::remember_reads(promote_remembering(args)).await
+}
+
+async fn promote_remembering(args: PromoteArgs) -> Result<()> {
     if !args.pairs.len().is_multiple_of(2) {
         return Err(UsageError(format!(
             "expected SRC DST pairs, got {} reference(s): {}",

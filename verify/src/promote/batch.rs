@@ -218,14 +218,19 @@ pub async fn complete(
     }
 }
 
-/// [`judge_all`] then [`complete`]: promotes every pair whose source the policy admits.
+/// [`judge_all`] then [`complete`]: promotes every pair whose source the policy admits. What
+/// the gate read of each source is not read again by the copy
+/// ([`vouch_core::oci::remember_reads`]; callers of the two steps apart can do the same).
 pub async fn promote_all(
     pairs: &[(ImageRef, ImageRef)],
     opts: BatchOptions<'_>,
     cx: &Context<'_>,
     progress: &dyn CopyProgress,
 ) -> Vec<Promotion> {
-    let mut promotions = judge_all(pairs, cx).await;
-    complete(&mut promotions, opts, cx, progress).await;
-    promotions
+    vouch_core::oci::remember_reads(async {
+        let mut promotions = judge_all(pairs, cx).await;
+        complete(&mut promotions, opts, cx, progress).await;
+        promotions
+    })
+    .await
 }

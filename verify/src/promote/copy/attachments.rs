@@ -8,6 +8,7 @@ pub(super) async fn write_attached<'a>(
     copies: &'a [CopyTo<'a>],
     dst_attachments: &[&'a Target],
     lanes: &[(Vec<SharedBlob<'_>>, Vec<SharedBlob<'_>>)],
+    known: &[Known],
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Vec<Result<AttachedDone, CopyError>> {
@@ -15,11 +16,12 @@ pub(super) async fn write_attached<'a>(
     // Blobs, then the referrer manifests by digest.
     type Stored<'p> = Vec<(&'p PlannedManifest, Descriptor)>;
     let prepared: Vec<Result<(AttachedDone, Stored<'a>), CopyError>> =
-        stream::iter(copies.iter().zip(lanes))
-            .map(|(c, (_, blobs))| async move {
+        stream::iter(copies.iter().zip(lanes).zip(known))
+            .map(|((c, (_, blobs)), k)| async move {
                 let blobs = blobs_done(blobs.clone()).await?;
                 let (present, stored) =
-                    store_referrers(c.plan, c.destination, opts, progress).await?;
+                    store_referrers(c.plan, c.destination, k.referrers.as_ref(), opts, progress)
+                        .await?;
                 Ok((
                     AttachedDone {
                         blobs,

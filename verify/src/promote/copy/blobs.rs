@@ -102,20 +102,23 @@ pub(super) async fn blobs_done(blobs: Vec<SharedBlob<'_>>) -> Result<Vec<BlobRec
     }
 }
 
-/// One blob: skipped when present, else mounted, else streamed while hashed and counted, and
-/// committed only when every byte matches the descriptor.
+/// One blob: skipped when present (asked first only with `check`), else mounted, else
+/// streamed while hashed and counted, and committed only when every byte matches the
+/// descriptor.
 pub(super) async fn copy_blob(
     src: &Target,
     dst: &Target,
     desc: &Descriptor,
+    check: bool,
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Result<BlobOutcome, CopyError> {
     let what = format!("blob {}", desc.digest);
-    if dst
-        .has_blob(&desc.digest, Access::Push)
-        .await
-        .map_err(dst_err(dst, what.clone()))?
+    if check
+        && dst
+            .has_blob(&desc.digest, Access::Push)
+            .await
+            .map_err(dst_err(dst, what.clone()))?
     {
         return Ok(BlobOutcome::Skipped);
     }

@@ -11,8 +11,12 @@
 //!    is checked against its digest and capped in size ([`OciLimits::manifest`]).
 //! 2. [`execute_copy`] writes the destination, in an order that keeps it consistent whatever
 //!    fails midway:
-//!    - every blob first, several at once ([`CopyOptions::concurrency`]): skipped when the
-//!      destination has it (`HEAD`), mounted from the source repository when both are
+//!    - first one probe per manifest, not per blob: a `HEAD` of the image's manifest and the
+//!      destination's referrer listing — a manifest stored means its blobs are (an index's
+//!      children excepted), a manifest absent means its small (or mountable) blobs are sent
+//!      without asking; other blobs are asked about with a `HEAD`;
+//!    - every blob, several at once ([`CopyOptions::concurrency`]): skipped when the
+//!      destination has it, mounted from the source repository when both are
 //!      repositories of one registry, else streamed — never held whole in memory — while it
 //!      is hashed and counted; a blob whose bytes do not match its descriptor (digest, or more
 //!      or fewer bytes) is abandoned before it is committed (a registry's final
@@ -67,6 +71,7 @@ use crate::policy::Admission;
 mod attachments;
 mod blobs;
 mod plan;
+mod probe;
 mod referrers;
 
 use attachments::*;
@@ -74,6 +79,7 @@ use blobs::*;
 pub use plan::plan_copy;
 #[cfg(test)]
 use plan::plan_digest;
+use probe::*;
 use referrers::*;
 
 /// How deep indexes may nest (an index listing indexes…).
@@ -555,6 +561,10 @@ pub struct CopyJob<'a> {
     /// Where the destination's `.sig`/`.att`/`.sbom` tags go, when not beside the image;
     /// `None`: [`CopyOptions::destination_attachments`].
     pub destination_attachments: Option<Target>,
+    /// The admitted digest's manifest, when the caller read it already (resolving the
+    /// source): the copy then does not read it again. Ignored unless its bytes hash to the
+    /// admitted digest.
+    pub manifest: Option<FetchedManifest>,
 }
 
 /// Plans read at once by [`copy_images`] (each reads several manifests at a time).
@@ -579,7 +589,10 @@ pub async fn copy_images(
                     .or_else(|| opts.source_attachments.clone()),
                 ..opts.clone()
             };
-            async move { plan_copy(&job.source, job.admission, &o).await }
+            async move {
+                let root = job.manifest.as_ref();
+                plan::plan_digest(&job.source, job.admission.digest(), root, &o).await
+            }
         })
         .buffered(PLANS_AT_ONCE)
         .collect()
@@ -679,7 +692,39 @@ pub async fn execute_copies(
     // Small blobs (configs, signatures, bundles: a few round trips each, hardly any bytes) of
     // many images of a batch go many at once.
     let small_blobs = Semaphore::new(concurrency.max(SMALL_BLOBS_AT_ONCE));
-    let mut shared: HashMap<(String, String, Sha256Digest), SharedBlob<'_>> = HashMap::new();
+    // What each destination holds already, learnt with one request per manifest rather than
+    // one per blob.
+    let known: Vec<Known> = stream::iter(copies.iter().zip(&dst_attachments))
+        .map(|(c, dst_att)| probe(c, dst_att, opts))
+        .buffered(COPIES_AT_ONCE)
+        .collect()
+        .await;
+    type BlobKey = (String, String, Sha256Digest);
+    let key_of = |c: &CopyTo<'_>, dst_att: &Target, side: Side, digest: Sha256Digest| {
+        let (from, to): (&Target, &Target) = match side {
+            Side::Image => (&c.plan.source, c.destination),
+            Side::Attachments => (&c.plan.source_attachments, dst_att),
+        };
+        (from.describe(), to.describe(), digest)
+    };
+    // How to copy each blob: known present anywhere in the batch wins; else a small blob whose
+    // manifest the destination lacks is sent without asking first.
+    let mut modes: HashMap<BlobKey, BlobMode> = HashMap::new();
+    for ((c, dst_att), k) in copies.iter().zip(&dst_attachments).zip(&known) {
+        for (side, lane, desc) in &c.plan.blobs {
+            let (from, to): (&Target, &Target) = match side {
+                Side::Image => (&c.plan.source, c.destination),
+                Side::Attachments => (&c.plan.source_attachments, dst_att),
+            };
+            let mountable = opts.mount && to.mount_source(from).is_some();
+            let mode = k.mode(*side, *lane, desc, mountable);
+            modes
+                .entry(key_of(c, dst_att, *side, desc.digest))
+                .and_modify(|m| *m = m.combine(mode))
+                .or_insert(mode);
+        }
+    }
+    let mut shared: HashMap<BlobKey, SharedBlob<'_>> = HashMap::new();
     let mut lanes: Vec<(Vec<SharedBlob<'_>>, Vec<SharedBlob<'_>>)> = Vec::new();
     for (c, dst_att) in copies.iter().zip(&dst_attachments) {
         let plan = c.plan;
@@ -695,13 +740,27 @@ pub async fn execute_copies(
                 Lane::Image => &image_lane,
                 Lane::Attached => &attached_lane,
             };
+            let key = key_of(c, dst_att, *side, desc.digest);
+            let mode = modes.get(&key).copied().unwrap_or(BlobMode::Check);
             let blob = shared
-                .entry((from.describe(), to.describe(), desc.digest))
+                .entry(key)
                 .or_insert_with(|| {
                     async move {
+                        if mode == BlobMode::Present {
+                            progress.blob_started(desc);
+                            let record = BlobRecord {
+                                digest: desc.digest,
+                                size: desc.size,
+                                media_type: desc.media_type.clone(),
+                                outcome: BlobOutcome::Skipped,
+                            };
+                            progress.blob_done(&record);
+                            return Ok(record);
+                        }
                         let _permit = semaphore.acquire().await.ok();
                         progress.blob_started(desc);
-                        match copy_blob(from, to, desc, opts, progress).await {
+                        let check = mode == BlobMode::Check;
+                        match copy_blob(from, to, desc, check, opts, progress).await {
                             Ok(outcome) => {
                                 let record = BlobRecord {
                                     digest: desc.digest,
@@ -731,16 +790,17 @@ pub async fn execute_copies(
     }
 
     // The images: blobs, then manifests.
-    let images = stream::iter(copies.iter().zip(&lanes))
-        .map(|(c, (blobs, _))| async move {
+    let images = stream::iter(copies.iter().zip(&lanes).zip(&known))
+        .map(|((c, (blobs, _)), k)| async move {
             let blobs = blobs_done(blobs.clone()).await?;
-            let manifests = write_images(c.plan, c.destination, concurrency, progress).await?;
+            let manifests =
+                write_images(c.plan, c.destination, k.root, concurrency, progress).await?;
             Ok::<_, CopyError>((blobs, manifests))
         })
         .buffered(COPIES_AT_ONCE)
         .collect::<Vec<_>>();
     // Side by side, what is attached to them.
-    let attached = write_attached(copies, &dst_attachments, &lanes, opts, progress);
+    let attached = write_attached(copies, &dst_attachments, &lanes, &known, opts, progress);
     let (images, attached) = futures_util::future::join(images, attached).await;
 
     // The tags, last.
@@ -757,10 +817,10 @@ pub async fn execute_copies(
             Ok((blobs, manifests))
         })
         .collect();
-    stream::iter(copies.iter().zip(done))
-        .map(|(c, done)| async move {
+    stream::iter(copies.iter().zip(done).zip(&known))
+        .map(|((c, done), k)| async move {
             let (blobs, manifests) = done?;
-            let tag = write_tag(c.plan, c.destination, c.tag).await?;
+            let tag = write_tag(c.plan, c.destination, c.tag, k.root).await?;
             Ok(CopyReport {
                 source: c.plan.source.describe(),
                 destination: c.destination.describe(),
@@ -780,6 +840,7 @@ pub async fn execute_copies(
 async fn write_images(
     plan: &CopyPlan,
     dst: &Target,
+    root_present: Option<bool>,
     concurrency: usize,
     progress: &dyn CopyProgress,
 ) -> Result<Vec<ManifestRecord>, CopyError> {
@@ -791,10 +852,13 @@ async fn write_images(
                 .map(|m| async move {
                     let digest = m.fetched.digest;
                     let what = format!("manifest {digest}");
-                    let present = dst
-                        .has_manifest(&digest, Access::Push)
-                        .await
-                        .map_err(dst_err(dst, what.clone()))?;
+                    let present = match root_present {
+                        Some(present) if digest == plan.digest => present,
+                        _ => dst
+                            .has_manifest(&digest, Access::Push)
+                            .await
+                            .map_err(dst_err(dst, what.clone()))?,
+                    };
                     if !present {
                         dst.push_manifest_by_digest(m.fetched.bytes.clone(), &m.media_type)
                             .await
@@ -829,6 +893,7 @@ async fn write_tag(
     plan: &CopyPlan,
     dst: &Target,
     dst_tag: Option<&str>,
+    root_present: Option<bool>,
 ) -> Result<Option<TagRecord>, CopyError> {
     let Some(root) = plan.images.first() else {
         return Ok(None);
@@ -845,10 +910,14 @@ async fn write_tag(
         return Ok(None);
     };
     let what = format!("tag {tag}");
-    let current = dst
-        .tag_digest(tag, Access::Push)
-        .await
-        .map_err(dst_err(dst, what.clone()))?;
+    // A destination that lacked the image cannot have had the tag pointing at it.
+    let current = if root_present == Some(false) {
+        None
+    } else {
+        dst.tag_digest(tag, Access::Push)
+            .await
+            .map_err(dst_err(dst, what.clone()))?
+    };
     let outcome = if current == Some(plan.digest) {
         ManifestOutcome::Present
     } else {

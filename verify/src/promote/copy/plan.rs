@@ -46,13 +46,16 @@ pub async fn plan_copy(
     admission: &Admission,
     opts: &CopyOptions,
 ) -> Result<CopyPlan, CopyError> {
-    plan_digest(src, admission.digest(), opts).await
+    plan_digest(src, admission.digest(), None, opts).await
 }
 
-/// [`plan_copy`] of any digest: for this crate's tests only.
+/// [`plan_copy`] of any digest (only this crate's tests pass one not admitted), given the
+/// root manifest when the caller read it already (by digest, when resolving the source): then
+/// it is not read again.
 pub(crate) async fn plan_digest(
     src: &Target,
     digest: &Sha256Digest,
+    root: Option<&FetchedManifest>,
     opts: &CopyOptions,
 ) -> Result<CopyPlan, CopyError> {
     let limits = &opts.limits;
@@ -75,6 +78,11 @@ pub(crate) async fn plan_digest(
                 } else {
                     format!("platform manifest {d}")
                 };
+                if let Some(m) =
+                    root.filter(|m| depth == 0 && m.digest == d && Sha256Digest::of(&m.bytes) == d)
+                {
+                    return Ok((m.clone(), hint));
+                }
                 let m = src
                     .manifest(ManifestRef::Digest(&d), Access::Pull, limits.manifest)
                     .await

@@ -21,13 +21,13 @@ pub(super) fn referrer_record(m: &PlannedManifest, outcome: ManifestOutcome) -> 
 pub(super) async fn store_referrers<'p>(
     plan: &'p CopyPlan,
     dst: &Target,
+    listed: Option<&HashMap<Sha256Digest, HashSet<Sha256Digest>>>,
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Result<(Vec<ManifestRecord>, Vec<(&'p PlannedManifest, Descriptor)>), CopyError> {
     if plan.referrers.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let limits = &opts.limits;
     let concurrency = opts.concurrency.max(1);
     // What the destination lists already, per subject.
     let subjects: Vec<Sha256Digest> = plan
@@ -37,17 +37,15 @@ pub(super) async fn store_referrers<'p>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let listed: HashMap<Sha256Digest, HashSet<Sha256Digest>> = stream::iter(subjects)
-        .map(|subject| async move {
-            let list = dst
-                .referrers(&subject, None, Access::Push, limits.manifest)
-                .await
-                .map_err(dst_err(dst, format!("referrers of {subject}")))?;
-            Ok::<_, CopyError>((subject, list.into_iter().map(|d| d.digest).collect()))
-        })
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
+    let read;
+    let listed = match listed {
+        Some(listed) => listed,
+        None => {
+            read = read_listing(dst, subjects, opts).await?;
+            &read
+        }
+    };
+
     let mut present = Vec::new();
     let mut missing = Vec::new();
     for m in &plan.referrers {
@@ -83,4 +81,25 @@ pub(super) async fn store_referrers<'p>(
         .try_collect()
         .await?;
     Ok((present, stored))
+}
+
+/// The destination's referrers of each subject.
+async fn read_listing(
+    dst: &Target,
+    subjects: Vec<Sha256Digest>,
+    opts: &CopyOptions,
+) -> Result<HashMap<Sha256Digest, HashSet<Sha256Digest>>, CopyError> {
+    let limits = &opts.limits;
+    let concurrency = opts.concurrency.max(1);
+    stream::iter(subjects)
+        .map(|subject| async move {
+            let list = dst
+                .referrers(&subject, None, Access::Push, limits.manifest)
+                .await
+                .map_err(dst_err(dst, format!("referrers of {subject}")))?;
+            Ok::<_, CopyError>((subject, list.into_iter().map(|d| d.digest).collect()))
+        })
+        .buffered(concurrency)
+        .try_collect()
+        .await
 }

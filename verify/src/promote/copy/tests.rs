@@ -14,7 +14,7 @@ async fn plan_then_copy(
     tag: Option<&str>,
     opts: &CopyOptions,
 ) -> Result<CopyReport, CopyError> {
-    let plan = plan_digest(src, digest, opts).await?;
+    let plan = plan_digest(src, digest, None, opts).await?;
     execute_copy(&plan, dst, tag, opts, &NoProgress).await
 }
 
