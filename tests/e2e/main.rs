@@ -36,6 +36,7 @@ mod promote;
 mod referrers;
 mod registry_auth;
 mod registry_smoke;
+mod requests;
 mod webhook;
 mod webhook_faults;
 mod wild;

@@ -14,9 +14,11 @@
 
 mod blobs;
 mod challenge;
+mod counts;
 pub mod credentials;
 
 pub use self::blobs::{BlobStream, BlobUpload, Mount};
+pub use self::counts::{RequestCounts, RequestKind};
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -208,6 +210,8 @@ pub struct RegistryClient {
     /// the API answers 200 and an empty index when there are no referrers), so the fallback
     /// tag is read directly from then on — one round trip less per image.
     no_referrers_api: std::sync::Mutex<HashSet<String>>,
+    /// Requests sent, by kind.
+    counter: self::counts::RequestCounter,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -295,7 +299,14 @@ impl RegistryClient {
             creds: Mutex::new(HashMap::new()),
             http_ok,
             no_referrers_api: std::sync::Mutex::new(HashSet::new()),
+            counter: Default::default(),
         })
+    }
+
+    /// The requests this client sent so far, by kind (every one that left it: retries and
+    /// token requests included).
+    pub fn requests(&self) -> RequestCounts {
+        self.counter.snapshot()
     }
 
     fn builder() -> reqwest::ClientBuilder {
@@ -425,6 +436,7 @@ impl RegistryClient {
                 {
                     req = req.basic_auth(&c.username, Some(c.secret.as_str()));
                 }
+                self.counter.add(RequestKind::Token);
                 let resp = req.send().await.map_err(|e| RegistryError::Network {
                     registry: r.registry.clone(),
                     reason: format!("token request: {e}"),
@@ -467,6 +479,7 @@ impl RegistryClient {
         &self,
         r: &RegistryRef,
         access: Access,
+        kind: RequestKind,
         operation: &str,
         make: F,
     ) -> Result<reqwest::Response, RegistryError>
@@ -486,6 +499,7 @@ impl RegistryClient {
             if let Some(h) = self.auth_header(r, access).await? {
                 req = req.header(AUTHORIZATION, h);
             }
+            self.counter.add(kind);
             let wait = match req.send().await {
                 // A plain-HTTP registry that redirected to HTTPS (blobs on a CDN): the
                 // cert-less client cannot check it; from now on the TLS client serves it.
@@ -577,7 +591,9 @@ impl RegistryClient {
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("GET manifest {}:{reference}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| c.get(&url).header(ACCEPT, &accept))
+            .send(r, access, RequestKind::ManifestGet, &op, |c| {
+                c.get(&url).header(ACCEPT, &accept)
+            })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -627,7 +643,9 @@ impl RegistryClient {
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("HEAD manifest {}:{reference}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| c.head(&url).header(ACCEPT, &accept))
+            .send(r, access, RequestKind::ManifestHead, &op, |c| {
+                c.head(&url).header(ACCEPT, &accept)
+            })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -659,7 +677,7 @@ impl RegistryClient {
         let url = format!("{}/referrers/{subject}", self.base(r));
         let op = format!("GET referrers {}@{subject}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| {
+            .send(r, access, RequestKind::Referrers, &op, |c| {
                 let mut req = c.get(&url).header(ACCEPT, super::manifest::OCI_INDEX);
                 if let Some(t) = artifact_type {
                     req = req.query(&[("artifactType", t)]);
@@ -698,7 +716,7 @@ impl RegistryClient {
         let op = format!("PUT manifest {}:{reference}", r.repository);
         let digest = Sha256Digest::of(&bytes);
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::ManifestPut, &op, |c| {
                 c.put(&url)
                     .header(CONTENT_TYPE, media_type)
                     .body(bytes.clone())
@@ -730,7 +748,9 @@ impl RegistryClient {
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("HEAD manifest {}@{digest}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| c.head(&url).header(ACCEPT, &accept))
+            .send(r, access, RequestKind::ManifestHead, &op, |c| {
+                c.head(&url).header(ACCEPT, &accept)
+            })
             .await?;
         match resp.status() {
             s if s.is_success() => Ok(true),

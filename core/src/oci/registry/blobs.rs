@@ -5,7 +5,7 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 
-use super::{Access, RegistryClient, RegistryError, read_capped};
+use super::{Access, RegistryClient, RegistryError, RequestKind, read_capped};
 use crate::digest::Sha256Digest;
 use crate::oci::manifest::Descriptor;
 use crate::oci::reference::RegistryRef;
@@ -20,7 +20,9 @@ impl RegistryClient {
     ) -> Result<bool, RegistryError> {
         let url = format!("{}/blobs/{digest}", self.base(r));
         let op = format!("HEAD blob {}@{digest}", r.repository);
-        let resp = self.send(r, access, &op, |c| c.head(&url)).await?;
+        let resp = self
+            .send(r, access, RequestKind::BlobHead, &op, |c| c.head(&url))
+            .await?;
         match resp.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -43,7 +45,9 @@ impl RegistryClient {
         }
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let op = format!("GET {what}");
-        let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
+        let resp = self
+            .send(r, access, RequestKind::BlobGet, &op, |c| c.get(&url))
+            .await?;
         if !resp.status().is_success() {
             return Err(Self::fail(r, &op, resp).await);
         }
@@ -88,7 +92,9 @@ impl RegistryClient {
         let what = format!("blob {}/{}@{}", r.registry, r.repository, desc.digest);
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let op = format!("GET {what}");
-        let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
+        let resp = self
+            .send(r, access, RequestKind::BlobGet, &op, |c| c.get(&url))
+            .await?;
         if !resp.status().is_success() {
             return Err(Self::fail(r, &op, resp).await);
         }
@@ -136,7 +142,7 @@ impl RegistryClient {
         let url = format!("{}/blobs/uploads/", self.base(r));
         let op = format!("POST blob upload {}", r.repository);
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPost, &op, |c| {
                 c.post(&url).header(CONTENT_LENGTH, "0")
             })
             .await?;
@@ -163,7 +169,7 @@ impl RegistryClient {
         let op = format!("POST blob mount {}@{digest} from {from}", r.repository);
         let digest_s = digest.to_string();
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPost, &op, |c| {
                 c.post(&url)
                     .query(&[("mount", digest_s.as_str()), ("from", from)])
                     .header(CONTENT_LENGTH, "0")
@@ -195,7 +201,7 @@ impl RegistryClient {
         let op = format!("PATCH blob upload {} (bytes {range})", r.repository);
         let url = upload.location.clone();
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPatch, &op, |c| {
                 c.request(Method::PATCH, &url)
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header("content-range", &range)
@@ -224,7 +230,7 @@ impl RegistryClient {
         let put_url = format!("{location}{sep}digest={digest}");
         let op = format!("PUT blob {}@{digest}", r.repository);
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPut, &op, |c| {
                 c.request(Method::PUT, &put_url)
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .body(last.clone())
@@ -241,7 +247,11 @@ impl RegistryClient {
     pub async fn cancel_upload(&self, r: &RegistryRef, upload: BlobUpload) {
         let op = format!("DELETE blob upload {}", r.repository);
         let url = upload.location;
-        let _ = self.send(r, Access::Push, &op, |c| c.delete(&url)).await;
+        let _ = self
+            .send(r, Access::Push, RequestKind::BlobDelete, &op, |c| {
+                c.delete(&url)
+            })
+            .await;
     }
 }
 

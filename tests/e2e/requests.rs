@@ -1,0 +1,102 @@
+//! The registry requests a run reports (`"requests"` in `--output json`, and the
+//! `VOUCH_LOG=debug` line on stderr) are the requests the registry received: counted here by a
+//! pass-through proxy in front of the real registry.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::support::image::{client, push_image};
+use crate::support::proxy::FaultProxy;
+use crate::support::registry::Registry;
+use crate::support::{run, vouch};
+
+/// A proxy that forwards everything and counts what it forwards.
+fn counting_proxy(upstream: String) -> (FaultProxy, Arc<AtomicU64>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = seen.clone();
+    let proxy = FaultProxy::start(upstream, move |_, _| {
+        s.fetch_add(1, Ordering::SeqCst);
+        false
+    });
+    (proxy, seen)
+}
+
+/// The counts of the `vouch: debug: registry requests {…}` line.
+fn logged(stderr: &str) -> serde_json::Value {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("vouch: debug: registry requests "))
+        .unwrap_or_else(|| panic!("no request line in {stderr}"));
+    serde_json::from_str(line).unwrap()
+}
+
+crate::on_each_registry! {
+async fn reported_requests_are_the_requests_the_registry_received(kind) {
+    let reg = Registry::start_kind(kind);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").args(["generate-key-pair"])).ok();
+    let digest = push_image(&client(), &reg.host(), "app/counted", "v1").await;
+    let (proxy, seen) = counting_proxy(reg.host());
+    let image = format!("{}/app/counted@{digest}", proxy.host);
+
+    for format in ["bundle", "legacy"] {
+        // sign: the JSON report and the debug line both say what the proxy saw.
+        seen.store(0, Ordering::SeqCst);
+        let out = run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").env("VOUCH_LOG", "debug").args([
+            "sign", "--key", "vouch.key", "--format", format, "--output", "json", &image,
+        ]))
+        .ok();
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let received = seen.load(Ordering::SeqCst);
+        assert_eq!(doc["images"][0]["outcome"], "added", "{format}: {doc}");
+        assert_eq!(doc["requests"]["total"], received, "{format}: {doc}");
+        let by: u64 = doc["requests"]["by"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(by, received, "{format}: {doc}");
+        assert!(doc["requests"]["by"]["manifest PUT"].as_u64().unwrap() >= 1, "{doc}");
+        assert_eq!(logged(&out.stderr), doc["requests"], "{format}");
+
+        // verify --key: the debug line (its JSON is cosign's list of images).
+        seen.store(0, Ordering::SeqCst);
+        let out = run(vouch().current_dir(d).env("VOUCH_LOG", "debug").args([
+            "verify", "--key", "vouch.pub", "--output", "json", &image,
+        ]))
+        .ok();
+        let counts = logged(&out.stderr);
+        assert_eq!(counts["total"], seen.load(Ordering::SeqCst), "{format}: {counts}");
+        assert!(counts["total"].as_u64().unwrap() > 0);
+        assert!(counts["by"].get("manifest PUT").is_none(), "verify writes nothing: {counts}");
+    }
+
+    // attest: the JSON report.
+    std::fs::write(d.join("predicate.json"), br#"{"built":"here"}"#).unwrap();
+    seen.store(0, Ordering::SeqCst);
+    let out = run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").args([
+        "attest", "--key", "vouch.key", "--predicate", "predicate.json", "--output", "json", &image,
+    ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "added", "{doc}");
+    assert_eq!(doc["requests"]["total"], seen.load(Ordering::SeqCst), "{doc}");
+
+    // verify --policy: the JSON report.
+    std::fs::write(
+        d.join("policy.yaml"),
+        "version: 1\nimages:\n  - match: \"**\"\n    signatures:\n      authorities: [{key: vouch.pub}]\n",
+    )
+    .unwrap();
+    seen.store(0, Ordering::SeqCst);
+    let out = run(vouch().current_dir(d).args([
+        "verify", "--policy", "policy.yaml", "--output", "json", &image,
+    ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["allowed"], true, "{doc}");
+    assert_eq!(doc["requests"]["total"], seen.load(Ordering::SeqCst), "{doc}");
+}
+}
