@@ -305,7 +305,8 @@ async fn index_stored(
 
     let mut results: Vec<Option<Result<AttachOutcome, OciError>>> =
         items.iter().map(|_| None).collect();
-    // Whether each target has a referrers API (asked once per target).
+    // Whether each target has a referrers API: known from the answers to the referrers' PUTs
+    // (`OCI-Subject`), else asked once per target.
     let mut targets: Vec<(String, &Target, Sha256Digest)> = Vec::new();
     for item in items {
         let key = item.target.describe();
@@ -316,6 +317,7 @@ async fn index_stored(
     let mut apis: HashMap<String, Result<bool, OciError>> = stream::iter(targets)
         .map(|(key, target, subject)| async move {
             let api = match target {
+                _ if let Some(known) = target.referrers_api() => Ok(known),
                 Target::Registry { client, repo } => client
                     .get_referrers(repo, &subject, None, Access::Push, limits.manifest)
                     .await

@@ -5,10 +5,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::support::image::registry_ref;
 use crate::support::image::{client, push_image};
 use crate::support::proxy::FaultProxy;
-use crate::support::registry::Registry;
+use crate::support::registry::{Registry, RegistryKind};
 use crate::support::{run, vouch};
+use bytes::Bytes;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::manifest::Descriptor;
+use vouch_core::oci::registry::{Access, RequestKind};
 
 /// A proxy that forwards everything and counts what it forwards.
 fn counting_proxy(upstream: String) -> (FaultProxy, Arc<AtomicU64>) {
@@ -60,6 +65,16 @@ async fn reported_requests_are_the_requests_the_registry_received(kind) {
         assert_eq!(by, received, "{format}: {doc}");
         assert!(doc["requests"]["by"]["manifest PUT"].as_u64().unwrap() >= 1, "{doc}");
         assert_eq!(logged(&out.stderr), doc["requests"], "{format}");
+        let by = &doc["requests"]["by"];
+        if kind == RegistryKind::ReferrersApi {
+            // Small blobs in one POST each; the registry's OCI-Subject answer says it lists
+            // referrers itself: no probe.
+            assert!(by.get("blob PUT").is_none(), "{format}: {doc}");
+            assert!(by.get("referrers GET").is_none(), "{format}: {doc}");
+        } else {
+            // distribution 2.8 opens a session for a single POST: the bytes follow in a PUT.
+            assert_eq!(by["blob POST"], by["blob PUT"], "{format}: {doc}");
+        }
 
         // verify --key: the debug line (its JSON is cosign's list of images).
         seen.store(0, Ordering::SeqCst);
@@ -98,5 +113,37 @@ async fn reported_requests_are_the_requests_the_registry_received(kind) {
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["allowed"], true, "{doc}");
     assert_eq!(doc["requests"]["total"], seen.load(Ordering::SeqCst), "{doc}");
+}
+}
+
+crate::on_each_registry! {
+async fn small_blobs_take_one_request_where_the_registry_allows(kind) {
+    let reg = Registry::start_kind(kind);
+    let r = registry_ref(&reg.host(), "blobs/small");
+    let c = client();
+    let (a, b) = (Bytes::from_static(b"first small blob"), Bytes::from_static(b"second"));
+    let stored = |bytes: &Bytes| Descriptor::of("application/octet-stream", bytes);
+    let posts = |c: &vouch_core::oci::registry::RegistryClient| {
+        let n = c.requests();
+        (n.of(RequestKind::BlobPost), n.of(RequestKind::BlobPut), n.total)
+    };
+    assert_eq!(c.put_blob(&r, a.clone()).await.unwrap(), Sha256Digest::of(&a));
+    assert_eq!(c.put_blob(&r, b.clone()).await.unwrap(), Sha256Digest::of(&b));
+    // Stored, whatever way it went.
+    for bytes in [&a, &b] {
+        assert_eq!(c.get_blob(&r, &stored(bytes), Access::Pull, 1 << 10).await.unwrap(), bytes.to_vec());
+    }
+    let before = posts(&c);
+    // Again: a registry with single POST takes it in one request; distribution 2.8 has it
+    // mounted from the repository itself, in one request too.
+    c.put_blob(&r, a.clone()).await.unwrap();
+    let after = posts(&c);
+    assert_eq!((after.0 - before.0, after.1 - before.1, after.2 - before.2), (1, 0, 1), "{kind:?}");
+    match kind {
+        // Two new blobs: one request each.
+        RegistryKind::ReferrersApi => assert_eq!(before, (2, 0, 4), "{kind:?}"),
+        // A single POST answered 202 then PUT; a mount answered 202 then PUT.
+        RegistryKind::Distribution => assert_eq!(before, (2, 2, 6), "{kind:?}"),
+    }
 }
 }

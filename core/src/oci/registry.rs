@@ -212,6 +212,16 @@ pub struct RegistryClient {
     no_referrers_api: std::sync::Mutex<HashSet<String>>,
     /// Requests sent, by kind.
     counter: self::counts::RequestCounter,
+    /// Registries that answered a single-POST blob upload by opening an upload session instead
+    /// (distribution 2.8): their small blobs go as `POST` then `PUT` from then on, the bytes
+    /// sent once.
+    no_single_post: std::sync::Mutex<HashSet<String>>,
+    /// Registries known to have the referrers API: they answered a referrers request, or the
+    /// `PUT` of a manifest with a subject with `OCI-Subject` (OCI distribution 1.1, "Pushing
+    /// Manifests with Subject").
+    has_referrers_api: std::sync::Mutex<HashSet<String>>,
+    /// Held by the one referrers request that finds out whether a registry has the API.
+    referrers_probe: Mutex<()>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -300,6 +310,9 @@ impl RegistryClient {
             http_ok,
             no_referrers_api: std::sync::Mutex::new(HashSet::new()),
             counter: Default::default(),
+            no_single_post: std::sync::Mutex::new(HashSet::new()),
+            has_referrers_api: std::sync::Mutex::new(HashSet::new()),
+            referrers_probe: Mutex::new(()),
         })
     }
 
@@ -667,13 +680,38 @@ impl RegistryClient {
         access: Access,
         limit: u64,
     ) -> Result<Option<(Bytes, bool)>, RegistryError> {
-        if self
-            .no_referrers_api
-            .lock()
-            .is_ok_and(|s| s.contains(&r.registry))
-        {
-            return Ok(None);
+        match self.referrers_api(r) {
+            Some(false) => return Ok(None),
+            Some(true) => {}
+            None => {
+                // Not known yet: one request finds out while the others wait (a registry
+                // without the API would answer each of a batch's requests 404).
+                let _probe = self.referrers_probe.lock().await;
+                match self.referrers_api(r) {
+                    Some(false) => return Ok(None),
+                    Some(true) => {}
+                    None => {
+                        return self
+                            .fetch_referrers(r, subject, artifact_type, access, limit)
+                            .await;
+                    }
+                }
+            }
         }
+        self.fetch_referrers(r, subject, artifact_type, access, limit)
+            .await
+    }
+
+    /// The request of [`RegistryClient::get_referrers`]; its answer says whether the registry
+    /// has the API (remembered).
+    async fn fetch_referrers(
+        &self,
+        r: &RegistryRef,
+        subject: &Sha256Digest,
+        artifact_type: Option<&str>,
+        access: Access,
+        limit: u64,
+    ) -> Result<Option<(Bytes, bool)>, RegistryError> {
         let url = format!("{}/referrers/{subject}", self.base(r));
         let op = format!("GET referrers {}@{subject}", r.repository);
         let resp = self
@@ -694,6 +732,9 @@ impl RegistryClient {
         if !resp.status().is_success() {
             return Err(Self::fail(r, &op, resp).await);
         }
+        if let Ok(mut s) = self.has_referrers_api.lock() {
+            s.insert(r.registry.clone());
+        }
         let filtered = resp
             .headers()
             .get("oci-filters-applied")
@@ -712,6 +753,41 @@ impl RegistryClient {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<Sha256Digest, RegistryError> {
+        let (digest, subject) = self.put(r, reference, bytes, media_type).await?;
+        if subject && let Ok(mut known) = self.has_referrers_api.lock() {
+            known.insert(r.registry.clone());
+        }
+        Ok(digest)
+    }
+
+    /// Whether `r`'s registry is known to have the referrers API, from this run's requests: a
+    /// referrers request answered 404 (no) or 200 (yes), or the `PUT` of a manifest with a
+    /// subject answered with `OCI-Subject` (yes: OCI distribution 1.1, "Pushing Manifests with
+    /// Subject").
+    /// `None`: not known yet. (A `PUT` answered without the header proves nothing: registries
+    /// with the API that do not send it exist, so the caller asks the API.)
+    pub fn referrers_api(&self, r: &RegistryRef) -> Option<bool> {
+        if self
+            .no_referrers_api
+            .lock()
+            .is_ok_and(|s| s.contains(&r.registry))
+        {
+            return Some(false);
+        }
+        self.has_referrers_api
+            .lock()
+            .is_ok_and(|s| s.contains(&r.registry))
+            .then_some(true)
+    }
+
+    /// The `PUT` of a manifest: its digest, and whether the registry answered `OCI-Subject`.
+    async fn put(
+        &self,
+        r: &RegistryRef,
+        reference: &str,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<(Sha256Digest, bool), RegistryError> {
         let url = format!("{}/manifests/{reference}", self.base(r));
         let op = format!("PUT manifest {}:{reference}", r.repository);
         let digest = Sha256Digest::of(&bytes);
@@ -734,7 +810,7 @@ impl RegistryClient {
                 found: announced.parse().unwrap_or(digest),
             });
         }
-        Ok(digest)
+        Ok((digest, resp.headers().contains_key("oci-subject")))
     }
 
     /// `HEAD /v2/<repo>/manifests/<digest>`: whether the manifest is stored.
