@@ -332,14 +332,14 @@ async fn index_stored(
     }
     let mut apis: HashMap<String, Result<bool, OciError>> = stream::iter(targets)
         .map(|(key, target, subject)| async move {
-            let api = match target {
-                _ if let Some(known) = target.referrers_api() => Ok(known),
-                Target::Registry { client, repo } => client
+            let api = match (target.referrers_api(), target) {
+                (Some(known), _) => Ok(known),
+                (None, Target::Registry { client, repo }) => client
                     .get_referrers(repo, &subject, None, Access::Push, limits.manifest)
                     .await
                     .map(|found| found.is_some())
                     .map_err(OciError::from),
-                Target::Layout(_) => Ok(false),
+                (None, Target::Layout(_)) => Ok(false),
             };
             (key, api)
         })
