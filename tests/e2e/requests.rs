@@ -147,3 +147,56 @@ async fn small_blobs_take_one_request_where_the_registry_allows(kind) {
     }
 }
 }
+
+/// Behind basic authentication every first request is challenged (401) and sent again: both
+/// count, as the registry received both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenged_requests_count_as_the_registry_received_them() {
+    use crate::support::docker_config;
+    use vouch_core::oci::registry::RegistryClient;
+    use vouch_core::oci::registry::credentials::DockerConfig;
+
+    let reg = Registry::start_with_auth("carol", "carols-pw");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .args(["generate-key-pair"]))
+    .ok();
+    let (proxy, seen) = counting_proxy(reg.host());
+    let cfg = docker_config(d, &proxy.host, "carol", "carols-pw");
+    let authed = Arc::new(
+        RegistryClient::with_config(
+            Default::default(),
+            DockerConfig::from_json(&std::fs::read_to_string(cfg.join("config.json")).unwrap())
+                .unwrap(),
+        )
+        .unwrap(),
+    );
+    let digest = push_image(&authed, &proxy.host, "private/app", "v1").await;
+    let image = format!("{}/private/app@{digest}", proxy.host);
+    seen.store(0, Ordering::SeqCst);
+    let out = run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .env("DOCKER_CONFIG", &cfg)
+        .args([
+            "sign",
+            "--key",
+            "vouch.key",
+            "--format",
+            "legacy",
+            "--output",
+            "json",
+            &image,
+        ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        doc["requests"]["total"],
+        seen.load(Ordering::SeqCst),
+        "{doc}"
+    );
+    assert!(doc["requests"]["total"].as_u64().unwrap() > 1, "{doc}");
+}
