@@ -80,10 +80,51 @@ pub(crate) fn client(args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Arc::new(RegistryClient::new(RegistryOptions {
+    let client = Arc::new(RegistryClient::new(RegistryOptions {
         allow_http,
         ..Default::default()
-    })?))
+    })?);
+    if let Ok(mut all) = CLIENTS.lock() {
+        all.push(client.clone());
+    }
+    Ok(client)
+}
+
+/// Every registry client of this run, for the request counts logged at its end.
+static CLIENTS: std::sync::Mutex<Vec<Arc<RegistryClient>>> = std::sync::Mutex::new(Vec::new());
+
+/// The requests `client` sent, for a command's `--output json` (`"requests"`).
+pub(crate) fn requests_json(client: &RegistryClient) -> serde_json::Value {
+    serde_json::to_value(client.requests()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Whether `VOUCH_LOG=debug`: debug lines on stderr.
+pub(crate) fn debug() -> bool {
+    std::env::var("VOUCH_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"))
+}
+
+/// At the end of a run with `VOUCH_LOG=debug`: the registry requests it sent, on stderr, as
+/// `vouch: debug: registry requests {"total":N,"by":{…}}` (one line, JSON after the prefix).
+pub(crate) fn log_requests() {
+    if !debug() {
+        return;
+    }
+    let Ok(all) = CLIENTS.lock() else { return };
+    if all.is_empty() {
+        return;
+    }
+    let mut sum = vouch_core::oci::registry::RequestCounts::default();
+    for c in all.iter() {
+        let counts = c.requests();
+        sum.total += counts.total;
+        for (k, n) in counts.by {
+            *sum.by.entry(k).or_default() += n;
+        }
+    }
+    eprintln!(
+        "vouch: debug: registry requests {}",
+        serde_json::to_string(&sum).unwrap_or_default()
+    );
 }
 
 pub(crate) fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>> {

@@ -105,6 +105,7 @@ fn main() -> ExitCode {
         Command::Promote(args) => block_on(commands::promote::promote(args)),
         Command::Serve(args) => block_on(commands::serve::serve(args)),
     };
+    args::log_requests();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit::report(&e),

@@ -329,6 +329,16 @@ impl Target {
         }
     }
 
+    /// Whether the target lists referrers itself (a registry's referrers API), as far as this
+    /// run's requests tell; `None`: not known yet (ask with [`Target::referrers`] or a probe).
+    /// Layouts never do.
+    pub fn referrers_api(&self) -> Option<bool> {
+        match self {
+            Target::Registry { client, repo } => client.referrers_api(repo),
+            Target::Layout(_) => Some(false),
+        }
+    }
+
     /// The referrers of `subject` of artifact type `artifact_type` (all when `None`): through
     /// the registry's referrers API where it has one, else the fallback tag index
     /// `sha256-<hex>` (OCI distribution spec 1.1), which is also how layouts keep them.

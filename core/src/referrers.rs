@@ -194,16 +194,32 @@ pub async fn attach_referrers(
     if let Err(e) = target.push_blob(Bytes::from_static(EMPTY_CONFIG)).await {
         return fail_all(target, referrers.len(), e);
     }
+    // A batch asks a registry once, first, whether it has the referrers API (one request; a
+    // single referrer learns it from its PUT's `OCI-Subject` answer, or asks after).
+    if referrers.len() > 1
+        && target.referrers_api().is_none()
+        && let (Target::Registry { client, repo }, Some((subject, _))) = (target, referrers.first())
+        && let Err(e) = client
+            .get_referrers(repo, subject, None, Access::Push, limits.manifest)
+            .await
+    {
+        return fail_all(target, referrers.len(), e.into());
+    }
     // Whether each referrer manifest was stored before (`true`: not pushed again). Manifests are
     // content-addressed, so one stored by digest is this referrer (OCI distribution 1.1,
     // "Checking if content exists in the registry"); where the registry has a referrers API it
     // lists every stored manifest with a subject ("Listing Referrers"), so stored before is
-    // listed before: `AlreadyPresent`, as the fallback index says elsewhere.
+    // listed before: `AlreadyPresent`, as the fallback index says elsewhere. A registry known
+    // to have no API is not asked (a request per referrer, which a new signature always
+    // misses): its fallback index says what was listed before, and a manifest stored again is
+    // the same content.
+    let check = !matches!(target, Target::Registry { .. }) || target.referrers_api() != Some(false);
     let pushed: Vec<Result<bool, OciError>> = stream::iter(referrers)
         .map(|(_, r)| async move {
-            if target
-                .has_manifest(&Sha256Digest::of(&r.manifest), Access::Push)
-                .await?
+            if check
+                && target
+                    .has_manifest(&Sha256Digest::of(&r.manifest), Access::Push)
+                    .await?
             {
                 return Ok(true);
             }
@@ -305,7 +321,8 @@ async fn index_stored(
 
     let mut results: Vec<Option<Result<AttachOutcome, OciError>>> =
         items.iter().map(|_| None).collect();
-    // Whether each target has a referrers API (asked once per target).
+    // Whether each target has a referrers API: known from the answers to the referrers' PUTs
+    // (`OCI-Subject`), else asked once per target.
     let mut targets: Vec<(String, &Target, Sha256Digest)> = Vec::new();
     for item in items {
         let key = item.target.describe();
@@ -315,13 +332,14 @@ async fn index_stored(
     }
     let mut apis: HashMap<String, Result<bool, OciError>> = stream::iter(targets)
         .map(|(key, target, subject)| async move {
-            let api = match target {
-                Target::Registry { client, repo } => client
+            let api = match (target.referrers_api(), target) {
+                (Some(known), _) => Ok(known),
+                (None, Target::Registry { client, repo }) => client
                     .get_referrers(repo, &subject, None, Access::Push, limits.manifest)
                     .await
                     .map(|found| found.is_some())
                     .map_err(OciError::from),
-                Target::Layout(_) => Ok(false),
+                (None, Target::Layout(_)) => Ok(false),
             };
             (key, api)
         })

@@ -38,6 +38,7 @@ mod promote;
 mod referrers;
 mod registry_auth;
 mod registry_smoke;
+mod requests;
 mod settle;
 mod webhook;
 mod webhook_faults;

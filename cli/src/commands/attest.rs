@@ -16,7 +16,8 @@ use vouch_core::sign::{attach_bundle, sign_statement_async};
 
 use super::keyless::{Trust, image_signer};
 use crate::args::{
-    Format, KeylessArgs, RegistryArgs, attachment_target, client, parse_images, settle_options,
+    Format, KeylessArgs, Output, RegistryArgs, attachment_target, client, parse_images,
+    requests_json, settle_options,
 };
 use crate::exit::UsageError;
 
@@ -49,6 +50,10 @@ pub(crate) struct AttestArgs {
     /// bundles are offline, with no transparency-log entry) or `legacy` (`.sig`/`.att` tags).
     #[arg(long, value_enum, default_value = "bundle")]
     format: Format,
+    /// Result format: `json` prints on stdout the outcome and the registry requests the run
+    /// sent.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
     #[command(flatten)]
     registry: RegistryArgs,
     /// Image: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
@@ -146,7 +151,7 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
             }
             AttachOutcome::AlreadyPresent => eprintln!("Already present: {name}"),
         }
-        return Ok(());
+        return print_json(args.output, &name, outcome, &client);
     }
     let request = AttachRequest {
         target: attachment_target(&resolved, &client)?,
@@ -155,13 +160,37 @@ pub(crate) async fn attest(args: AttestArgs) -> Result<()> {
         layer: signed.legacy_attestation_layer(&predicate_type),
         replace_predicate_type: args.replace.then(|| predicate_type.clone()),
     };
-    match attach_all(std::slice::from_ref(&request), settle_options(), &limits, 1)
+    let outcome = attach_all(std::slice::from_ref(&request), settle_options(), &limits, 1)
         .await
         .remove(0)
-        .with_context(|| name.clone())?
-    {
+        .with_context(|| name.clone())?;
+    match outcome {
         AttachOutcome::Added => eprintln!("Attested {name} ({predicate_type})"),
         AttachOutcome::AlreadyPresent => eprintln!("Already attested identically: {name}"),
+    }
+    print_json(args.output, &name, outcome, &client)
+}
+
+/// `--output json`: the outcome and the registry requests the run sent.
+fn print_json(
+    output: Output,
+    name: &str,
+    outcome: AttachOutcome,
+    client: &vouch_core::oci::registry::RegistryClient,
+) -> Result<()> {
+    use std::io::Write as _;
+
+    if output == Output::Json {
+        let outcome = match outcome {
+            AttachOutcome::Added => "added",
+            AttachOutcome::AlreadyPresent => "alreadyPresent",
+        };
+        let doc = serde_json::json!({
+            "image": name,
+            "outcome": outcome,
+            "requests": requests_json(client),
+        });
+        writeln!(std::io::stdout(), "{doc}")?;
     }
     Ok(())
 }

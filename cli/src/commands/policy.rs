@@ -15,6 +15,7 @@ use vouch_verify::policy::{BatchTags, ImageSource, Policy, Verdict, evaluate_amo
 
 use crate::args::{
     CONCURRENCY, Output, RegistryArgs, attachment_target_of, client, image_digest, parse_images,
+    requests_json,
 };
 use crate::exit::{UsageError, VerificationFailed};
 
@@ -179,7 +180,11 @@ pub(crate) async fn verify(
     }
     if output == Output::Json {
         let items: Vec<(String, &Verdict)> = verdicts.iter().map(|(r, v)| (r.clone(), v)).collect();
-        writeln!(io::stdout(), "{}", json_report(&policy, &items))?;
+        let mut doc = json_report(&policy, &items);
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("requests".into(), requests_json(&client));
+        }
+        writeln!(io::stdout(), "{doc}")?;
     }
     let denied = verdicts.iter().filter(|(_, v)| !v.allowed).count();
     if denied > 0 {

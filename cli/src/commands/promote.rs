@@ -275,7 +275,7 @@ async fn promote_remembering(args: PromoteArgs) -> Result<()> {
             print_record(name, *outcome);
         }
     }
-    report(&args, &policy, promotions, plans)
+    report(&args, &policy, promotions, plans, &cx.client)
 }
 
 /// The JSON report and the exit status.
@@ -284,6 +284,7 @@ fn report(
     policy: &Policy,
     promotions: Vec<Promotion>,
     plans: Vec<Option<serde_json::Value>>,
+    client: &vouch_core::oci::registry::RegistryClient,
 ) -> Result<()> {
     let mut done: Vec<(ImageRef, ImageRef, Verdict, Outcome)> = Vec::new();
     let mut first_err = None;
@@ -322,6 +323,7 @@ fn report(
                 "plan": o.plan,
                 "record": o.record,
             })).collect::<Vec<_>>(),
+            "requests": crate::args::requests_json(client),
         });
         writeln!(io::stdout(), "{doc}")?;
     }

@@ -1,5 +1,6 @@
 //! `vouch sign`: cosign image signatures (a bundle referrer, or the legacy `.sig` tag).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -12,8 +13,8 @@ use vouch_core::sign::{SignJob, SignatureFormat, sign_images};
 
 use super::keyless::{Trust, image_signer};
 use crate::args::{
-    CONCURRENCY, Format, KeylessArgs, RegistryArgs, attachment_target, client, parse_annotations,
-    parse_images, settle_options, with_children,
+    CONCURRENCY, Format, KeylessArgs, Output, RegistryArgs, attachment_target, client,
+    parse_annotations, parse_images, requests_json, settle_options, with_children,
 };
 use crate::exit::UsageError;
 
@@ -39,6 +40,10 @@ pub(crate) struct SignArgs {
     /// keyless material in cosign's annotations).
     #[arg(long, value_enum, default_value = "bundle")]
     format: Format,
+    /// Result format: `json` prints on stdout each image's outcome and the registry requests
+    /// the run sent.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
     #[command(flatten)]
     registry: RegistryArgs,
     /// Images: HOST[:PORT]/REPO[:TAG|@sha256:HEX] or oci:DIR[:TAG|@sha256:HEX].
@@ -107,17 +112,30 @@ pub(crate) async fn sign(args: SignArgs) -> Result<()> {
     )
     .await?;
     let mut first_err = None;
+    let mut report = Vec::new();
     for (name, result) in results {
-        match result {
-            Ok(AttachOutcome::Added) => eprintln!("Signed {name}"),
+        let outcome = match result {
+            Ok(AttachOutcome::Added) => {
+                eprintln!("Signed {name}");
+                serde_json::json!({"image": name, "outcome": "added"})
+            }
             Ok(AttachOutcome::AlreadyPresent) => {
-                eprintln!("Already signed with this key and payload: {name}")
+                eprintln!("Already signed with this key and payload: {name}");
+                serde_json::json!({"image": name, "outcome": "alreadyPresent"})
             }
             Err(e) => {
                 eprintln!("vouch: {name}: {e}");
+                let doc =
+                    serde_json::json!({"image": name, "outcome": "error", "error": e.to_string()});
                 first_err.get_or_insert(anyhow::Error::from(e).context(name));
+                doc
             }
-        }
+        };
+        report.push(outcome);
+    }
+    if args.output == Output::Json {
+        let doc = serde_json::json!({"images": report, "requests": requests_json(&client)});
+        writeln!(std::io::stdout(), "{doc}")?;
     }
     match first_err {
         Some(e) => Err(e),

@@ -14,10 +14,12 @@
 
 mod blobs;
 mod challenge;
+mod counts;
 pub mod credentials;
 mod tags;
 
 pub use self::blobs::{BlobStream, BlobUpload, Mount};
+pub use self::counts::{RequestCounts, RequestKind};
 pub use self::tags::{TagList, TagListLimits};
 
 use std::collections::{HashMap, HashSet};
@@ -210,6 +212,18 @@ pub struct RegistryClient {
     /// the API answers 200 and an empty index when there are no referrers), so the fallback
     /// tag is read directly from then on — one round trip less per image.
     no_referrers_api: std::sync::Mutex<HashSet<String>>,
+    /// Requests sent, by kind.
+    counter: self::counts::RequestCounter,
+    /// Registries that answered a single-POST blob upload by opening an upload session instead
+    /// (distribution 2.8): their small blobs go as `POST` then `PUT` from then on, the bytes
+    /// sent once.
+    no_single_post: std::sync::Mutex<HashSet<String>>,
+    /// Registries known to have the referrers API: they answered a referrers request, or the
+    /// `PUT` of a manifest with a subject with `OCI-Subject` (OCI distribution 1.1, "Pushing
+    /// Manifests with Subject").
+    has_referrers_api: std::sync::Mutex<HashSet<String>>,
+    /// Held by the one referrers request that finds out whether a registry has the API.
+    referrers_probe: Mutex<()>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -297,7 +311,17 @@ impl RegistryClient {
             creds: Mutex::new(HashMap::new()),
             http_ok,
             no_referrers_api: std::sync::Mutex::new(HashSet::new()),
+            counter: Default::default(),
+            no_single_post: std::sync::Mutex::new(HashSet::new()),
+            has_referrers_api: std::sync::Mutex::new(HashSet::new()),
+            referrers_probe: Mutex::new(()),
         })
+    }
+
+    /// The requests this client sent so far, by kind (every one that left it: retries and
+    /// token requests included).
+    pub fn requests(&self) -> RequestCounts {
+        self.counter.snapshot()
     }
 
     fn builder() -> reqwest::ClientBuilder {
@@ -427,6 +451,7 @@ impl RegistryClient {
                 {
                     req = req.basic_auth(&c.username, Some(c.secret.as_str()));
                 }
+                self.counter.add(RequestKind::Token);
                 let resp = req.send().await.map_err(|e| RegistryError::Network {
                     registry: r.registry.clone(),
                     reason: format!("token request: {e}"),
@@ -469,6 +494,7 @@ impl RegistryClient {
         &self,
         r: &RegistryRef,
         access: Access,
+        kind: RequestKind,
         operation: &str,
         make: F,
     ) -> Result<reqwest::Response, RegistryError>
@@ -488,6 +514,7 @@ impl RegistryClient {
             if let Some(h) = self.auth_header(r, access).await? {
                 req = req.header(AUTHORIZATION, h);
             }
+            self.counter.add(kind);
             let wait = match req.send().await {
                 // A plain-HTTP registry that redirected to HTTPS (blobs on a CDN): the
                 // cert-less client cannot check it; from now on the TLS client serves it.
@@ -579,7 +606,9 @@ impl RegistryClient {
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("GET manifest {}:{reference}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| c.get(&url).header(ACCEPT, &accept))
+            .send(r, access, RequestKind::ManifestGet, &op, |c| {
+                c.get(&url).header(ACCEPT, &accept)
+            })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -629,7 +658,9 @@ impl RegistryClient {
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("HEAD manifest {}:{reference}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| c.head(&url).header(ACCEPT, &accept))
+            .send(r, access, RequestKind::ManifestHead, &op, |c| {
+                c.head(&url).header(ACCEPT, &accept)
+            })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -651,17 +682,42 @@ impl RegistryClient {
         access: Access,
         limit: u64,
     ) -> Result<Option<(Bytes, bool)>, RegistryError> {
-        if self
-            .no_referrers_api
-            .lock()
-            .is_ok_and(|s| s.contains(&r.registry))
-        {
-            return Ok(None);
+        match self.referrers_api(r) {
+            Some(false) => return Ok(None),
+            Some(true) => {}
+            None => {
+                // Not known yet: one request finds out while the others wait (a registry
+                // without the API would answer each of a batch's requests 404).
+                let _probe = self.referrers_probe.lock().await;
+                match self.referrers_api(r) {
+                    Some(false) => return Ok(None),
+                    Some(true) => {}
+                    None => {
+                        return self
+                            .fetch_referrers(r, subject, artifact_type, access, limit)
+                            .await;
+                    }
+                }
+            }
         }
+        self.fetch_referrers(r, subject, artifact_type, access, limit)
+            .await
+    }
+
+    /// The request of [`RegistryClient::get_referrers`]; its answer says whether the registry
+    /// has the API (remembered).
+    async fn fetch_referrers(
+        &self,
+        r: &RegistryRef,
+        subject: &Sha256Digest,
+        artifact_type: Option<&str>,
+        access: Access,
+        limit: u64,
+    ) -> Result<Option<(Bytes, bool)>, RegistryError> {
         let url = format!("{}/referrers/{subject}", self.base(r));
         let op = format!("GET referrers {}@{subject}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| {
+            .send(r, access, RequestKind::Referrers, &op, |c| {
                 let mut req = c.get(&url).header(ACCEPT, super::manifest::OCI_INDEX);
                 if let Some(t) = artifact_type {
                     req = req.query(&[("artifactType", t)]);
@@ -677,6 +733,9 @@ impl RegistryClient {
         }
         if !resp.status().is_success() {
             return Err(Self::fail(r, &op, resp).await);
+        }
+        if let Ok(mut s) = self.has_referrers_api.lock() {
+            s.insert(r.registry.clone());
         }
         let filtered = resp
             .headers()
@@ -696,11 +755,46 @@ impl RegistryClient {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<Sha256Digest, RegistryError> {
+        let (digest, subject) = self.put(r, reference, bytes, media_type).await?;
+        if subject && let Ok(mut known) = self.has_referrers_api.lock() {
+            known.insert(r.registry.clone());
+        }
+        Ok(digest)
+    }
+
+    /// Whether `r`'s registry is known to have the referrers API, from this run's requests: a
+    /// referrers request answered 404 (no) or 200 (yes), or the `PUT` of a manifest with a
+    /// subject answered with `OCI-Subject` (yes: OCI distribution 1.1, "Pushing Manifests with
+    /// Subject").
+    /// `None`: not known yet. (A `PUT` answered without the header proves nothing: registries
+    /// with the API that do not send it exist, so the caller asks the API.)
+    pub fn referrers_api(&self, r: &RegistryRef) -> Option<bool> {
+        if self
+            .no_referrers_api
+            .lock()
+            .is_ok_and(|s| s.contains(&r.registry))
+        {
+            return Some(false);
+        }
+        self.has_referrers_api
+            .lock()
+            .is_ok_and(|s| s.contains(&r.registry))
+            .then_some(true)
+    }
+
+    /// The `PUT` of a manifest: its digest, and whether the registry answered `OCI-Subject`.
+    async fn put(
+        &self,
+        r: &RegistryRef,
+        reference: &str,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<(Sha256Digest, bool), RegistryError> {
         let url = format!("{}/manifests/{reference}", self.base(r));
         let op = format!("PUT manifest {}:{reference}", r.repository);
         let digest = Sha256Digest::of(&bytes);
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::ManifestPut, &op, |c| {
                 c.put(&url)
                     .header(CONTENT_TYPE, media_type)
                     .body(bytes.clone())
@@ -718,7 +812,7 @@ impl RegistryClient {
                 found: announced.parse().unwrap_or(digest),
             });
         }
-        Ok(digest)
+        Ok((digest, resp.headers().contains_key("oci-subject")))
     }
 
     /// `HEAD /v2/<repo>/manifests/<digest>`: whether the manifest is stored.
@@ -732,7 +826,9 @@ impl RegistryClient {
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let op = format!("HEAD manifest {}@{digest}", r.repository);
         let resp = self
-            .send(r, access, &op, |c| c.head(&url).header(ACCEPT, &accept))
+            .send(r, access, RequestKind::ManifestHead, &op, |c| {
+                c.head(&url).header(ACCEPT, &accept)
+            })
             .await?;
         match resp.status() {
             s if s.is_success() => Ok(true),

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 
-use super::{Access, RegistryClient, RegistryError, read_capped};
+use super::{Access, RegistryClient, RegistryError, RequestKind, read_capped};
 use crate::digest::Sha256Digest;
 use crate::oci::manifest::Descriptor;
 use crate::oci::reference::RegistryRef;
@@ -20,7 +20,9 @@ impl RegistryClient {
     ) -> Result<bool, RegistryError> {
         let url = format!("{}/blobs/{digest}", self.base(r));
         let op = format!("HEAD blob {}@{digest}", r.repository);
-        let resp = self.send(r, access, &op, |c| c.head(&url)).await?;
+        let resp = self
+            .send(r, access, RequestKind::BlobHead, &op, |c| c.head(&url))
+            .await?;
         match resp.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -43,7 +45,9 @@ impl RegistryClient {
         }
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let op = format!("GET {what}");
-        let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
+        let resp = self
+            .send(r, access, RequestKind::BlobGet, &op, |c| c.get(&url))
+            .await?;
         if !resp.status().is_success() {
             return Err(Self::fail(r, &op, resp).await);
         }
@@ -60,20 +64,81 @@ impl RegistryClient {
         Ok(bytes)
     }
 
-    /// Uploads a blob (monolithic: `POST` then `PUT ?digest=`), unless the registry has it.
+    /// Uploads a blob, unless the registry has it. A blob of at most 1 MiB goes
+    /// in one request (`POST …/uploads/?digest=` with the bytes: OCI distribution's single
+    /// `POST`) without asking first whether the registry has it (registries take a blob they
+    /// have again); where the registry answers by opening a session instead (distribution
+    /// 2.8), the bytes follow in a `PUT`, and later blobs go as a mount from the repository
+    /// itself (one request when it has the blob) then, if need be, `PUT`. Larger blobs: `HEAD`,
+    /// then `POST` and `PUT ?digest=`.
     pub async fn put_blob(
         &self,
         r: &RegistryRef,
         bytes: Bytes,
     ) -> Result<Sha256Digest, RegistryError> {
         let digest = Sha256Digest::of(&bytes);
-        // For a small blob the existence check costs as much as the upload it might save.
-        if bytes.len() > SMALL_BLOB && self.has_blob(r, &digest, Access::Push).await? {
+        let single = bytes.len() <= SINGLE_POST
+            && !self
+                .no_single_post
+                .lock()
+                .is_ok_and(|s| s.contains(&r.registry));
+        if single {
+            if let Some(upload) = self.single_post(r, &digest, bytes.clone()).await? {
+                self.finish_upload(r, upload, &digest, bytes).await?;
+            }
+            return Ok(digest);
+        }
+        if bytes.len() <= SINGLE_POST {
+            // A registry without single POST (distribution 2.8): the session is opened by a
+            // mount from the repository itself, which stores the blob in that one request
+            // when the repository has it already (and opens the session otherwise).
+            if let Mount::Upload(upload) = self.mount_blob(r, &digest, &r.repository).await? {
+                self.finish_upload(r, upload, &digest, bytes).await?;
+            }
+            return Ok(digest);
+        }
+        if self.has_blob(r, &digest, Access::Push).await? {
             return Ok(digest);
         }
         let upload = self.start_upload(r).await?;
         self.finish_upload(r, upload, &digest, bytes).await?;
         Ok(digest)
+    }
+
+    /// `POST /v2/<repo>/blobs/uploads/?digest=<digest>` with the bytes: `None` when the
+    /// registry stored the blob (201), else the upload session it opened instead (202; the
+    /// registry is remembered as one without single `POST`).
+    async fn single_post(
+        &self,
+        r: &RegistryRef,
+        digest: &Sha256Digest,
+        bytes: Bytes,
+    ) -> Result<Option<BlobUpload>, RegistryError> {
+        let url = format!("{}/blobs/uploads/", self.base(r));
+        let op = format!("POST blob {}@{digest}", r.repository);
+        let digest_s = digest.to_string();
+        let resp = self
+            .send(r, Access::Push, RequestKind::BlobPost, &op, |c| {
+                c.post(&url)
+                    .query(&[("digest", digest_s.as_str())])
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, bytes.len().to_string())
+                    .body(bytes.clone())
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::CREATED => Ok(None),
+            StatusCode::ACCEPTED => {
+                if let Ok(mut s) = self.no_single_post.lock() {
+                    s.insert(r.registry.clone());
+                }
+                Ok(Some(BlobUpload {
+                    location: self.upload_location(r, &resp)?,
+                    offset: 0,
+                }))
+            }
+            _ => Err(Self::fail(r, &op, resp).await),
+        }
     }
 
     /// `GET /v2/<repo>/blobs/<digest>` as a stream of chunks, for blobs too large to hold in
@@ -88,7 +153,9 @@ impl RegistryClient {
         let what = format!("blob {}/{}@{}", r.registry, r.repository, desc.digest);
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let op = format!("GET {what}");
-        let resp = self.send(r, access, &op, |c| c.get(&url)).await?;
+        let resp = self
+            .send(r, access, RequestKind::BlobGet, &op, |c| c.get(&url))
+            .await?;
         if !resp.status().is_success() {
             return Err(Self::fail(r, &op, resp).await);
         }
@@ -136,7 +203,7 @@ impl RegistryClient {
         let url = format!("{}/blobs/uploads/", self.base(r));
         let op = format!("POST blob upload {}", r.repository);
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPost, &op, |c| {
                 c.post(&url).header(CONTENT_LENGTH, "0")
             })
             .await?;
@@ -163,7 +230,7 @@ impl RegistryClient {
         let op = format!("POST blob mount {}@{digest} from {from}", r.repository);
         let digest_s = digest.to_string();
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPost, &op, |c| {
                 c.post(&url)
                     .query(&[("mount", digest_s.as_str()), ("from", from)])
                     .header(CONTENT_LENGTH, "0")
@@ -195,7 +262,7 @@ impl RegistryClient {
         let op = format!("PATCH blob upload {} (bytes {range})", r.repository);
         let url = upload.location.clone();
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPatch, &op, |c| {
                 c.request(Method::PATCH, &url)
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header("content-range", &range)
@@ -224,7 +291,7 @@ impl RegistryClient {
         let put_url = format!("{location}{sep}digest={digest}");
         let op = format!("PUT blob {}@{digest}", r.repository);
         let resp = self
-            .send(r, Access::Push, &op, |c| {
+            .send(r, Access::Push, RequestKind::BlobPut, &op, |c| {
                 c.request(Method::PUT, &put_url)
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .body(last.clone())
@@ -241,7 +308,11 @@ impl RegistryClient {
     pub async fn cancel_upload(&self, r: &RegistryRef, upload: BlobUpload) {
         let op = format!("DELETE blob upload {}", r.repository);
         let url = upload.location;
-        let _ = self.send(r, Access::Push, &op, |c| c.delete(&url)).await;
+        let _ = self
+            .send(r, Access::Push, RequestKind::BlobDelete, &op, |c| {
+                c.delete(&url)
+            })
+            .await;
     }
 }
 
@@ -289,5 +360,5 @@ impl BlobStream {
     }
 }
 
-/// Blobs up to this size are uploaded without asking first whether the registry has them.
-const SMALL_BLOB: usize = 16 << 10;
+/// Blobs up to this size are uploaded in one request where the registry takes it.
+const SINGLE_POST: usize = 1 << 20;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use super::{Access, RegistryClient, RegistryError, read_capped};
+use super::{Access, RegistryClient, RegistryError, RequestKind, read_capped};
 use crate::oci::reference::RegistryRef;
 
 /// The tags of one repository as listed: every one of them when `complete`, else (the listing
@@ -126,7 +126,7 @@ impl RegistryClient {
         let mut next: Option<(Option<String>, String)> = None;
         for _ in 0..limits.pages.max(1) {
             let resp = match self
-                .send(r, access, &op, |c| match &next {
+                .send(r, access, RequestKind::TagsList, &op, |c| match &next {
                     Some((Some(link), _)) => c.get(format!("{}{link}", &url[..origin_len])),
                     Some((None, last)) => c
                         .get(&url)

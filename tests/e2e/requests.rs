@@ -1,0 +1,202 @@
+//! The registry requests a run reports (`"requests"` in `--output json`, and the
+//! `VOUCH_LOG=debug` line on stderr) are the requests the registry received: counted here by a
+//! pass-through proxy in front of the real registry.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::support::image::registry_ref;
+use crate::support::image::{client, push_image};
+use crate::support::proxy::FaultProxy;
+use crate::support::registry::{Registry, RegistryKind};
+use crate::support::{run, vouch};
+use bytes::Bytes;
+use vouch_core::digest::Sha256Digest;
+use vouch_core::oci::manifest::Descriptor;
+use vouch_core::oci::registry::{Access, RequestKind};
+
+/// A proxy that forwards everything and counts what it forwards.
+fn counting_proxy(upstream: String) -> (FaultProxy, Arc<AtomicU64>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = seen.clone();
+    let proxy = FaultProxy::start(upstream, move |_, _| {
+        s.fetch_add(1, Ordering::SeqCst);
+        false
+    });
+    (proxy, seen)
+}
+
+/// The counts of the `vouch: debug: registry requests {…}` line.
+fn logged(stderr: &str) -> serde_json::Value {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("vouch: debug: registry requests "))
+        .unwrap_or_else(|| panic!("no request line in {stderr}"));
+    serde_json::from_str(line).unwrap()
+}
+
+crate::on_each_registry! {
+async fn reported_requests_are_the_requests_the_registry_received(kind) {
+    let reg = Registry::start_kind(kind);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").args(["generate-key-pair"])).ok();
+    let digest = push_image(&client(), &reg.host(), "app/counted", "v1").await;
+    let (proxy, seen) = counting_proxy(reg.host());
+    let image = format!("{}/app/counted@{digest}", proxy.host);
+
+    for format in ["bundle", "legacy"] {
+        // sign: the JSON report and the debug line both say what the proxy saw.
+        seen.store(0, Ordering::SeqCst);
+        let out = run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").env("VOUCH_LOG", "debug").args([
+            "sign", "--key", "vouch.key", "--format", format, "--output", "json", &image,
+        ]))
+        .ok();
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let received = seen.load(Ordering::SeqCst);
+        assert_eq!(doc["images"][0]["outcome"], "added", "{format}: {doc}");
+        assert_eq!(doc["requests"]["total"], received, "{format}: {doc}");
+        let by: u64 = doc["requests"]["by"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(by, received, "{format}: {doc}");
+        assert!(doc["requests"]["by"]["manifest PUT"].as_u64().unwrap() >= 1, "{doc}");
+        assert_eq!(logged(&out.stderr), doc["requests"], "{format}");
+        let by = &doc["requests"]["by"];
+        if kind == RegistryKind::ReferrersApi {
+            // Small blobs in one POST each; the registry's OCI-Subject answer says it lists
+            // referrers itself: no probe.
+            assert!(by.get("blob PUT").is_none(), "{format}: {doc}");
+            assert!(by.get("referrers GET").is_none(), "{format}: {doc}");
+        } else {
+            // distribution 2.8 opens a session for a single POST: the bytes follow in a PUT.
+            assert_eq!(by["blob POST"], by["blob PUT"], "{format}: {doc}");
+        }
+
+        // verify --key: the debug line (its JSON is cosign's list of images).
+        seen.store(0, Ordering::SeqCst);
+        let out = run(vouch().current_dir(d).env("VOUCH_LOG", "debug").args([
+            "verify", "--key", "vouch.pub", "--output", "json", &image,
+        ]))
+        .ok();
+        let counts = logged(&out.stderr);
+        assert_eq!(counts["total"], seen.load(Ordering::SeqCst), "{format}: {counts}");
+        assert!(counts["total"].as_u64().unwrap() > 0);
+        assert!(counts["by"].get("manifest PUT").is_none(), "verify writes nothing: {counts}");
+    }
+
+    // attest: the JSON report.
+    std::fs::write(d.join("predicate.json"), br#"{"built":"here"}"#).unwrap();
+    seen.store(0, Ordering::SeqCst);
+    let out = run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").args([
+        "attest", "--key", "vouch.key", "--predicate", "predicate.json", "--output", "json", &image,
+    ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "added", "{doc}");
+    assert_eq!(doc["requests"]["total"], seen.load(Ordering::SeqCst), "{doc}");
+
+    // verify --policy: the JSON report.
+    std::fs::write(
+        d.join("policy.yaml"),
+        "version: 1\nimages:\n  - match: \"**\"\n    signatures:\n      authorities: [{key: vouch.pub}]\n",
+    )
+    .unwrap();
+    seen.store(0, Ordering::SeqCst);
+    let out = run(vouch().current_dir(d).args([
+        "verify", "--policy", "policy.yaml", "--output", "json", &image,
+    ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["allowed"], true, "{doc}");
+    assert_eq!(doc["requests"]["total"], seen.load(Ordering::SeqCst), "{doc}");
+}
+}
+
+crate::on_each_registry! {
+async fn small_blobs_take_one_request_where_the_registry_allows(kind) {
+    let reg = Registry::start_kind(kind);
+    let r = registry_ref(&reg.host(), "blobs/small");
+    let c = client();
+    let (a, b) = (Bytes::from_static(b"first small blob"), Bytes::from_static(b"second"));
+    let stored = |bytes: &Bytes| Descriptor::of("application/octet-stream", bytes);
+    let posts = |c: &vouch_core::oci::registry::RegistryClient| {
+        let n = c.requests();
+        (n.of(RequestKind::BlobPost), n.of(RequestKind::BlobPut), n.total)
+    };
+    assert_eq!(c.put_blob(&r, a.clone()).await.unwrap(), Sha256Digest::of(&a));
+    assert_eq!(c.put_blob(&r, b.clone()).await.unwrap(), Sha256Digest::of(&b));
+    // Stored, whatever way it went.
+    for bytes in [&a, &b] {
+        assert_eq!(c.get_blob(&r, &stored(bytes), Access::Pull, 1 << 10).await.unwrap(), bytes.to_vec());
+    }
+    let before = posts(&c);
+    // Again: a registry with single POST takes it in one request; distribution 2.8 has it
+    // mounted from the repository itself, in one request too.
+    c.put_blob(&r, a.clone()).await.unwrap();
+    let after = posts(&c);
+    assert_eq!((after.0 - before.0, after.1 - before.1, after.2 - before.2), (1, 0, 1), "{kind:?}");
+    match kind {
+        // Two new blobs: one request each.
+        RegistryKind::ReferrersApi => assert_eq!(before, (2, 0, 4), "{kind:?}"),
+        // A single POST answered 202 then PUT; a mount answered 202 then PUT.
+        RegistryKind::Distribution => assert_eq!(before, (2, 2, 6), "{kind:?}"),
+    }
+}
+}
+
+/// Behind basic authentication every first request is challenged (401) and sent again: both
+/// count, as the registry received both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenged_requests_count_as_the_registry_received_them() {
+    use crate::support::docker_config;
+    use vouch_core::oci::registry::RegistryClient;
+    use vouch_core::oci::registry::credentials::DockerConfig;
+
+    let reg = Registry::start_with_auth("carol", "carols-pw");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .args(["generate-key-pair"]))
+    .ok();
+    let (proxy, seen) = counting_proxy(reg.host());
+    let cfg = docker_config(d, &proxy.host, "carol", "carols-pw");
+    let authed = Arc::new(
+        RegistryClient::with_config(
+            Default::default(),
+            DockerConfig::from_json(&std::fs::read_to_string(cfg.join("config.json")).unwrap())
+                .unwrap(),
+        )
+        .unwrap(),
+    );
+    let digest = push_image(&authed, &proxy.host, "private/app", "v1").await;
+    let image = format!("{}/private/app@{digest}", proxy.host);
+    seen.store(0, Ordering::SeqCst);
+    let out = run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .env("DOCKER_CONFIG", &cfg)
+        .args([
+            "sign",
+            "--key",
+            "vouch.key",
+            "--format",
+            "legacy",
+            "--output",
+            "json",
+            &image,
+        ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        doc["requests"]["total"],
+        seen.load(Ordering::SeqCst),
+        "{doc}"
+    );
+    assert!(doc["requests"]["total"].as_u64().unwrap() > 1, "{doc}");
+}
