@@ -127,6 +127,19 @@ pub(crate) fn log_requests() {
     );
 }
 
+/// At the end of a run: a warning when a tag PUT took longer than the no-lost-write protocol's
+/// transit bound (a concurrent writer's change may then have been overwritten after it
+/// confirmed; see `vouch_core::cosign`).
+pub(crate) fn warn_late_puts() {
+    let Ok(all) = CLIENTS.lock() else { return };
+    let late: u32 = all.iter().map(|c| c.late_puts()).sum();
+    if late > 0 {
+        eprintln!(
+            "vouch: warning: the registry took longer than the no-lost-write protocol allows to answer {late} tag write(s); a signature that another signer added at the same moment may have been overwritten: check with `vouch verify` or `vouch tree`, and raise VOUCH_SETTLE_MS (the same value for every writer) if the registry is this slow"
+        );
+    }
+}
+
 pub(crate) fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>> {
     list.iter()
         .map(|a| {

@@ -106,6 +106,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => block_on(commands::serve::serve(args)),
     };
     args::log_requests();
+    args::warn_late_puts();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit::report(&e),

@@ -27,8 +27,9 @@
 //! 2. *Transit* `T` (`settle - window`): the registry applies a PUT no later than `T` after it
 //!    was sent, `a - s ≤ T`. This one is an assumption about the network, not something a writer
 //!    can enforce, so every writer checks it afterwards on its own PUTs (`e - s`) and reports a
-//!    PUT answered later than `T` in [`SettleReport::late_puts`] — a violated assumption is made
-//!    visible, never silent.
+//!    PUT answered later than `T` in [`SettleReport::late_puts`] and on its client
+//!    ([`RegistryClient::late_puts`](crate::oci::registry::RegistryClient::late_puts); the CLI
+//!    prints a warning) — a violated assumption is made visible, never silent.
 //!
 //! **The wait.** From the two bounds, a stale *B* applies at `a_B ≤ r_B + W + T < e_A + W + T`.
 //! So *A* waits `W + T` after its PUT was answered and reads the tag again: if *A*'s layer is in
@@ -612,8 +613,11 @@ pub async fn update_all_report<U: TagUpdate + Sync>(
                     report.slowest_put = report.slowest_put.max(times.put);
                     report.longest_window = report.longest_window.max(times.window);
                     report.rechecks += times.rechecks;
-                    if on_registry(&requests[i]) && times.put > settle.transit() {
+                    if let Target::Registry { client, .. } = requests[i].target()
+                        && times.put > settle.transit()
+                    {
                         report.late_puts += 1;
+                        client.note_late_put();
                     }
                     added[i] = true;
                     written[i] = Some(digest);

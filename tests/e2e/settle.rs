@@ -151,3 +151,29 @@ async fn a_registry_too_slow_for_the_window_is_an_error_and_nothing_is_written()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
 }
+
+/// A tag PUT answered later than the transit bound (`VOUCH_SETTLE_MS` 200: window 100 ms, transit
+/// 100 ms; the proxy holds each signature-tag PUT 150 ms): the signature is written and confirmed,
+/// and the run warns that the assumption the wait rests on did not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_slower_than_the_transit_bound_is_reported() {
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    keys(dir.path(), 1);
+    let digest = push_image(&client(), &reg.host(), "slow/app", "v1").await;
+    let proxy = FaultProxy::start(reg.host(), |method, path| {
+        if method == "PUT" && path.contains("/manifests/sha256-") {
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        false
+    });
+    let image = format!("{}/slow/app@{digest}", proxy.host);
+    let out = run(sign(dir.path(), 0, 0, &image).env("VOUCH_SETTLE_MS", "200")).ok();
+    assert!(
+        out.stderr
+            .contains("took longer than the no-lost-write protocol allows to answer 1 tag write"),
+        "{out:#?}"
+    );
+    let direct = format!("{}/slow/app@{digest}", reg.host());
+    assert_eq!(rounds_signed_by(dir.path(), 0, &direct), vec![0]);
+}

@@ -214,6 +214,9 @@ pub struct RegistryClient {
     no_referrers_api: std::sync::Mutex<HashSet<String>>,
     /// Requests sent, by kind.
     counter: self::counts::RequestCounter,
+    /// Manifest PUTs answered later than the settle protocol's transit bound allows (see
+    /// [`crate::cosign`]).
+    late_puts: std::sync::atomic::AtomicU32,
     /// Registries that answered a single-POST blob upload by opening an upload session instead
     /// (distribution 2.8): their small blobs go as `POST` then `PUT` from then on, the bytes
     /// sent once.
@@ -312,6 +315,7 @@ impl RegistryClient {
             http_ok,
             no_referrers_api: std::sync::Mutex::new(HashSet::new()),
             counter: Default::default(),
+            late_puts: Default::default(),
             no_single_post: std::sync::Mutex::new(HashSet::new()),
             has_referrers_api: std::sync::Mutex::new(HashSet::new()),
             referrers_probe: Mutex::new(()),
@@ -322,6 +326,18 @@ impl RegistryClient {
     /// token requests included).
     pub fn requests(&self) -> RequestCounts {
         self.counter.snapshot()
+    }
+
+    /// Records a tag PUT answered later than the no-lost-write protocol's transit bound: the
+    /// assumption its wait rests on did not hold for that PUT (see [`crate::cosign`]).
+    pub fn note_late_put(&self) {
+        self.late_puts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Tag PUTs of this client answered later than the transit bound allows, so far.
+    pub fn late_puts(&self) -> u32 {
+        self.late_puts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn builder() -> reqwest::ClientBuilder {
