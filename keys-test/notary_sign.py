@@ -83,6 +83,12 @@ def crl(issuer_name, key, this_update, next_update, entries=(), number=1, extens
     return b.sign(key, hashes.SHA256())
 
 
+def serial_hex(n: int) -> str:
+    """A serial as the hex of its big-endian bytes (an even number of digits, as certificate
+    tools print it; format(n, "x") would drop a leading zero digit one time in sixteen)."""
+    return n.to_bytes((n.bit_length() + 7) // 8 or 1, "big").hex()
+
+
 def cdp(url: str) -> x509.CRLDistributionPoints:
     return x509.CRLDistributionPoints([x509.DistributionPoint(
         full_name=[x509.UniformResourceIdentifier(url)], relative_name=None,
@@ -229,7 +235,7 @@ def write_crls(out, now, root_name, root_key, intermediate, int_key, leaf) -> No
         with open(os.path.join(out, "root.pem"), "rb") as r:
             f.write(r.read())
     with open(os.path.join(out, "info.json"), "w") as f:
-        json.dump({"leafSerial": format(leaf_serial, "x"), "intermediateSerial": format(int_serial, "x"),
+        json.dump({"leafSerial": serial_hex(leaf_serial), "intermediateSerial": serial_hex(int_serial),
                    "at": int(now.timestamp()), "revokedAt": int((now - day).timestamp())}, f)
 
 

@@ -30,7 +30,7 @@ use x509_cert::ext::pkix::{
     AuthorityInfoAccessSyntax, BaseCrlNumber, BasicConstraints, CrlNumber, CrlReason, KeyUsage,
 };
 
-use super::x509::{Cert, SignedError};
+use super::x509::{Cert, PemError, SignedError, pem_blocks};
 
 const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
 const DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
@@ -457,33 +457,17 @@ pub fn read_crls(bytes: &[u8], limits: &CrlLimits) -> Result<Vec<Crl>, CrlError>
         return Ok(vec![Crl::from_der(bytes, limits)?]);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| malformed("neither PEM nor DER"))?;
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let block = &rest[start..];
-        let end_marker = block
-            .find("-----END ")
-            .ok_or_else(|| malformed("unterminated PEM block"))?;
-        let after = &block[end_marker + 9..];
-        let close = after
-            .find("-----")
-            .ok_or_else(|| malformed("unterminated PEM block"))?;
-        let len = end_marker + 9 + close + 5;
-        let (label, der) = pem_rfc7468::decode_vec(&block.as_bytes()[..len]).map_err(malformed)?;
-        if label != "X509 CRL" {
-            return Err(malformed(format!(
-                "a PEM block labelled {label:?}, not X509 CRL"
-            )));
-        }
-        if out.len() >= limits.per_file {
-            return Err(CrlError::TooLarge {
-                what: "the CRLs in one file",
-                limit: limits.per_file,
-            });
-        }
-        out.push(Crl::from_der(&der, limits)?);
-        rest = &block[len..];
-    }
+    let blocks = pem_blocks(text, "X509 CRL", limits.per_file).map_err(|e| match e {
+        PemError::Malformed(m) => malformed(m),
+        PemError::TooMany => CrlError::TooLarge {
+            what: "the CRLs in one file",
+            limit: limits.per_file,
+        },
+    })?;
+    let out = blocks
+        .iter()
+        .map(|der| Crl::from_der(der, limits))
+        .collect::<Result<Vec<_>, _>>()?;
     if out.is_empty() {
         return Err(malformed("no CRL (expected DER or PEM `X509 CRL` blocks)"));
     }

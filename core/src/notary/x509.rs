@@ -570,34 +570,52 @@ pub fn read_certificates(bytes: &[u8], max: usize) -> Result<Vec<Cert>, CertErro
         return Ok(vec![Cert::from_der(bytes)?]);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| malformed("neither PEM nor DER"))?;
+    let blocks = pem_blocks(text, "CERTIFICATE", max).map_err(|e| match e {
+        PemError::Malformed(m) => malformed(m),
+        PemError::TooMany => malformed(format!("more than {max} certificates in one file")),
+    })?;
+    if blocks.is_empty() {
+        return Err(malformed("no certificate"));
+    }
+    blocks.iter().map(|der| Cert::from_der(der)).collect()
+}
+
+/// Why [`pem_blocks`] failed.
+pub(crate) enum PemError {
+    /// Not PEM as expected (the message says how).
+    Malformed(String),
+    /// More blocks than allowed.
+    TooMany,
+}
+
+/// The DER of every PEM block in `text` (text between blocks is ignored), each of which must be
+/// labelled `label`; at most `max` blocks.
+pub(crate) fn pem_blocks(text: &str, label: &str, max: usize) -> Result<Vec<Vec<u8>>, PemError> {
+    let bad = |m: &str| PemError::Malformed(m.to_owned());
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let block = &rest[start..];
         let end_marker = block
             .find("-----END ")
-            .ok_or_else(|| malformed("unterminated PEM block"))?;
+            .ok_or_else(|| bad("unterminated PEM block"))?;
         let after = &block[end_marker + 9..];
         let close = after
             .find("-----")
-            .ok_or_else(|| malformed("unterminated PEM block"))?;
+            .ok_or_else(|| bad("unterminated PEM block"))?;
         let len = end_marker + 9 + close + 5;
-        let (label, der) = pem_rfc7468::decode_vec(&block.as_bytes()[..len]).map_err(malformed)?;
-        if label != "CERTIFICATE" {
-            return Err(malformed(format!(
-                "a PEM block labelled {label:?}, not CERTIFICATE"
+        let (found, der) = pem_rfc7468::decode_vec(&block.as_bytes()[..len])
+            .map_err(|e| PemError::Malformed(e.to_string()))?;
+        if found != label {
+            return Err(PemError::Malformed(format!(
+                "a PEM block labelled {found:?}, not {label}"
             )));
         }
         if out.len() >= max {
-            return Err(malformed(format!(
-                "more than {max} certificates in one file"
-            )));
+            return Err(PemError::TooMany);
         }
-        out.push(Cert::from_der(&der)?);
+        out.push(der);
         rest = &block[len..];
-    }
-    if out.is_empty() {
-        return Err(malformed("no certificate"));
     }
     Ok(out)
 }
