@@ -23,14 +23,14 @@
 //! leaf named), else unknown if any is, else ok.
 
 use der::asn1::{GeneralizedTime, ObjectIdentifier};
-use der::{Decode, Reader};
+use der::Decode;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{
     AuthorityInfoAccessSyntax, BaseCrlNumber, BasicConstraints, CrlNumber, CrlReason, KeyUsage,
 };
 
-use super::x509::{Cert, PemError, SignedError, pem_blocks};
+use super::x509::{Cert, PemError, SignedError, first_inner_span, pem_blocks};
 
 const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
 const DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
@@ -219,15 +219,9 @@ impl Crl {
         }
         let list = CertificateList::from_der(der).map_err(malformed)?;
         // The TBSCertList as it is in the input, not re-encoded.
-        let mut r = der::SliceReader::new(der).map_err(malformed)?;
-        let _outer = der::Header::decode(&mut r).map_err(malformed)?;
-        let start = usize::try_from(r.position()).map_err(malformed)?;
-        let inner = der::Header::decode(&mut r).map_err(malformed)?;
-        let end = usize::try_from((r.position() + inner.length()).map_err(malformed)?)
-            .map_err(malformed)?;
-        if end > der.len() {
+        let Some(std::ops::Range { start, end }) = first_inner_span(der) else {
             return Err(malformed("truncated TBSCertList"));
-        }
+        };
         let tbs = &list.tbs_cert_list;
         if tbs.version != x509_cert::Version::V2 {
             return Err(malformed("only X.509 v2 CRLs are supported"));

@@ -6,7 +6,7 @@
 
 use aws_lc_rs::signature as sig;
 use der::asn1::{ObjectIdentifier, UintRef};
-use der::{Decode, Reader, Sequence};
+use der::{Decode, Sequence};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
@@ -141,15 +141,9 @@ impl Cert {
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
         let cert = Certificate::from_der(der).map_err(malformed)?;
         // The TBS as it is in the input, not re-encoded.
-        let mut r = der::SliceReader::new(der).map_err(malformed)?;
-        let _outer = der::Header::decode(&mut r).map_err(malformed)?;
-        let start = usize::try_from(r.position()).map_err(malformed)?;
-        let inner = der::Header::decode(&mut r).map_err(malformed)?;
-        let end = usize::try_from((r.position() + inner.length()).map_err(malformed)?)
-            .map_err(malformed)?;
-        if end > der.len() {
+        let Some(std::ops::Range { start, end }) = first_inner_span(der) else {
             return Err(malformed("truncated TBSCertificate"));
-        }
+        };
         let v = cert.tbs_certificate().validity();
         let secs = |t: &x509_cert::time::Time| {
             i64::try_from(t.to_unix_duration().as_secs()).map_err(malformed)
@@ -562,6 +556,19 @@ fn check_chain(chain: &[Vec<u8>], eku: Option<&str>) -> Result<Vec<Cert>, CertEr
         }
     }
     Ok(certs)
+}
+
+/// Where the first element inside the outer SEQUENCE of `der` lies (header included): the
+/// signed part (TBS) of a certificate or CRL exactly as it is in the input, not re-encoded.
+/// `None` when the headers do not parse or the element runs past the input.
+pub(crate) fn first_inner_span(der: &[u8]) -> Option<std::ops::Range<usize>> {
+    use der::Reader;
+    let mut r = der::SliceReader::new(der).ok()?;
+    let _outer = der::Header::decode(&mut r).ok()?;
+    let start = usize::try_from(r.position()).ok()?;
+    let inner = der::Header::decode(&mut r).ok()?;
+    let end = usize::try_from((r.position() + inner.length()).ok()?).ok()?;
+    (end <= der.len()).then_some(start..end)
 }
 
 /// Reads certificates from PEM (any number of `CERTIFICATE` blocks) or a single DER one.
