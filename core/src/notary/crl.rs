@@ -22,8 +22,8 @@
 //! notation-go's `revocationFinalResult`: revoked if any certificate is (the one nearest the
 //! leaf named), else unknown if any is, else ok.
 
-use der::asn1::{GeneralizedTime, ObjectIdentifier};
 use der::Decode;
+use der::asn1::{GeneralizedTime, ObjectIdentifier};
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{
