@@ -32,7 +32,6 @@ fn vouch(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_vouch"))
         .current_dir(dir)
         .env("VOUCH_PASSWORD", "bench")
-        .env("VOUCH_SETTLE_MS", "20")
         // The Trivy report's own scan time is 2021-08-25T12:20:30Z: judged the next day.
         .env("VOUCH_NOW", "2021-08-26T00:00:00Z")
         .args(args)

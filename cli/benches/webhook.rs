@@ -41,7 +41,6 @@ fn vouch(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .env("VOUCH_NOW", NOW)
         .env("VOUCH_PASSWORD", "bench")
-        .env("VOUCH_SETTLE_MS", "20")
         .args(args)
         .output()
         .unwrap();
