@@ -299,7 +299,7 @@ images:
             fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
         Some(ticks / 100.0)
     };
-    let cpu_split = (|| {
+    let cpu_of = |policy: &str| -> Option<(f64, f64, f64)> {
         let before = registry_cpu()?;
         let mut args: Vec<String> = [
             "-f",
@@ -307,7 +307,7 @@ images:
             env!("CARGO_BIN_EXE_vouch"),
             "verify",
             "--policy",
-            "policy.yaml",
+            policy,
             "--output",
             "json",
         ]
@@ -329,7 +329,8 @@ images:
         let mut it = last.split_whitespace().map(|x| x.parse::<f64>().ok());
         let vouch_cpu = it.next()?? + it.next()??;
         Some((wall, vouch_cpu, registry))
-    })();
+    };
+    let cpu_split = cpu_of("policy.yaml");
 
     // Round trips of the batch: the same batch through a counting pass-through proxy, by kind.
     let kinds = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
@@ -405,9 +406,20 @@ images:
             })
             .collect();
         single.sort();
-        breakdown.push((name, batch_run("variant.yaml"), single[single.len() / 2]));
+        let cpu = cpu_of("variant.yaml").map(|(_, v, _)| v);
+        breakdown.push((
+            name,
+            batch_run("variant.yaml"),
+            single[single.len() / 2],
+            cpu,
+        ));
     }
-    breakdown.push(("+ Rego (the full policy)", batch, median));
+    breakdown.push((
+        "+ Rego (the full policy)",
+        batch,
+        median,
+        cpu_split.map(|(_, v, _)| v),
+    ));
 
     println!(
         "policy: signature + provenance + vuln (+VEX) + SBOM + Rego; docker-registry on loopback, {} cores",
@@ -442,11 +454,14 @@ images:
         );
     }
     println!(
-        "breakdown (the same images, the policy cut down): batch, and one image per process (median)"
+        "breakdown (the same images, the policy cut down): batch, vouch's CPU per image in a batch, and one image per process (median)"
     );
-    for (name, t, one) in breakdown {
+    for (name, t, one, cpu) in breakdown {
+        let cpu = cpu.map_or("?".to_owned(), |v| {
+            format!("{:.2} ms", 1000.0 * v / n as f64)
+        });
         println!(
-            "  {name:<26} {t:>8.2?}  {:>7.0} images/s   one image {one:>8.2?}",
+            "  {name:<26} {t:>8.2?}  {:>7.0} images/s   vouch CPU {cpu:>8}/image   one image {one:>8.2?}",
             n as f64 / t.as_secs_f64()
         );
     }

@@ -29,6 +29,7 @@ mod keyless_sign;
 mod keyless_stack;
 mod keys;
 mod kms;
+mod listed_bundle;
 mod notary;
 mod notary_crl;
 mod notary_policy;

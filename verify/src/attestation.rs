@@ -10,7 +10,7 @@ use vouch_core::cosign::Attachment;
 use vouch_core::digest::Sha256Digest;
 use vouch_core::keys::{PublicKey, ValidSignature};
 use vouch_core::limits::Limits;
-use vouch_core::oci::manifest::{Descriptor, ImageManifest};
+use vouch_core::oci::manifest::Descriptor;
 use vouch_core::oci::registry::Access;
 use vouch_core::oci::{OciLimits, Target};
 use vouch_core::payload::dsse::{DSSE_MEDIA_TYPE, Envelope};
@@ -411,10 +411,10 @@ pub(crate) async fn referrer_attestations(
     let mut failures = Vec::new();
     for (i, f) in fetched.iter().enumerate() {
         let r = match &f.content {
-            Ok((manifest, bundle)) => verify_referrer(
+            Ok((annotations, bundle)) => verify_referrer(
                 image,
                 &f.desc,
-                manifest,
+                annotations,
                 bundle,
                 authority,
                 root_for_keys,
@@ -455,11 +455,16 @@ pub(crate) enum ReferrerFilter<'a> {
 }
 
 /// A bundle referrer as fetched: its listing entry and, unless it failed a structural check,
-/// its manifest and bundle bytes (both digest-checked). Untrusted until verified.
+/// the annotations it was read with (its manifest's, or the listing entry's when the bundle was
+/// fetched straight from the listing) and its bundle bytes (digest-checked). Untrusted until
+/// verified.
 pub(crate) struct FetchedReferrer {
     pub(crate) desc: Descriptor,
-    pub(crate) content: Result<(ImageManifest, Vec<u8>), LayerError>,
+    pub(crate) content: Result<(Annotations, Vec<u8>), LayerError>,
 }
+
+/// A referrer's annotations.
+pub(crate) type Annotations = std::collections::BTreeMap<String, String>;
 
 /// Lists the bundle referrers of `image` once and fetches those `filter` keeps, in parallel.
 /// `Err(failure)` when the listing itself is unreadable; registry errors abort.
@@ -574,11 +579,26 @@ async fn fetch_referrer(
     image: &Sha256Digest,
     desc: &Descriptor,
     limits: &OciLimits,
-) -> Result<Result<(ImageManifest, Vec<u8>), LayerError>, VerifyError> {
+) -> Result<Result<(Annotations, Vec<u8>), LayerError>, VerifyError> {
     use vouch_core::oci::ManifestRef;
     use vouch_core::oci::manifest::Manifest;
     use vouch_core::referrers::BUNDLE_ARTIFACT_TYPE;
 
+    // The listing names the bundle (vouch's annotations): fetch it without the manifest. The
+    // bundle is checked by digest and verified as any; whatever goes wrong here is retried
+    // the long way, through the manifest.
+    if let Some(bundle) = vouch_core::referrers::listed_bundle(desc)
+        && bundle.size <= limits.attestation_layer
+    {
+        // Missing, refused or damaged: the long way below says what is wrong (a registry that
+        // is down fails there too).
+        if let Ok(b) = target
+            .blob(&bundle, Access::Pull, limits.attestation_layer)
+            .await
+        {
+            return Ok(Ok((desc.annotations.clone(), b)));
+        }
+    }
     let fetched = match target
         .manifest(
             ManifestRef::Digest(&desc.digest),
@@ -622,7 +642,7 @@ async fn fetch_referrer(
         Err(e) if e.class() == ErrorClass::Registry => return Err(e.into()),
         Err(e) => return Ok(Err(LayerError::Unreadable(e.to_string()))),
     };
-    Ok(Ok((manifest, bundle)))
+    Ok(Ok((manifest.annotations, bundle)))
 }
 
 /// Verifies a fetched bundle referrer against `authority`.
@@ -630,7 +650,7 @@ async fn fetch_referrer(
 pub(crate) fn verify_referrer(
     image: &Sha256Digest,
     desc: &Descriptor,
-    manifest: &ImageManifest,
+    annotations: &Annotations,
     bundle: &[u8],
     authority: Authority<'_>,
     root_for_keys: Option<&TrustedRoot>,
@@ -673,9 +693,7 @@ pub(crate) fn verify_referrer(
             Err(e) => return Err(LayerError::Payload(e.to_string())),
         },
     };
-    if let Some(a) = manifest
-        .annotations
-        .get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)
+    if let Some(a) = annotations.get(vouch_core::referrers::PREDICATE_TYPE_ANNOTATION)
         && *a != predicate_type
     {
         return Err(LayerError::AnnotatedType {

@@ -129,10 +129,10 @@ fn verify_signatures<'p>(
             continue;
         }
         let v = match &r.content {
-            Ok((manifest, bundle)) => crate::attestation::verify_referrer(
+            Ok((annotations, bundle)) => crate::attestation::verify_referrer(
                 image,
                 &r.desc,
-                manifest,
+                annotations,
                 bundle,
                 a,
                 root,
@@ -235,7 +235,7 @@ fn verify_attestations<'p>(
         if t.is_some_and(|t| !is_type(t, wanted)) || t == Some(COSIGN_SIGN_PREDICATE) {
             continue;
         }
-        let (manifest, bundle) = match &r.content {
+        let (annotations, bundle) = match &r.content {
             Ok(c) => c,
             Err(e) => {
                 reasons.push(format!("bundle referrer {}: {e}", r.desc.digest));
@@ -246,7 +246,7 @@ fn verify_attestations<'p>(
             crate::attestation::verify_referrer(
                 image,
                 &r.desc,
-                manifest,
+                annotations,
                 bundle,
                 cosign_authority(authority)?,
                 roots.get(i).copied().flatten(),
