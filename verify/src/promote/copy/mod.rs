@@ -62,7 +62,9 @@ use vouch_core::oci::manifest::{
     Descriptor, ImageManifest, MANIFEST_MEDIA_TYPES, Manifest, OCI_INDEX, OCI_MANIFEST,
 };
 use vouch_core::oci::registry::{Access, FetchedManifest};
-use vouch_core::oci::{ManifestRef, MountOutcome, OciError, OciLimits, Target, UpdateGuard};
+use vouch_core::oci::{
+    ManifestRef, MountOutcome, OciError, OciLimits, SMALL_PUT, Target, UpdateGuard,
+};
 use vouch_core::referrers::{StoredReferrer, index_referrers};
 use vouch_core::{Classify, ErrorClass};
 
@@ -725,6 +727,10 @@ pub async fn execute_copies(
         }
     }
     let mut shared: HashMap<BlobKey, SharedBlob<'_>> = HashMap::new();
+    // A small blob going to several repositories of one registry (the empty config of every
+    // cosign 3 bundle): the first copy sends it, the others mount it from there once it is
+    // stored (one request, where sending takes two on a registry without single `POST`).
+    let mut leaders: HashMap<(String, Sha256Digest), (SharedBlob<'_>, &Target)> = HashMap::new();
     let mut lanes: Vec<(Vec<SharedBlob<'_>>, Vec<SharedBlob<'_>>)> = Vec::new();
     for (c, dst_att) in copies.iter().zip(&dst_attachments) {
         let plan = c.plan;
@@ -742,10 +748,38 @@ pub async fn execute_copies(
             };
             let key = key_of(c, dst_att, *side, desc.digest);
             let mode = modes.get(&key).copied().unwrap_or(BlobMode::Check);
+            if let Some(blob) = shared.get(&key) {
+                match lane {
+                    Lane::Image => image.push(blob.clone()),
+                    Lane::Attached => attached.push(blob.clone()),
+                }
+                continue;
+            }
+            let group = match to {
+                Target::Registry { repo, .. }
+                    if desc.size <= SMALL_PUT
+                        && !(opts.mount && to.mount_source(from).is_some()) =>
+                {
+                    Some((repo.registry.clone(), desc.digest))
+                }
+                _ => None,
+            };
+            let leader = group
+                .as_ref()
+                .and_then(|g| leaders.get(g))
+                .filter(|(_, t)| to.mount_source(t).is_some())
+                .map(|(b, t)| (b.clone(), *t));
             let blob = shared
                 .entry(key)
                 .or_insert_with(|| {
                     async move {
+                        // Stored by the leader first: mount it from there.
+                        let sibling = match leader {
+                            Some((first, there)) if mode != BlobMode::Present => {
+                                first.await.ok().map(|_| there)
+                            }
+                            _ => None,
+                        };
                         if mode == BlobMode::Present {
                             progress.blob_started(desc);
                             let record = BlobRecord {
@@ -760,7 +794,7 @@ pub async fn execute_copies(
                         let _permit = semaphore.acquire().await.ok();
                         progress.blob_started(desc);
                         let check = mode == BlobMode::Check;
-                        match copy_blob(from, to, desc, check, opts, progress).await {
+                        match copy_blob(from, to, desc, check, sibling, opts, progress).await {
                             Ok(outcome) => {
                                 let record = BlobRecord {
                                     digest: desc.digest,
@@ -781,6 +815,9 @@ pub async fn execute_copies(
                     .shared()
                 })
                 .clone();
+            if let Some(g) = group {
+                leaders.entry(g).or_insert_with(|| (blob.clone(), to));
+            }
             match lane {
                 Lane::Image => image.push(blob),
                 Lane::Attached => attached.push(blob),
