@@ -81,7 +81,9 @@ impl Known {
 }
 
 /// One `HEAD` of the image's root manifest at the destination and, when the plan has
-/// referrers, the destination's list of them (which [`store_referrers`] needs anyway). Errors
+/// referrers and the destination has the image, the destination's list of them (which
+/// [`store_referrers`] needs anyway; a destination without the image is taken to have none of
+/// them, see below). Errors
 /// leave the answer unknown: the copy then asks as it would without the probe, and reports
 /// the error where it would have.
 pub(super) async fn probe(c: &CopyTo<'_>, _dst_attachments: &Target, opts: &CopyOptions) -> Known {
@@ -108,7 +110,15 @@ pub(super) async fn probe(c: &CopyTo<'_>, _dst_attachments: &Target, opts: &Copy
                 .await;
         listed.ok()
     };
-    let (root, referrers) = futures_util::future::join(root, listing).await;
+    // A destination without the image is taken to lack its referrers too, without asking:
+    // they are stored again by digest (a registry takes a manifest it has again) and listed by
+    // the fallback index update, which reads the index itself and keeps what it holds. One
+    // request less per image where the image is new, the common case of a promotion.
+    let root = root.await;
+    let referrers = match root {
+        Ok(false) if !plan.referrers.is_empty() => Some(HashMap::new()),
+        _ => listing.await,
+    };
     let mut known = Known {
         root: root.ok(),
         index: plan.images.len() > 1
