@@ -11,16 +11,20 @@
 //!    is checked against its digest and capped in size ([`OciLimits::manifest`]).
 //! 2. [`execute_copy`] writes the destination, in an order that keeps it consistent whatever
 //!    fails midway:
-//!    - first one probe per manifest, not per blob: a `HEAD` of the image's manifest and the
-//!      destination's referrer listing — a manifest stored means its blobs are (an index's
-//!      children excepted), a manifest absent means its small (or mountable) blobs are sent
-//!      without asking; other blobs are asked about with a `HEAD`;
+//!    - first one probe per manifest, not per blob: a `HEAD` of the image's manifest and, when
+//!      the destination has it, its referrer listing — a manifest stored means its blobs are
+//!      (an index's children excepted), a manifest absent means its small (or mountable) blobs
+//!      are sent without asking (and its referrers are taken as absent: stored again by
+//!      digest, listed by the fallback update); other blobs are asked about with a `HEAD`;
 //!    - every blob, several at once ([`CopyOptions::concurrency`]): skipped when the
 //!      destination has it, mounted from the source repository when both are
-//!      repositories of one registry, else streamed — never held whole in memory — while it
-//!      is hashed and counted; a blob whose bytes do not match its descriptor (digest, or more
-//!      or fewer bytes) is abandoned before it is committed (a registry's final
-//!      `PUT ?digest=` verifies it once more);
+//!      repositories of one registry; else a small one (at most [`SMALL_PUT`], 1 MiB) is read
+//!      whole, checked, and stored in the fewest requests the registry allows (one `POST`
+//!      where it takes a whole blob, else `POST` and `PUT`; a blob that several destination
+//!      repositories of one registry need is sent once and mounted into the others); a larger
+//!      one is streamed — never held whole in memory — while it is hashed and counted. A blob
+//!      whose bytes do not match its descriptor (digest, or more or fewer bytes) is abandoned
+//!      before it is sent or committed (the registry verifies the digest once more);
 //!    - then the manifests of the image, children before the index that lists them;
 //!    - side by side with the image's blobs and manifests (they name the image only by digest,
 //!      and a registry accepts a referrer before its subject, OCI distribution spec 1.1), the
