@@ -723,7 +723,8 @@ pub async fn execute_copies(
                 Side::Attachments => (&c.plan.source_attachments, dst_att),
             };
             let mountable = opts.mount && to.mount_source(from).is_some();
-            let mode = k.mode(*side, *lane, desc, mountable);
+            let beside = dst_att.describe() == c.destination.describe();
+            let mode = k.mode(*side, *lane, desc, mountable, beside);
             modes
                 .entry(key_of(c, dst_att, *side, desc.digest))
                 .and_modify(|m| *m = m.combine(mode))

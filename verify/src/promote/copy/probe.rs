@@ -48,13 +48,15 @@ pub(super) struct Known {
 
 impl Known {
     /// How to copy `desc`, needed by `lane` of this copy; `mountable`: the destination can
-    /// mount it from the source (same registry), one request whatever its size.
+    /// mount it from the source (same registry), one request whatever its size; `beside`: the
+    /// destination's attachment tags are in the image's repository.
     pub(super) fn mode(
         &self,
         side: Side,
         lane: Lane,
         desc: &Descriptor,
         mountable: bool,
+        beside: bool,
     ) -> BlobMode {
         let small = desc.size <= SMALL_BLOB || mountable;
         match lane {
@@ -66,7 +68,10 @@ impl Known {
                 _ => BlobMode::Check,
             },
             // Referrers live beside the image (`Side::Image`); the `.sig`/`.att`/`.sbom` blobs
-            // (either side) are always asked about: their tag may hold a merge of them.
+            // are asked about where the destination has the image (their tag may hold a merge
+            // of them), or where their tag lives in another repository (another copy may have
+            // written it). Beside an image the destination lacks, small ones are sent without
+            // asking (sent again, at worst, where a copy that failed midway left them).
             Lane::Attached if side == Side::Image && self.present.contains(&desc.digest) => {
                 BlobMode::Present
             }
@@ -75,6 +80,7 @@ impl Known {
             {
                 BlobMode::Send
             }
+            Lane::Attached if beside && small && self.root == Some(false) => BlobMode::Send,
             Lane::Attached => BlobMode::Check,
         }
     }
