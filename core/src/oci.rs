@@ -199,6 +199,13 @@ impl Target {
                 {
                     return Ok(m);
                 }
+                // An attachment tag that the scope's complete listing lacks is absent.
+                if let (ManifestRef::Tag(t), Some(memo)) = (reference, &memo)
+                    && t.starts_with("sha256-")
+                    && memo.tag_absent(&key, t)
+                {
+                    return Ok(None);
+                }
                 let m = client.get_manifest(repo, &r, access, limit).await?;
                 if let Some(memo) = &memo {
                     memo.keep_manifest(&key, &r, &m);
@@ -246,6 +253,37 @@ impl Target {
                 }))
             }
         }
+    }
+
+    /// Inside a [`remember_reads`] scope, lists this registry repository's tags once (one
+    /// `GET …/tags/list` of at most [`TAGS_PAGE`] tags; a longer listing, a refusal or an error
+    /// is no knowledge, and nothing is reported): in the rest of the scope, reads of attachment
+    /// tags (`sha256-<hex>.sig`, `.att`, `.sbom`, the referrers fallback `sha256-<hex>`) that
+    /// the listing lacks are answered "absent" without a request. Worth it where several of
+    /// them would be asked for (a promotion reads `.sig`, `.att` and `.sbom`). Outside a scope,
+    /// and for layouts, does nothing.
+    pub async fn remember_tags(&self) {
+        let (Target::Registry { client, repo }, Some(memo)) = (self, reads::current()) else {
+            return;
+        };
+        let Some(cell) = memo.tags_cell(&self.describe()) else {
+            return;
+        };
+        let limits = registry::TagListLimits {
+            page: TAGS_PAGE,
+            pages: 1,
+            ..registry::TagListLimits::default()
+        };
+        cell.get_or_init(|| async {
+            client
+                .list_tags(repo, Access::Pull, limits)
+                .await
+                .ok()
+                .flatten()
+                // A full page may be cut short by a registry that does not say so (no `Link`).
+                .filter(|l| l.is_complete() && l.len() < TAGS_PAGE)
+        })
+        .await;
     }
 
     /// The digest `tag` points to, if the target can tell cheaply (a registry's HEAD);
@@ -479,6 +517,13 @@ impl Target {
     }
 }
 
+/// Tags listed at most by [`Target::remember_tags`] (one page).
+pub const TAGS_PAGE: usize = 1000;
+
+/// The largest blob [`Target::put_small_blob`] takes (what a registry takes in one request,
+/// see [`RegistryClient::put_blob`]).
+pub const SMALL_PUT: u64 = 1 << 20;
+
 /// Bytes read from a layout file at once when streaming a blob.
 const LAYOUT_READ_CHUNK: usize = 1 << 20;
 
@@ -567,6 +612,25 @@ impl Target {
                 chunk_size: chunk_size.max(1),
             })),
             Target::Layout(layout) => Ok(BlobWriter(WriterInner::Layout(layout.blob_writer()?))),
+        }
+    }
+
+    /// Stores a small blob (at most [`SMALL_PUT`] bytes, held whole; the caller has checked it
+    /// against its descriptor) in as few requests as the registry allows: one `POST` where the
+    /// registry takes a whole blob in it, else a mount (from `mount_from`, another repository
+    /// of the same registry known to hold it, else this one) and, if that did not link it, a
+    /// `PUT` (see [`RegistryClient::put_blob`]). A layout writes it (atomically).
+    pub async fn put_small_blob(
+        &self,
+        bytes: Bytes,
+        mount_from: Option<&Target>,
+    ) -> Result<Sha256Digest, OciError> {
+        match self {
+            Target::Registry { client, repo } => {
+                let from = mount_from.and_then(|f| self.mount_source(f));
+                Ok(client.put_blob_from(repo, bytes, from).await?)
+            }
+            Target::Layout(layout) => layout.write_blob(&bytes),
         }
     }
 

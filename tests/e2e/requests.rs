@@ -200,3 +200,153 @@ async fn challenged_requests_count_as_the_registry_received_them() {
     );
     assert!(doc["requests"]["total"].as_u64().unwrap() > 1, "{doc}");
 }
+
+/// Pushes `images` small images to a registry A of `kind`, each in its own repository, signs
+/// them in `format`, and promotes them in one run to a registry B of the same kind, through
+/// counting proxies: the run's JSON report, whose request counts are checked against what A
+/// and B received. What was promoted verifies at B.
+async fn promote_counted(kind: RegistryKind, format: &str, images: u64) -> serde_json::Value {
+    let (a, b) = (Registry::start_kind(kind), Registry::start_kind(kind));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .args(["generate-key-pair"]))
+    .ok();
+    let c = client();
+    let mut sign = vec!["sign".to_owned(), "--key".into(), "vouch.key".into()];
+    sign.extend(["--format".into(), format.to_owned()]);
+    for i in 0..images {
+        push_image(&c, &a.host(), &format!("small{i}"), "v1").await;
+        sign.push(format!("{}/small{i}:v1", a.host()));
+    }
+    run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .args(&sign))
+    .ok();
+    std::fs::write(
+        d.join("policy.yaml"),
+        "version: 1\nimages:\n  - match: \"**\"\n    signatures:\n      authorities: [{key: vouch.pub}]\n",
+    )
+    .unwrap();
+    let (pa, seen_a) = counting_proxy(a.host());
+    let (pb, seen_b) = counting_proxy(b.host());
+    let mut args = vec![
+        "promote".to_owned(),
+        "--policy".into(),
+        "policy.yaml".into(),
+    ];
+    args.extend(["--output".into(), "json".into()]);
+    for i in 0..images {
+        args.push(format!("{}/small{i}:v1", pa.host));
+        args.push(format!("{}/small{i}:v1", pb.host));
+    }
+    let out = run(vouch().current_dir(d).args(&args)).ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let received = seen_a.load(Ordering::SeqCst) + seen_b.load(Ordering::SeqCst);
+    assert_eq!(doc["requests"]["total"], received, "{format}: {doc}");
+    for i in 0..images {
+        run(vouch().current_dir(d).args([
+            "verify",
+            "--policy",
+            "policy.yaml",
+            &format!("{}/small{i}:v1", b.host()),
+        ]))
+        .ok();
+    }
+    doc
+}
+
+crate::on_each_registry! {
+/// `vouch promote` of small signed images (cosign 3 bundles) between two registries of one
+/// kind: the requests it reports are those the registries received, and they are the fewest
+/// the copy needs (each counted below), so that a change that adds a round trip per image
+/// shows here.
+async fn promote_of_small_signed_images_takes_the_fewest_requests(kind) {
+    const IMAGES: u64 = 2;
+    let doc = promote_counted(kind, "bundle", IMAGES).await;
+    let by = &doc["requests"]["by"];
+    let n = |k: &str| by.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    // Per image, from the source: the tag resolved (manifest GET); its repository's tags
+    // listed once (tags list GET), so that the absent `.sig` (the gate), `.att` and `.sbom`
+    // (the copy) are not asked for; the bundle's manifest (manifest GET) and its layer (blob
+    // GET), read once by the gate and not again by the copy; the image's config and layer
+    // (blob GET). To the destination: whether it holds the image (manifest HEAD); the image's
+    // two blobs and the bundle's two (its empty `{}` config read from nowhere); the bundle's
+    // manifest, the image's manifest and the tag (manifest PUT). A destination without the
+    // image is not asked for the image's referrers: they are stored anyway.
+    assert_eq!(n("tags list GET"), IMAGES, "{doc}");
+    assert_eq!(n("blob GET"), 3 * IMAGES, "{doc}");
+    assert!(by.get("blob HEAD").is_none() && by.get("blob PATCH").is_none(), "{doc}");
+    match kind {
+        RegistryKind::ReferrersApi => {
+            // Every blob in one POST; the source's referrers listed by the gate (referrers
+            // GET); the destination says it lists referrers itself when the bundle's manifest
+            // is stored: no fallback index.
+            assert_eq!(n("blob POST"), 4 * IMAGES, "{doc}");
+            assert!(by.get("blob PUT").is_none(), "{doc}");
+            assert_eq!(n("referrers GET"), IMAGES, "{doc}");
+            assert_eq!(n("manifest GET"), 2 * IMAGES, "{doc}");
+            assert_eq!(n("manifest HEAD"), IMAGES, "{doc}");
+            assert_eq!(n("manifest PUT"), 3 * IMAGES, "{doc}");
+            assert_eq!(doc["requests"]["total"], 15 * IMAGES, "{doc}");
+        }
+        RegistryKind::Distribution => {
+            // distribution 2.8 takes no whole blob in a POST: each blob is a POST then a PUT,
+            // except the bundles' shared `{}`, sent once and mounted (one POST) into the other
+            // repositories. The referrers API is asked once per registry (404). The fallback
+            // index `sha256-<hex>`: read at the source (the gate) and at the destination by its
+            // no-lost-write update (manifest GET), written (manifest PUT) and checked after the
+            // settle wait (manifest HEAD).
+            assert_eq!(n("blob POST"), 4 * IMAGES, "{doc}");
+            assert_eq!(n("blob PUT"), 3 * IMAGES + 1, "{doc}");
+            assert_eq!(n("referrers GET"), 2, "{doc}");
+            assert_eq!(n("manifest GET"), 4 * IMAGES, "{doc}");
+            assert_eq!(n("manifest HEAD"), 2 * IMAGES, "{doc}");
+            assert_eq!(n("manifest PUT"), 4 * IMAGES, "{doc}");
+            assert_eq!(doc["requests"]["total"], 21 * IMAGES + 3, "{doc}");
+        }
+    }
+}
+}
+
+crate::on_each_registry! {
+/// The same with legacy `.sig` signatures: the signature manifest's config and layer go like
+/// the image's blobs, without a `HEAD` first (the destination lacks the image).
+async fn promote_of_small_legacy_signed_images_takes_the_fewest_requests(kind) {
+    const IMAGES: u64 = 2;
+    let doc = promote_counted(kind, "legacy", IMAGES).await;
+    let by = &doc["requests"]["by"];
+    let n = |k: &str| by.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    // Per image, from the source: the tag resolved and the `.sig` manifest (manifest GET), the
+    // repository's tags listed once (tags list GET: no `.att`, `.sbom` nor fallback index to
+    // ask for), the signature's layer (the gate), its config and the image's two blobs (blob
+    // GET). To the destination: whether it holds the image (manifest HEAD); four blobs; the
+    // `.sig` tag read by its no-lost-write merge (manifest GET), the image's manifest, the
+    // `.sig` manifest and the tag (manifest PUT), the `.sig` tag checked after the settle
+    // wait (manifest HEAD).
+    assert_eq!(n("tags list GET"), IMAGES, "{doc}");
+    assert_eq!(n("blob GET"), 4 * IMAGES, "{doc}");
+    assert_eq!(n("blob POST"), 4 * IMAGES, "{doc}");
+    assert_eq!(n("manifest GET"), 3 * IMAGES, "{doc}");
+    assert_eq!(n("manifest HEAD"), 2 * IMAGES, "{doc}");
+    assert_eq!(n("manifest PUT"), 3 * IMAGES, "{doc}");
+    assert!(by.get("blob HEAD").is_none() && by.get("blob PATCH").is_none(), "{doc}");
+    match kind {
+        RegistryKind::ReferrersApi => {
+            // The gate lists the source's referrers (referrers GET); every blob in one POST.
+            assert_eq!(n("referrers GET"), IMAGES, "{doc}");
+            assert!(by.get("blob PUT").is_none(), "{doc}");
+            assert_eq!(doc["requests"]["total"], 18 * IMAGES, "{doc}");
+        }
+        RegistryKind::Distribution => {
+            // The referrers API asked once (404, remembered); a blob is a POST then a PUT.
+            assert_eq!(n("referrers GET"), 1, "{doc}");
+            assert_eq!(n("blob PUT"), 4 * IMAGES, "{doc}");
+            assert_eq!(doc["requests"]["total"], 21 * IMAGES + 1, "{doc}");
+        }
+    }
+}
+}

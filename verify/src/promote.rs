@@ -209,6 +209,10 @@ pub async fn judge(
         });
     }
     let attachments = cx.attachments_of(&resolved.target);
+    // One listing of the attachment tags' repository instead of a probe of each of `.sig`
+    // (the gate), `.att` and `.sbom` (the copy) when they are absent (inside the promotion's
+    // scope of remembered reads; elsewhere nothing).
+    attachments.remember_tags().await;
     let image = ImageSource {
         name: judged_name(&destination),
         digest,

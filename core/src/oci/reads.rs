@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use super::registry::FetchedManifest;
+use tokio::sync::OnceCell;
+
+use super::registry::{FetchedManifest, TagList};
 use crate::digest::Sha256Digest;
 
 /// Blobs larger than this are not remembered (layers are streamed, not held).
@@ -38,7 +40,13 @@ pub(super) struct Reads {
     referrers: Mutex<HashMap<(Repo, Sha256Digest), Option<Bytes>>>,
     /// (repository, digest) → small blobs, checked against their digest when read.
     blobs: Mutex<Blobs>,
+    /// repository → its tags, listed once in the scope ([`super::Target::remember_tags`]);
+    /// `None`: the listing is no knowledge (incomplete, refused or failed).
+    tags: Mutex<HashMap<Repo, Arc<TagsCell>>>,
 }
+
+/// A repository's tags, listed once.
+pub(super) type TagsCell = OnceCell<Option<TagList>>;
 
 tokio::task_local! {
     static READS: Arc<Reads>;
@@ -81,6 +89,23 @@ impl Reads {
         if let Ok(mut m) = self.referrers.lock() {
             m.insert((repo.to_owned(), *subject), index);
         }
+    }
+
+    /// The cell of `repo`'s listing (made on first use).
+    pub(super) fn tags_cell(&self, repo: &str) -> Option<Arc<TagsCell>> {
+        let mut m = self.tags.lock().ok()?;
+        Some(m.entry(repo.to_owned()).or_default().clone())
+    }
+
+    /// Whether `repo`'s complete listing (if one was made in the scope) lacks `tag`.
+    pub(super) fn tag_absent(&self, repo: &str, tag: &str) -> bool {
+        let Ok(m) = self.tags.lock() else {
+            return false;
+        };
+        m.get(repo)
+            .and_then(|cell| cell.get())
+            .and_then(Option::as_ref)
+            .is_some_and(|list| !list.may_have(tag))
     }
 
     pub(super) fn blob(&self, repo: &str, digest: &Sha256Digest) -> Option<Bytes> {

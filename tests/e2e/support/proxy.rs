@@ -58,12 +58,18 @@ fn handle(
         return Ok(());
     }
     let mut up = TcpStream::connect(upstream)?;
-    up.write_all(request_line.as_bytes())?;
+    // In one write: a registry that answers before reading a body (distribution 2.8 opening
+    // an upload session for a `POST` with the blob) finds it all read with the headers, not
+    // arriving after its answer on a connection it then closes (`Connection: close`) — which
+    // would reset the connection before its answer is read, and make the client send again
+    // what a direct client sends once.
+    let mut request = request_line.into_bytes();
     for h in &head {
-        up.write_all(h.as_bytes())?;
+        request.extend_from_slice(h.as_bytes());
     }
-    up.write_all(b"Connection: close\r\n\r\n")?;
-    up.write_all(&body)?;
+    request.extend_from_slice(b"Connection: close\r\n\r\n");
+    request.extend_from_slice(&body);
+    up.write_all(&request)?;
     let mut response = Vec::new();
     up.read_to_end(&mut response)?;
     client.write_all(&response)?;

@@ -76,6 +76,19 @@ impl RegistryClient {
         r: &RegistryRef,
         bytes: Bytes,
     ) -> Result<Sha256Digest, RegistryError> {
+        self.put_blob_from(r, bytes, None).await
+    }
+
+    /// [`RegistryClient::put_blob`], where `from` names another repository of the same
+    /// registry that holds the blob already (another copy of a batch stored it there): a
+    /// registry without single `POST` is asked to mount it from there (one request) rather
+    /// than from `r` itself.
+    pub async fn put_blob_from(
+        &self,
+        r: &RegistryRef,
+        bytes: Bytes,
+        from: Option<&str>,
+    ) -> Result<Sha256Digest, RegistryError> {
         let digest = Sha256Digest::of(&bytes);
         let single = bytes.len() <= SINGLE_POST
             && !self
@@ -92,7 +105,8 @@ impl RegistryClient {
             // A registry without single POST (distribution 2.8): the session is opened by a
             // mount from the repository itself, which stores the blob in that one request
             // when the repository has it already (and opens the session otherwise).
-            if let Mount::Upload(upload) = self.mount_blob(r, &digest, &r.repository).await? {
+            let from = from.unwrap_or(&r.repository);
+            if let Mount::Upload(upload) = self.mount_blob(r, &digest, from).await? {
                 self.finish_upload(r, upload, &digest, bytes).await?;
             }
             return Ok(digest);

@@ -102,14 +102,18 @@ pub(super) async fn blobs_done(blobs: Vec<SharedBlob<'_>>) -> Result<Vec<BlobRec
     }
 }
 
-/// One blob: skipped when present (asked first only with `check`), else mounted, else
-/// streamed while hashed and counted, and committed only when every byte matches the
-/// descriptor.
+/// One blob: skipped when present (asked first only with `check`), else mounted from the
+/// source repository (same registry), else — a small blob, to a registry — read whole, checked
+/// against the descriptor, and stored in as few requests as the registry allows
+/// ([`Target::put_small_blob`]; mounted from `sibling`, another destination repository of the
+/// batch that holds it, where the registry takes no whole blob in one `POST`), else streamed
+/// while hashed and counted, and committed only when every byte matches the descriptor.
 pub(super) async fn copy_blob(
     src: &Target,
     dst: &Target,
     desc: &Descriptor,
     check: bool,
+    sibling: Option<&Target>,
     opts: &CopyOptions,
     progress: &dyn CopyProgress,
 ) -> Result<BlobOutcome, CopyError> {
@@ -122,7 +126,16 @@ pub(super) async fn copy_blob(
     {
         return Ok(BlobOutcome::Skipped);
     }
-    let mut writer = if opts.mount && dst.mount_source(src).is_some() {
+    let mountable = opts.mount && dst.mount_source(src).is_some();
+    if !mountable && desc.size <= SMALL_PUT && matches!(dst, Target::Registry { .. }) {
+        let bytes = read_small(src, desc).await?;
+        dst.put_small_blob(bytes, sibling)
+            .await
+            .map_err(dst_err(dst, what))?;
+        progress.blob_bytes(&desc.digest, desc.size);
+        return Ok(BlobOutcome::Copied);
+    }
+    let mut writer = if mountable {
         match dst
             .mount_blob(src, &desc.digest, opts.chunk_size)
             .await
@@ -185,4 +198,45 @@ pub(super) async fn copy_blob(
         .await
         .map_err(dst_err(dst, what))?;
     Ok(BlobOutcome::Copied)
+}
+
+/// A small blob read whole from `src` (remembered from the gate's reads, or one `GET`), at
+/// most `desc.size` bytes, and checked against the descriptor's size and digest before anything
+/// is sent.
+async fn read_small(src: &Target, desc: &Descriptor) -> Result<Bytes, CopyError> {
+    let what = format!("blob {}", desc.digest);
+    let mut reader = src
+        .open_blob(desc, Access::Pull)
+        .await
+        .map_err(src_err(src, what.clone()))?;
+    let mismatch = |found: String| CopyError::BlobMismatch {
+        target: src.describe(),
+        digest: desc.digest,
+        expected_size: desc.size,
+        found,
+    };
+    let mut first: Option<Bytes> = None;
+    let mut more = bytes::BytesMut::new();
+    let mut total: u64 = 0;
+    while let Some(chunk) = reader.chunk().await.map_err(src_err(src, what.clone()))? {
+        total += chunk.len() as u64;
+        if total > desc.size {
+            return Err(mismatch(format!("more than {} bytes", desc.size)));
+        }
+        match first.take() {
+            None if more.is_empty() => first = Some(chunk),
+            prev => {
+                if let Some(p) = prev {
+                    more.extend_from_slice(&p);
+                }
+                more.extend_from_slice(&chunk);
+            }
+        }
+    }
+    let bytes = first.unwrap_or_else(|| more.freeze());
+    let found = Sha256Digest::of(&bytes);
+    if total != desc.size || found != desc.digest {
+        return Err(mismatch(format!("{total} bytes with digest {found}")));
+    }
+    Ok(bytes)
 }

@@ -11,16 +11,20 @@
 //!    is checked against its digest and capped in size ([`OciLimits::manifest`]).
 //! 2. [`execute_copy`] writes the destination, in an order that keeps it consistent whatever
 //!    fails midway:
-//!    - first one probe per manifest, not per blob: a `HEAD` of the image's manifest and the
-//!      destination's referrer listing — a manifest stored means its blobs are (an index's
-//!      children excepted), a manifest absent means its small (or mountable) blobs are sent
-//!      without asking; other blobs are asked about with a `HEAD`;
+//!    - first one probe per manifest, not per blob: a `HEAD` of the image's manifest and, when
+//!      the destination has it, its referrer listing — a manifest stored means its blobs are
+//!      (an index's children excepted), a manifest absent means its small (or mountable) blobs
+//!      are sent without asking (and its referrers are taken as absent: stored again by
+//!      digest, listed by the fallback update); other blobs are asked about with a `HEAD`;
 //!    - every blob, several at once ([`CopyOptions::concurrency`]): skipped when the
 //!      destination has it, mounted from the source repository when both are
-//!      repositories of one registry, else streamed — never held whole in memory — while it
-//!      is hashed and counted; a blob whose bytes do not match its descriptor (digest, or more
-//!      or fewer bytes) is abandoned before it is committed (a registry's final
-//!      `PUT ?digest=` verifies it once more);
+//!      repositories of one registry; else a small one (at most [`SMALL_PUT`], 1 MiB) is read
+//!      whole, checked, and stored in the fewest requests the registry allows (one `POST`
+//!      where it takes a whole blob, else `POST` and `PUT`; a blob that several destination
+//!      repositories of one registry need is sent once and mounted into the others); a larger
+//!      one is streamed — never held whole in memory — while it is hashed and counted. A blob
+//!      whose bytes do not match its descriptor (digest, or more or fewer bytes) is abandoned
+//!      before it is sent or committed (the registry verifies the digest once more);
 //!    - then the manifests of the image, children before the index that lists them;
 //!    - side by side with the image's blobs and manifests (they name the image only by digest,
 //!      and a registry accepts a referrer before its subject, OCI distribution spec 1.1), the
@@ -62,7 +66,9 @@ use vouch_core::oci::manifest::{
     Descriptor, ImageManifest, MANIFEST_MEDIA_TYPES, Manifest, OCI_INDEX, OCI_MANIFEST,
 };
 use vouch_core::oci::registry::{Access, FetchedManifest};
-use vouch_core::oci::{ManifestRef, MountOutcome, OciError, OciLimits, Target, UpdateGuard};
+use vouch_core::oci::{
+    ManifestRef, MountOutcome, OciError, OciLimits, SMALL_PUT, Target, UpdateGuard,
+};
 use vouch_core::referrers::{StoredReferrer, index_referrers};
 use vouch_core::{Classify, ErrorClass};
 
@@ -717,7 +723,8 @@ pub async fn execute_copies(
                 Side::Attachments => (&c.plan.source_attachments, dst_att),
             };
             let mountable = opts.mount && to.mount_source(from).is_some();
-            let mode = k.mode(*side, *lane, desc, mountable);
+            let beside = dst_att.describe() == c.destination.describe();
+            let mode = k.mode(*side, *lane, desc, mountable, beside);
             modes
                 .entry(key_of(c, dst_att, *side, desc.digest))
                 .and_modify(|m| *m = m.combine(mode))
@@ -725,6 +732,10 @@ pub async fn execute_copies(
         }
     }
     let mut shared: HashMap<BlobKey, SharedBlob<'_>> = HashMap::new();
+    // A small blob going to several repositories of one registry (the empty config of every
+    // cosign 3 bundle): the first copy sends it, the others mount it from there once it is
+    // stored (one request, where sending takes two on a registry without single `POST`).
+    let mut leaders: HashMap<(String, Sha256Digest), (SharedBlob<'_>, &Target)> = HashMap::new();
     let mut lanes: Vec<(Vec<SharedBlob<'_>>, Vec<SharedBlob<'_>>)> = Vec::new();
     for (c, dst_att) in copies.iter().zip(&dst_attachments) {
         let plan = c.plan;
@@ -742,10 +753,38 @@ pub async fn execute_copies(
             };
             let key = key_of(c, dst_att, *side, desc.digest);
             let mode = modes.get(&key).copied().unwrap_or(BlobMode::Check);
+            if let Some(blob) = shared.get(&key) {
+                match lane {
+                    Lane::Image => image.push(blob.clone()),
+                    Lane::Attached => attached.push(blob.clone()),
+                }
+                continue;
+            }
+            let group = match to {
+                Target::Registry { repo, .. }
+                    if desc.size <= SMALL_PUT
+                        && !(opts.mount && to.mount_source(from).is_some()) =>
+                {
+                    Some((repo.registry.clone(), desc.digest))
+                }
+                _ => None,
+            };
+            let leader = group
+                .as_ref()
+                .and_then(|g| leaders.get(g))
+                .filter(|(_, t)| to.mount_source(t).is_some())
+                .map(|(b, t)| (b.clone(), *t));
             let blob = shared
                 .entry(key)
                 .or_insert_with(|| {
                     async move {
+                        // Stored by the leader first: mount it from there.
+                        let sibling = match leader {
+                            Some((first, there)) if mode != BlobMode::Present => {
+                                first.await.ok().map(|_| there)
+                            }
+                            _ => None,
+                        };
                         if mode == BlobMode::Present {
                             progress.blob_started(desc);
                             let record = BlobRecord {
@@ -760,7 +799,7 @@ pub async fn execute_copies(
                         let _permit = semaphore.acquire().await.ok();
                         progress.blob_started(desc);
                         let check = mode == BlobMode::Check;
-                        match copy_blob(from, to, desc, check, opts, progress).await {
+                        match copy_blob(from, to, desc, check, sibling, opts, progress).await {
                             Ok(outcome) => {
                                 let record = BlobRecord {
                                     digest: desc.digest,
@@ -781,6 +820,9 @@ pub async fn execute_copies(
                     .shared()
                 })
                 .clone();
+            if let Some(g) = group {
+                leaders.entry(g).or_insert_with(|| (blob.clone(), to));
+            }
             match lane {
                 Lane::Image => image.push(blob),
                 Lane::Attached => attached.push(blob),

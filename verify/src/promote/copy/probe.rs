@@ -48,13 +48,15 @@ pub(super) struct Known {
 
 impl Known {
     /// How to copy `desc`, needed by `lane` of this copy; `mountable`: the destination can
-    /// mount it from the source (same registry), one request whatever its size.
+    /// mount it from the source (same registry), one request whatever its size; `beside`: the
+    /// destination's attachment tags are in the image's repository.
     pub(super) fn mode(
         &self,
         side: Side,
         lane: Lane,
         desc: &Descriptor,
         mountable: bool,
+        beside: bool,
     ) -> BlobMode {
         let small = desc.size <= SMALL_BLOB || mountable;
         match lane {
@@ -66,7 +68,10 @@ impl Known {
                 _ => BlobMode::Check,
             },
             // Referrers live beside the image (`Side::Image`); the `.sig`/`.att`/`.sbom` blobs
-            // (either side) are always asked about: their tag may hold a merge of them.
+            // are asked about where the destination has the image (their tag may hold a merge
+            // of them), or where their tag lives in another repository (another copy may have
+            // written it). Beside an image the destination lacks, small ones are sent without
+            // asking (sent again, at worst, where a copy that failed midway left them).
             Lane::Attached if side == Side::Image && self.present.contains(&desc.digest) => {
                 BlobMode::Present
             }
@@ -75,13 +80,16 @@ impl Known {
             {
                 BlobMode::Send
             }
+            Lane::Attached if beside && small && self.root == Some(false) => BlobMode::Send,
             Lane::Attached => BlobMode::Check,
         }
     }
 }
 
 /// One `HEAD` of the image's root manifest at the destination and, when the plan has
-/// referrers, the destination's list of them (which [`store_referrers`] needs anyway). Errors
+/// referrers and the destination has the image, the destination's list of them (which
+/// [`store_referrers`] needs anyway; a destination without the image is taken to have none of
+/// them, see below). Errors
 /// leave the answer unknown: the copy then asks as it would without the probe, and reports
 /// the error where it would have.
 pub(super) async fn probe(c: &CopyTo<'_>, _dst_attachments: &Target, opts: &CopyOptions) -> Known {
@@ -108,7 +116,15 @@ pub(super) async fn probe(c: &CopyTo<'_>, _dst_attachments: &Target, opts: &Copy
                 .await;
         listed.ok()
     };
-    let (root, referrers) = futures_util::future::join(root, listing).await;
+    // A destination without the image is taken to lack its referrers too, without asking:
+    // they are stored again by digest (a registry takes a manifest it has again) and listed by
+    // the fallback index update, which reads the index itself and keeps what it holds. One
+    // request less per image where the image is new, the common case of a promotion.
+    let root = root.await;
+    let referrers = match root {
+        Ok(false) if !plan.referrers.is_empty() => Some(HashMap::new()),
+        _ => listing.await,
+    };
     let mut known = Known {
         root: root.ok(),
         index: plan.images.len() > 1
