@@ -72,13 +72,14 @@ pub struct Bundle {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Wire {
+struct Wire<'a> {
     media_type: String,
     verification_material: Option<Value>,
     message_signature: Option<WireMessageSignature>,
-    /// Read as its exact text (already checked strictly with the whole bundle), parsed once by
-    /// [`Envelope::parse`].
-    dsse_envelope: Option<Box<serde_json::value::RawValue>>,
+    /// Read as its exact text, borrowed from the bundle (already checked strictly with the
+    /// whole bundle), parsed once by [`Envelope::parse`].
+    #[serde(borrow)]
+    dsse_envelope: Option<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
