@@ -311,3 +311,50 @@ async fn sign_sends_the_fewest_requests_by_kind(kind) {
     }
 }
 }
+
+/// A tag read that takes over half the window but not all of it (the proxy holds it 600 ms;
+/// `VOUCH_SETTLE_MS` 2000: window 1 s): the PUT is sent within the window without re-checking
+/// the tag: one `HEAD`, the confirmation (two before, when a read over half the window was
+/// re-checked). A re-check is sent only when the window would otherwise be overrun
+/// (tests/e2e/settle.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_within_the_window_is_not_rechecked() {
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .args(["generate-key-pair"]))
+    .ok();
+    let digest = push_image(&client(), &reg.host(), "app/slowread", "v1").await;
+    let proxy = FaultProxy::start(reg.host(), |method, path| {
+        if method == "GET" && path.contains("/manifests/sha256-") {
+            std::thread::sleep(std::time::Duration::from_millis(600));
+        }
+        false
+    });
+    let image = format!("{}/app/slowread@{digest}", proxy.host);
+    let out = run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .env("VOUCH_SETTLE_MS", "2000")
+        .args([
+            "sign",
+            "--key",
+            "vouch.key",
+            "--format",
+            "legacy",
+            "--output",
+            "json",
+            &image,
+        ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["images"][0]["outcome"], "added", "{doc}");
+    let by = &doc["requests"]["by"];
+    // The confirmation only; one read of the tag (resolve and the tag read), one write.
+    assert_eq!(by["manifest HEAD"], 1, "{doc}");
+    assert_eq!(by["manifest GET"], 2, "{doc}");
+    assert_eq!(by["manifest PUT"], 1, "{doc}");
+}
