@@ -11,12 +11,19 @@ free_port() {
 
 # start_registry KIND NAME: a registry of KIND (distribution | ferro) on a free 127.0.0.1 port
 # with storage under $work/NAME; sets REG_HOST and REG_PID (as tests/e2e/support/registry.rs).
+# With REG_PPROF=1, docker-registry also serves Go's /debug/pprof on REG_DEBUG_HOST.
 start_registry() {
-  local kind=$1 name=$2 dir port attempt
+  local kind=$1 name=$2 dir port attempt debug=""
   for attempt in 1 2 3; do
     dir="$work/$name.$attempt.$RANDOM"
     mkdir -p "$dir/storage"
     port=$(free_port)
+    REG_DEBUG_HOST=""
+    if [ "${REG_PPROF:-}" = 1 ] && [ "$kind" != ferro ]; then
+      REG_DEBUG_HOST="127.0.0.1:$(free_port)"
+      debug="  debug:
+    addr: $REG_DEBUG_HOST"
+    fi
     if [ "$kind" = ferro ]; then
       FERRO_OCI_LISTEN="127.0.0.1:$port" FERRO_OCI_STORAGE_DIR="$dir/storage" RUST_LOG=warn \
         "$VOUCH_TEST_FERRO_BIN" > "$dir/registry.log" 2>&1 &
@@ -35,6 +42,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
   secret: vouch-bench-only
+$debug
 EOF
       docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
     fi

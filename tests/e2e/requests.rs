@@ -350,3 +350,161 @@ async fn promote_of_small_legacy_signed_images_takes_the_fewest_requests(kind) {
     }
 }
 }
+
+crate::on_each_registry! {
+/// `vouch sign` sends the fewest requests the protocol allows, by kind, for a batch of fresh
+/// images and for one image (the figures of issue 16; `scripts/bench-registry-requests` prints
+/// what each kind costs the registry). Per image of a batch of `n` in one repository:
+/// - both kinds: the image manifest `GET` (resolve: its media type and size are the subject's
+///   descriptor, and it proves the image exists);
+/// - bundle on distribution 2.8: the bundle blob (a mount answered 202, then `PUT`: 2.8 has no
+///   single `POST`), the referrer manifest `PUT` by digest, and the fallback index `sha256-<hex>`
+///   read, written and confirmed after the one settle wait (`GET`, `PUT`, `HEAD`): 7;
+/// - bundle with the referrers API: the `HEAD` that says whether this referrer was stored (and
+///   so listed) before (`alreadyPresent`), the bundle blob in one `POST`, the referrer `PUT`: 4;
+/// - legacy (`.sig` tag, settled on both kinds): the payload blob, the tag read, its config blob
+///   (its `diff_ids` name this image's payload, so one per image), the tag `PUT`, the confirming
+///   `HEAD`: 8 on distribution (each blob `POST` + `PUT`), 6 with single `POST`.
+/// Once per batch: the shared empty config `{}` and one referrers probe.
+async fn sign_sends_the_fewest_requests_by_kind(kind) {
+    let reg = Registry::start_kind(kind);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch().current_dir(d).env("VOUCH_PASSWORD", "pw").args(["generate-key-pair"])).ok();
+    let c = client();
+    let n: u64 = 3;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let digest = push_image(&c, &reg.host(), "app/batch", &format!("v{i}")).await;
+        batch.push(format!("{}/app/batch@{digest}", reg.host()));
+    }
+    let single = push_image(&c, &reg.host(), "app/single", "v1").await;
+    let single = vec![format!("{}/app/single@{single}", reg.host())];
+    let by_kind = |format: &str, images: &[String]| {
+        // A long settle keeps the window's re-check (a `HEAD` when a read takes over half the
+        // window) out of reach on a loaded machine: these are the counts of the protocol itself.
+        let out = run(vouch()
+            .current_dir(d)
+            .env("VOUCH_PASSWORD", "pw")
+            .env("VOUCH_SETTLE_MS", "4000")
+            .args(["sign", "--key", "vouch.key", "--format", format, "--output", "json"])
+            .args(images))
+        .ok();
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        for image in doc["images"].as_array().unwrap() {
+            assert_eq!(image["outcome"], "added", "{format}: {doc}");
+        }
+        let by: std::collections::BTreeMap<String, u64> = doc["requests"]["by"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+            .collect();
+        assert_eq!(by.values().sum::<u64>(), doc["requests"]["total"].as_u64().unwrap());
+        by
+    };
+    let expect = |pairs: &[(&str, u64)]| -> std::collections::BTreeMap<String, u64> {
+        pairs.iter().filter(|(_, v)| *v > 0).map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    };
+    match kind {
+        RegistryKind::Distribution => {
+            assert_eq!(by_kind("bundle", &batch), expect(&[
+                ("manifest GET", 2 * n),  // resolve; the fallback index read
+                ("blob POST", n + 1),     // each bundle (a mount answered 202); `{}` once
+                ("blob PUT", n + 1),      // ... its bytes
+                ("referrers GET", 1),     // the probe, once per batch (404: fallback index)
+                ("manifest PUT", 2 * n),  // the referrer by digest; the fallback index
+                ("manifest HEAD", n),     // the confirmation after the settle wait
+            ]), "bundle, batch of {n}");
+            assert_eq!(by_kind("legacy", &batch), expect(&[
+                ("manifest GET", 2 * n),  // resolve; the .sig tag read
+                ("blob POST", 2 * n),     // the payload; the config
+                ("blob PUT", 2 * n),
+                ("manifest PUT", n),      // the .sig tag
+                ("manifest HEAD", n),     // the confirmation
+            ]), "legacy, batch of {n}");
+            // One image: whether the registry has the referrers API is not known before the
+            // referrer is stored, so the `HEAD` of the API registries is sent too (the `PUT`'s
+            // answer then has no `OCI-Subject`, and the probe asks): 11.
+            assert_eq!(by_kind("bundle", &single), expect(&[
+                ("manifest GET", 2),
+                ("blob POST", 2),
+                ("blob PUT", 2),
+                ("referrers GET", 1),
+                ("manifest PUT", 2),
+                ("manifest HEAD", 2),
+            ]), "bundle, one image");
+        }
+        RegistryKind::ReferrersApi => {
+            assert_eq!(by_kind("bundle", &batch), expect(&[
+                ("manifest GET", n),      // resolve
+                ("referrers GET", 1),     // the probe, once per batch (200: the API)
+                ("manifest HEAD", n),     // stored (listed) before?
+                ("blob POST", n + 1),     // each bundle in one POST; `{}` once
+                ("manifest PUT", n),      // the referrer by digest: nothing to settle
+            ]), "bundle, batch of {n}");
+            assert_eq!(by_kind("legacy", &batch), expect(&[
+                ("manifest GET", 2 * n),
+                ("blob POST", 2 * n),
+                ("manifest PUT", n),
+                ("manifest HEAD", n),
+            ]), "legacy, batch of {n}");
+            // One image: the referrer `PUT`'s `OCI-Subject` answer says the registry lists it,
+            // so no probe: 5.
+            assert_eq!(by_kind("bundle", &single), expect(&[
+                ("manifest GET", 1),
+                ("manifest HEAD", 1),
+                ("blob POST", 2),
+                ("manifest PUT", 1),
+            ]), "bundle, one image");
+        }
+    }
+}
+}
+
+/// A tag read that takes over half the window but not all of it (the proxy holds it 600 ms;
+/// `VOUCH_SETTLE_MS` 2000: window 1 s): the PUT is sent within the window without re-checking
+/// the tag: one `HEAD`, the confirmation (two before, when a read over half the window was
+/// re-checked). A re-check is sent only when the window would otherwise be overrun
+/// (tests/e2e/settle.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_within_the_window_is_not_rechecked() {
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .args(["generate-key-pair"]))
+    .ok();
+    let digest = push_image(&client(), &reg.host(), "app/slowread", "v1").await;
+    let proxy = FaultProxy::start(reg.host(), |method, path| {
+        if method == "GET" && path.contains("/manifests/sha256-") {
+            std::thread::sleep(std::time::Duration::from_millis(600));
+        }
+        false
+    });
+    let image = format!("{}/app/slowread@{digest}", proxy.host);
+    let out = run(vouch()
+        .current_dir(d)
+        .env("VOUCH_PASSWORD", "pw")
+        .env("VOUCH_SETTLE_MS", "2000")
+        .args([
+            "sign",
+            "--key",
+            "vouch.key",
+            "--format",
+            "legacy",
+            "--output",
+            "json",
+            &image,
+        ]))
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["images"][0]["outcome"], "added", "{doc}");
+    let by = &doc["requests"]["by"];
+    // The confirmation only; one read of the tag (resolve and the tag read), one write.
+    assert_eq!(by["manifest HEAD"], 1, "{doc}");
+    assert_eq!(by["manifest GET"], 2, "{doc}");
+    assert_eq!(by["manifest PUT"], 1, "{doc}");
+}
