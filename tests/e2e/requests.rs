@@ -271,8 +271,9 @@ async fn promote_of_small_signed_images_takes_the_fewest_requests(kind) {
     let n = |k: &str| by.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
     // Per image, from the source: the tag resolved (manifest GET); its repository's tags
     // listed once (tags list GET), so that the absent `.sig` (the gate), `.att` and `.sbom`
-    // (the copy) are not asked for; the bundle's manifest (manifest GET) and its layer (blob
-    // GET), read once by the gate and not again by the copy; the image's config and layer
+    // (the copy) are not asked for; the bundle's layer (blob GET), read by the gate straight
+    // from the listing (vouch's bundle annotations) and not again by the copy, and the bundle's
+    // manifest (manifest GET), read by the copy; the image's config and layer
     // (blob GET). To the destination: whether it holds the image (manifest HEAD); the image's
     // two blobs and the bundle's two (its empty `{}` config read from nowhere); the bundle's
     // manifest, the image's manifest and the tag (manifest PUT). A destination without the
