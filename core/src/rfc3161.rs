@@ -680,11 +680,12 @@ mod gen_time_tests {
 }
 
 #[cfg(test)]
-mod pss_tests {
+pub(crate) mod pss_tests {
     //! RSASSA-PSS tokens made by OpenSSL (tests/data/rfc3161-pss, keys-test/openssl_tsa.py).
     use super::*;
 
-    fn data(name: &str) -> Vec<u8> {
+    /// A file of tests/data/rfc3161-pss (also read by the sigstore TSA tests).
+    pub(crate) fn data(name: &str) -> Vec<u8> {
         std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../tests/data/rfc3161-pss")

@@ -61,16 +61,8 @@ mod tests {
     //! A trusted root whose timestamp authority signs with RSASSA-PSS: the OpenSSL-made tokens
     //! of tests/data/rfc3161-pss (keys-test/openssl_tsa.py) through the sigstore path.
     use super::*;
+    use crate::rfc3161::pss_tests::data;
     use base64::Engine as _;
-
-    fn data(name: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/data/rfc3161-pss")
-                .join(name),
-        )
-        .unwrap()
-    }
 
     fn root() -> TrustedRoot {
         let der = |name: &str| {
