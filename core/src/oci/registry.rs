@@ -344,7 +344,11 @@ impl RegistryClient {
         reqwest::Client::builder()
             .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
-            .pool_max_idle_per_host(32)
+            // As many idle connections as a batch has requests in flight (64 images, up to 4
+            // reads each): a connection dropped between two waves of a batch is opened again,
+            // an accept and a handshake the registry pays for (a gate batch of 1,000 images
+            // opened 1,951 connections for 5,000 requests with 32 kept, 317 with 256).
+            .pool_max_idle_per_host(256)
     }
 
     /// The client for `url`: the plain one for `http://`, else the TLS one.
