@@ -610,6 +610,8 @@ impl Target {
                 upload: None,
                 buffer: BytesMut::new(),
                 chunk_size: chunk_size.max(1),
+                size: None,
+                streaming: None,
             })),
             Target::Layout(layout) => Ok(BlobWriter(WriterInner::Layout(layout.blob_writer()?))),
         }
@@ -657,19 +659,23 @@ impl Target {
     ) -> Result<MountOutcome, OciError> {
         let (Target::Registry { client, repo }, Some(src_repo)) = (self, self.mount_source(from))
         else {
-            return Ok(MountOutcome::NotMounted(self.blob_writer(chunk_size)?));
+            return Ok(MountOutcome::NotMounted(Box::new(
+                self.blob_writer(chunk_size)?,
+            )));
         };
         match client.mount_blob(repo, digest, src_repo).await? {
             Mount::Mounted => Ok(MountOutcome::Mounted),
-            Mount::Upload(upload) => Ok(MountOutcome::NotMounted(BlobWriter(
+            Mount::Upload(upload) => Ok(MountOutcome::NotMounted(Box::new(BlobWriter(
                 WriterInner::Registry {
                     client: client.clone(),
                     repo: repo.clone(),
                     upload: Some(upload),
                     buffer: BytesMut::new(),
                     chunk_size: chunk_size.max(1),
+                    size: None,
+                    streaming: None,
                 },
-            ))),
+            )))),
         }
     }
 
@@ -693,7 +699,7 @@ pub enum MountOutcome {
     /// The registry linked the blob: nothing to send.
     Mounted,
     /// Not mounted: send the blob with this writer.
-    NotMounted(BlobWriter),
+    NotMounted(Box<BlobWriter>),
 }
 
 /// A blob being read in a stream (see [`Target::open_blob`]).
@@ -763,12 +769,80 @@ enum WriterInner {
         upload: Option<BlobUpload>,
         buffer: BytesMut,
         chunk_size: usize,
+        /// The blob's size, when known ([`BlobWriter::with_size`]): then a blob larger than a
+        /// chunk goes in one streamed `PATCH`.
+        size: Option<u64>,
+        streaming: Option<Box<Streaming>>,
     },
     Layout(layout::BlobWriter),
 }
 
+/// A `PATCH` on its way, its body fed by [`BlobWriter::write`]; it hands the session back.
+#[derive(Debug)]
+struct Streaming {
+    feed: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    task: tokio::task::JoinHandle<(BlobUpload, Result<(), RegistryError>)>,
+}
+
+impl Streaming {
+    /// Starts the `PATCH` of the `length` bytes the blob has left after `upload`'s offset.
+    fn start(
+        client: &Arc<RegistryClient>,
+        repo: &RegistryRef,
+        mut upload: BlobUpload,
+        length: u64,
+    ) -> Self {
+        // A few reads in flight: the source's reading and the destination's writing overlap,
+        // and memory stays bounded whatever the blob's size.
+        let (feed, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+        let body =
+            reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            }));
+        let (client, repo) = (client.clone(), repo.clone());
+        let task = tokio::spawn(async move {
+            let sent = client.upload_stream(&repo, &mut upload, length, body).await;
+            (upload, sent)
+        });
+        Streaming { feed, task }
+    }
+
+    /// Ends the body and waits for the registry's answer: the session, and whether the bytes
+    /// were taken. `abandon`: the body fails instead of ending, so the request is cut short.
+    async fn finish(
+        self,
+        abandon: bool,
+    ) -> Result<(BlobUpload, Result<(), RegistryError>), OciError> {
+        if abandon {
+            let _ = self
+                .feed
+                .send(Err(std::io::Error::other("the blob was abandoned")))
+                .await;
+        }
+        drop(self.feed);
+        self.task.await.map_err(|e| {
+            OciError::Registry(RegistryError::Network {
+                registry: "(upload)".into(),
+                reason: format!("the streamed upload stopped: {e}"),
+            })
+        })
+    }
+}
+
 impl BlobWriter {
-    /// Appends `chunk` (a registry gets whole chunks of `chunk_size` as they fill up).
+    /// Says how many bytes the blob has (its descriptor's size): a registry then receives a
+    /// blob larger than one chunk in a single `PATCH`, streamed as it is written, instead of
+    /// chunk by chunk. More or fewer bytes than `size` fail that request; nothing is stored
+    /// before [`commit`](Self::commit) either way.
+    pub fn with_size(mut self, size: u64) -> Self {
+        if let WriterInner::Registry { size: s, .. } = &mut self.0 {
+            *s = Some(size);
+        }
+        self
+    }
+
+    /// Appends `chunk` (a registry gets whole chunks of `chunk_size` as they fill up, or one
+    /// streamed `PATCH` when the size is known).
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), OciError> {
         match &mut self.0 {
             WriterInner::Registry {
@@ -777,7 +851,46 @@ impl BlobWriter {
                 upload,
                 buffer,
                 chunk_size,
+                size,
+                streaming,
             } => {
+                if streaming.is_none()
+                    && let Some(total) = *size
+                    && (buffer.len() + chunk.len()) as u64 >= *chunk_size as u64
+                {
+                    let session = match upload.take() {
+                        Some(u) => u,
+                        None => client.start_upload(repo).await?,
+                    };
+                    let length = total.saturating_sub(session.offset());
+                    *streaming = Some(Box::new(Streaming::start(client, repo, session, length)));
+                }
+                if let Some(s) = streaming {
+                    let mut bytes = buffer.split().freeze();
+                    if bytes.is_empty() {
+                        bytes = Bytes::copy_from_slice(chunk);
+                    } else {
+                        let mut joined = BytesMut::from(&bytes[..]);
+                        joined.extend_from_slice(chunk);
+                        bytes = joined.freeze();
+                    }
+                    if s.feed.send(Ok(bytes)).await.is_err() {
+                        // The request ended before its body did: its answer says why.
+                        if let Some(s) = streaming.take() {
+                            let (session, sent) = s.finish(false).await?;
+                            *upload = Some(session);
+                            sent?;
+                        }
+                        return Err(OciError::Registry(RegistryError::Network {
+                            registry: repo.registry.clone(),
+                            reason: format!(
+                                "the streamed upload to {} ended before the blob did",
+                                repo.repository
+                            ),
+                        }));
+                    }
+                    return Ok(());
+                }
                 buffer.extend_from_slice(chunk);
                 while buffer.len() >= *chunk_size {
                     let piece = buffer.split_to(*chunk_size).freeze();
@@ -802,11 +915,20 @@ impl BlobWriter {
                 repo,
                 upload,
                 buffer,
+                streaming,
                 ..
             } => {
-                let upload = match upload {
-                    Some(u) => u,
-                    None => client.start_upload(&repo).await?,
+                let upload = match (streaming, upload) {
+                    (Some(s), _) => {
+                        let (session, sent) = s.finish(false).await?;
+                        if let Err(e) = sent {
+                            client.cancel_upload(&repo, session).await;
+                            return Err(e.into());
+                        }
+                        session
+                    }
+                    (None, Some(u)) => u,
+                    (None, None) => client.start_upload(&repo).await?,
                 };
                 Ok(client
                     .finish_upload(&repo, upload, digest, buffer.freeze())
@@ -822,11 +944,18 @@ impl BlobWriter {
         if let WriterInner::Registry {
             client,
             repo,
-            upload: Some(upload),
+            upload,
+            streaming,
             ..
         } = self.0
         {
-            client.cancel_upload(&repo, upload).await;
+            let upload = match streaming {
+                Some(s) => s.finish(true).await.ok().map(|(session, _)| session),
+                None => upload,
+            };
+            if let Some(upload) = upload {
+                client.cancel_upload(&repo, upload).await;
+            }
         }
     }
 }

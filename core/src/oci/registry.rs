@@ -599,6 +599,48 @@ impl RegistryClient {
         }
     }
 
+    /// One attempt of a request whose body cannot be sent twice (a stream): no retry and no
+    /// answer to a credentials challenge (the session's earlier requests have met it already).
+    async fn send_once<F>(
+        &self,
+        r: &RegistryRef,
+        access: Access,
+        kind: RequestKind,
+        operation: &str,
+        make: F,
+    ) -> Result<reqwest::Response, RegistryError>
+    where
+        F: FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let client = if self.plain_http(r) && !self.redirects_to_tls(r) {
+            &self.plain
+        } else {
+            self.http_for("https://")?
+        };
+        let mut req = make(client);
+        if let Some(h) = self.auth_header(r, access).await? {
+            req = req.header(AUTHORIZATION, h);
+        }
+        self.counter.add(kind);
+        let resp = req.send().await.map_err(|e| RegistryError::Network {
+            registry: r.registry.clone(),
+            reason: format!("{operation}: {e}"),
+        })?;
+        match resp.status() {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                let body = read_capped(resp, 64 << 10, "error body")
+                    .await
+                    .unwrap_or_default();
+                Err(RegistryError::Unauthorized {
+                    registry: r.registry.clone(),
+                    repository: r.repository.clone(),
+                    detail: snippet(&body),
+                })
+            }
+            _ => Ok(resp),
+        }
+    }
+
     async fn fail(r: &RegistryRef, operation: &str, resp: reqwest::Response) -> RegistryError {
         let status = resp.status().as_u16();
         let body = read_capped(resp, 64 << 10, "error body")

@@ -291,6 +291,44 @@ impl RegistryClient {
         Ok(())
     }
 
+    /// `PATCH <upload location>` with the `length` bytes that remain of the blob in one request,
+    /// streamed from `body` as they are read (docker and skopeo send a layer so): a registry that
+    /// keeps an upload in memory copies it whole on each `PATCH` (ferro-oci-server does), and a
+    /// layer in 8 MiB chunks cost it a copy per chunk. Sent once, never again: a body read once
+    /// cannot be sent twice, so a failure (or a registry asking for credentials now) is an error
+    /// and the blob is sent again from the start. A body shorter or longer than `length` fails
+    /// the request; nothing is stored until [`finish_upload`](Self::finish_upload).
+    pub async fn upload_stream(
+        &self,
+        r: &RegistryRef,
+        upload: &mut BlobUpload,
+        length: u64,
+        body: reqwest::Body,
+    ) -> Result<(), RegistryError> {
+        if length == 0 {
+            return Ok(());
+        }
+        let end = upload.offset + length - 1;
+        let range = format!("{}-{end}", upload.offset);
+        let op = format!("PATCH blob upload {} (bytes {range})", r.repository);
+        let url = upload.location.clone();
+        let resp = self
+            .send_once(r, Access::Push, RequestKind::BlobPatch, &op, |c| {
+                c.request(Method::PATCH, &url)
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header("content-range", &range)
+                    .header(CONTENT_LENGTH, length)
+                    .body(body)
+            })
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(Self::fail(r, &op, resp).await);
+        }
+        upload.location = self.upload_location(r, &resp)?;
+        upload.offset = end + 1;
+        Ok(())
+    }
+
     /// `PUT <upload location>?digest=<digest>` with the last bytes (may be empty): commits the
     /// upload. The registry checks the digest of everything uploaded and refuses a mismatch.
     pub async fn finish_upload(

@@ -142,11 +142,12 @@ pub(super) async fn copy_blob(
             .map_err(dst_err(dst, format!("{what} (mount)")))?
         {
             MountOutcome::Mounted => return Ok(BlobOutcome::Mounted),
-            MountOutcome::NotMounted(w) => w,
+            MountOutcome::NotMounted(w) => (*w).with_size(desc.size),
         }
     } else {
         dst.blob_writer(opts.chunk_size)
             .map_err(dst_err(dst, what.clone()))?
+            .with_size(desc.size)
     };
     let mut reader = match src.open_blob(desc, Access::Pull).await {
         Ok(r) => r,

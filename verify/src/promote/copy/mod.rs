@@ -22,7 +22,9 @@
 //!      whole, checked, and stored in the fewest requests the registry allows (one `POST`
 //!      where it takes a whole blob, else `POST` and `PUT`; a blob that several destination
 //!      repositories of one registry need is sent once and mounted into the others); a larger
-//!      one is streamed — never held whole in memory — while it is hashed and counted. A blob
+//!      one is streamed in one `PATCH` — never held whole in memory — while it is hashed and
+//!      counted (one `PATCH` per chunk cost registries that copy the upload on each, as
+//!      ferro-oci-server does, a copy per chunk). A blob
 //!      whose bytes do not match its descriptor (digest, or more or fewer bytes) is abandoned
 //!      before it is sent or committed (the registry verifies the digest once more);
 //!    - then the manifests of the image, children before the index that lists them;
@@ -177,8 +179,8 @@ pub struct CopyOptions {
     pub settle: SettleOptions,
     /// Blobs (and manifest reads) in flight at once. Default 4.
     pub concurrency: usize,
-    /// Bytes sent per `PATCH` to a registry, and the most held in memory per blob in flight.
-    /// Default 8 MiB.
+    /// A blob up to this size is held and sent with its commit; a larger one goes in one
+    /// `PATCH`, streamed as it is read (a few reads in memory at a time). Default 8 MiB.
     pub chunk_size: usize,
     /// Copy the `.sig`/`.att`/`.sbom` manifests and the referrers. Default true.
     pub attachments: bool,
