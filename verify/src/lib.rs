@@ -90,7 +90,8 @@
 //! ```
 //!
 //! Nothing here returns `Ok(())`: a verification succeeds by returning a value that only this
-//! crate can construct ([`VerifiedBlob`](blob::VerifiedBlob)), built from what was actually checked.
+//! crate can construct ([`VerifiedBlob`](blob::VerifiedBlob)), built from what was actually
+//! checked.
 //!
 //! ```
 //! use vouch_core::keys::SigningKey;
