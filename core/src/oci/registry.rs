@@ -509,6 +509,16 @@ impl RegistryClient {
         }
     }
 
+    /// The client for `r`: plain HTTP for a loopback or allowed registry (unless it redirected
+    /// to TLS), else the TLS one.
+    fn client_for(&self, r: &RegistryRef) -> Result<&reqwest::Client, RegistryError> {
+        if self.plain_http(r) && !self.redirects_to_tls(r) {
+            Ok(&self.plain)
+        } else {
+            self.http_for("https://")
+        }
+    }
+
     /// Sends a request built by `make`, with authentication and retries.
     async fn send<F>(
         &self,
@@ -524,11 +534,7 @@ impl RegistryClient {
         let policy = self.options.retry;
         let mut attempt = 0u32;
         let mut authenticated = false;
-        let mut client = if self.plain_http(r) && !self.redirects_to_tls(r) {
-            &self.plain
-        } else {
-            self.http_for("https://")?
-        };
+        let mut client = self.client_for(r)?;
         loop {
             let mut req = make(client);
             if let Some(h) = self.auth_header(r, access).await? {
@@ -612,12 +618,7 @@ impl RegistryClient {
     where
         F: FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
     {
-        let client = if self.plain_http(r) && !self.redirects_to_tls(r) {
-            &self.plain
-        } else {
-            self.http_for("https://")?
-        };
-        let mut req = make(client);
+        let mut req = make(self.client_for(r)?);
         if let Some(h) = self.auth_header(r, access).await? {
             req = req.header(AUTHORIZATION, h);
         }
