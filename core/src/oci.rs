@@ -866,15 +866,9 @@ impl BlobWriter {
                     *streaming = Some(Box::new(Streaming::start(client, repo, session, length)));
                 }
                 if let Some(s) = streaming {
-                    let mut bytes = buffer.split().freeze();
-                    if bytes.is_empty() {
-                        bytes = Bytes::copy_from_slice(chunk);
-                    } else {
-                        let mut joined = BytesMut::from(&bytes[..]);
-                        joined.extend_from_slice(chunk);
-                        bytes = joined.freeze();
-                    }
-                    if s.feed.send(Ok(bytes)).await.is_err() {
+                    // What was held before the stream started goes first, then each chunk.
+                    buffer.extend_from_slice(chunk);
+                    if s.feed.send(Ok(buffer.split().freeze())).await.is_err() {
                         // The request ended before its body did: its answer says why.
                         if let Some(s) = streaming.take() {
                             let (session, sent) = s.finish(false).await?;
